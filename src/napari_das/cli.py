@@ -1,0 +1,354 @@
+"""The ``das`` command (alias ``napari-das``): a thin shell over :mod:`napari_das.core`.
+
+Subcommands: ``version``, ``make-dataset``, ``train``, ``evaluate``, ``predict``.  Their options are
+generated from the config dataclasses in :mod:`napari_das.core.config`, so the command line, the
+widgets and ``_params.yaml`` cannot drift apart.  Every user error ends in one line on stderr and
+a non-zero exit code; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import types
+import typing
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .core.config import DatasetConfig, NetworkConfig, PredictionConfig, TrainingConfig
+from .core.errors import DasError, StopRequested
+from .core.progress import Progress
+
+log = logging.getLogger("napari_das")
+
+TRUE_WORDS = {"true", "yes", "1", "on", "y", "t"}
+FALSE_WORDS = {"false", "no", "0", "off", "n", "f"}
+
+
+def parse_bool(text: str) -> bool:
+    """Parse ``True``/``False`` (and yes/no/1/0/on/off) as DAS's command line writes them."""
+    word = str(text).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, not {text!r}")
+
+
+def parse_optional_float(text: str) -> float | None:
+    if str(text).strip().lower() in {"none", "null", ""}:
+        return None
+    return float(text)
+
+
+def parse_optional_int(text: str) -> int | None:
+    if str(text).strip().lower() in {"none", "null", ""}:
+        return None
+    return int(text)
+
+
+def _field_kind(f: dataclasses.Field) -> tuple[str, type]:
+    """(kind, scalar type) of a config field: kind is 'bool', 'list' or 'scalar'."""
+    hints = typing.get_type_hints(_owner_of(f))
+    tp = hints[f.name]
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        tp = next(a for a in args if a is not type(None))
+        args = typing.get_args(tp)
+    if typing.get_origin(tp) is list:
+        return "list", args[0]
+    if tp is bool:
+        return "bool", bool
+    return "scalar", tp
+
+
+_OWNERS: dict[int, type] = {}
+
+
+def _owner_of(f: dataclasses.Field) -> type:
+    return _OWNERS[id(f)]
+
+
+for _cls in (DatasetConfig, NetworkConfig, TrainingConfig, PredictionConfig):
+    for _f in dataclasses.fields(_cls):
+        _OWNERS[id(_f)] = _cls
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, cls: type, exclude: Sequence[str] = (),
+                         title: str | None = None) -> None:
+    """Add one option per field of config class ``cls``.
+
+    Booleans accept ``--flag``, ``--flag True|False`` and ``--no-flag``; lists take several
+    values (``--use-separable False True``).  Options the user does not give keep the config's
+    default (argparse stores nothing for them).
+    """
+    group = parser.add_argument_group(title) if title else parser
+    for f in dataclasses.fields(cls):
+        if f.name in exclude or f.metadata.get("cli_hidden"):
+            continue
+        kind, scalar = _field_kind(f)
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        help_text = f.metadata.get("help", "")
+        if f.metadata.get("positional"):
+            group.add_argument(f.name, help=help_text)
+            continue
+        flags = [f"--{f.name.replace('_', '-')}"]
+        flags += [f"--{a.replace('_', '-')}" for a in f.metadata.get("aliases", ())]
+        common = {"dest": f.name, "default": argparse.SUPPRESS}
+        if kind == "bool":
+            group.add_argument(*flags, nargs="?", const=True, type=parse_bool, metavar="BOOL",
+                               help=f"{help_text} (default: {default})", **common)
+            group.add_argument(f"--no-{f.name.replace('_', '-')}", action="store_false",
+                               help=argparse.SUPPRESS, **common)
+        elif kind == "list":
+            conv = parse_bool if scalar is bool else scalar
+            shown = " ".join(map(str, default))
+            group.add_argument(*flags, nargs="+", type=conv, metavar=scalar.__name__.upper(),
+                               help=f"{help_text} (default: {shown})", **common)
+        else:
+            optional = f.default is None
+            if scalar is float:
+                conv = parse_optional_float if optional else float
+            elif scalar is int:
+                conv = parse_optional_int if optional else int
+            else:
+                conv = str
+            choices = f.metadata.get("choices")
+            group.add_argument(*flags, type=conv, choices=choices,
+                               metavar=None if choices else scalar.__name__.upper(),
+                               help=f"{help_text} (default: {default})", **common)
+
+
+def config_from_args(cls: type, args: argparse.Namespace, **extra: Any):
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in vars(args).items() if k in names}
+    values.update(extra)
+    return cls(**values)
+
+
+# ------------------------------------------------------------------------------------ output
+class TerminalProgress:
+    """Prints progress records for people (or as JSON lines with ``json_lines=True``)."""
+
+    def __init__(self, json_lines: bool = False, verbose: int = 1):
+        self.json_lines = json_lines
+        self.verbose = verbose
+        self._bar = None
+
+    def __call__(self, record: Progress) -> None:
+        if self.json_lines:
+            print(record.to_json(), flush=True)
+            return
+        if self.verbose <= 0 and record.event not in ("error",):
+            return
+        if record.event == "start" and record.total and self.verbose == 1:
+            from tqdm import tqdm
+
+            self._close()
+            self._bar = tqdm(total=record.total, desc=record.task or None, unit="",
+                             file=sys.stderr, dynamic_ncols=True, leave=False)
+        elif record.event == "step":
+            if self._bar is not None:
+                self._bar.n = record.current
+                self._bar.refresh()
+        elif record.event in ("epoch", "message"):
+            if self._bar is not None and record.event == "message":
+                self._bar.write(record.message, file=sys.stderr)
+            else:
+                print(record.message, file=sys.stderr, flush=True)
+        elif record.event == "done":
+            self._close()
+        elif record.event == "checkpoint" and self.verbose >= 2:
+            print(record.message, file=sys.stderr, flush=True)
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+# ------------------------------------------------------------------------------------ commands
+def _cmd_version(args: argparse.Namespace) -> int:
+    from importlib import metadata
+
+    def version_of(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    print(f"napari-das {__version__}")
+    print(f"python     {sys.version.split()[0]}")
+    for dist in ("numpy", "tensorflow-cpu", "tensorflow", "keras", "napari", "magicgui"):
+        v = version_of(dist)
+        if v != "not installed" or dist in ("tensorflow", "napari"):
+            print(f"{dist:<10} {v}")
+    qt = [f"{d} {version_of(d)}" for d in ("PyQt5", "PyQt6", "PySide2", "PySide6")
+          if version_of(d) != "not installed"]
+    print(f"qt binding {', '.join(qt) if qt else 'none'}")
+    if not args.no_gpu_check:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        try:
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            print(f"GPU        {'yes (' + str(len(gpus)) + ')' if gpus else 'no'}")
+        except ImportError:
+            print("GPU        unknown (TensorFlow not installed)")
+    return 0
+
+
+def _cmd_make_dataset(args: argparse.Namespace) -> int:
+    from .core.dataset import make_dataset
+
+    config = config_from_args(DatasetConfig, args).validated()
+    summary = make_dataset(config, progress=_progress(args))
+    print(summary.format())
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .core.train import train
+
+    network = config_from_args(NetworkConfig, args).validated()
+    training = config_from_args(TrainingConfig, args).validated()
+    result = train(network, training, progress=_progress(args, getattr(args, "verbose", 2)))
+    print(result.format())
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .core.evaluate import evaluate
+
+    config = config_from_args(PredictionConfig, args).validated()
+    report = evaluate(args.model, data_dir=args.data_dir, config=config, tolerance=args.tolerance,
+                      plots=args.plots, progress=_progress(args))
+    print(report.format())
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .core.predict import predict_paths
+
+    config = config_from_args(PredictionConfig, args).validated()
+    outcome = predict_paths(args.path, args.model, config, save_format=args.save_format,
+                            save_filename=args.save_filename, save_probabilities=args.probabilities,
+                            overwrite=args.overwrite, progress=_progress(args))
+    print(outcome.format())
+    return 0 if outcome.ok else 1
+
+
+def _progress(args: argparse.Namespace, verbose: int = 1) -> TerminalProgress:
+    return TerminalProgress(json_lines=getattr(args, "progress_json", False), verbose=verbose)
+
+
+# ------------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="das", description="napari-das: annotate animal song with deep networks "
+        "(DAS-compatible datasets, models and annotation files).")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter
+                           if False else argparse.HelpFormatter)
+        p.set_defaults(func=func)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks and debug logging")
+        return p
+
+    p = add("version", _cmd_version, "print versions of napari-das, TensorFlow, napari, Qt; GPU")
+    p.add_argument("--no-gpu-check", action="store_true", help="do not import TensorFlow")
+
+    p = add("make-dataset", _cmd_make_dataset,
+            "make a training dataset (DATA.npy) from a folder of recordings and annotations")
+    add_config_arguments(p, DatasetConfig)
+    p.add_argument("--progress-json", action="store_true",
+                   help="print machine-readable progress records (JSON lines) on stdout")
+
+    p = add("train", _cmd_train, "train a network on a dataset made by make-dataset")
+    add_config_arguments(p, TrainingConfig, title="data and training")
+    add_config_arguments(p, NetworkConfig, title="network")
+    p.add_argument("--progress-json", action="store_true",
+                   help="print machine-readable progress records (JSON lines) on stdout")
+
+    p = add("evaluate", _cmd_evaluate, "evaluate a trained model on the test split of a dataset")
+    p.add_argument("model", help="model save name (path stem before _model.h5)")
+    p.add_argument("--data-dir", default=None, help="dataset (default: the one it was trained on)")
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="event and onset/offset tolerance in seconds (default: 0.01)")
+    p.add_argument("--plots", action="store_true", help="save PNG figures next to the results")
+    add_config_arguments(p, PredictionConfig, title="post-processing")
+    p.add_argument("--progress-json", action="store_true",
+                   help="print machine-readable progress records (JSON lines) on stdout")
+
+    p = add("predict", _cmd_predict, "annotate a recording or a folder of recordings")
+    p.add_argument("path", help="audio file or folder (.wav .flac .ogg .npz .h5)")
+    p.add_argument("model", help="model save name (path stem before _model.h5)")
+    p.add_argument("--save-format", choices=("csv", "h5", "both"), default="csv",
+                   help="csv: <stem>_annotations.csv; h5: <stem>_das.h5 with probabilities "
+                   "(default: csv)")
+    p.add_argument("--save-filename", default=None,
+                   help="output file for a single input, or output folder for a folder input "
+                   "(default: next to each recording)")
+    p.add_argument("--probabilities", action="store_true",
+                   help="also write per-sample class probabilities to <stem>_das.h5")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_config_arguments(p, PredictionConfig, title="prediction and post-processing")
+    p.add_argument("--progress-json", action="store_true",
+                   help="print machine-readable progress records (JSON lines) on stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``das``; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO,
+                        format="%(levelname)s: %(message)s" if not debug else
+                        "%(asctime)s %(name)s %(levelname)s: %(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    json_lines = getattr(args, "progress_json", False)
+    try:
+        code = args.func(args)
+    except DasError as err:
+        _report_error(str(err), json_lines)
+        return 2
+    except StopRequested:
+        _report_error("stopped by request", json_lines)
+        return 3
+    except KeyboardInterrupt:
+        _report_error("interrupted", json_lines)
+        return 130
+    except Exception as err:  # noqa: BLE001 - last line of defence for users
+        if debug:
+            raise
+        _report_error(f"unexpected {type(err).__name__}: {err} (run with --debug for details)",
+                      json_lines)
+        return 1
+    return int(code or 0)
+
+
+def _report_error(message: str, json_lines: bool) -> None:
+    message = " ".join(str(message).split())
+    if json_lines:
+        print(Progress(event="error", message=message).to_json(), flush=True)
+    print(f"das: error: {message}", file=sys.stderr, flush=True)
+
+
+def run() -> None:  # pragma: no cover - console script
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
