@@ -32,8 +32,10 @@ system-deps:
 	  else echo "warning: missing Debian packages (GUI tests may be skipped):" $$missing; fi; \
 	fi
 
+# Two processes: TensorFlow and napari's OpenGL canvas must not share one (PLATFORM.md).
 test: install system-deps
-	$(PY) -m pytest -q -ra --timeout=900
+	$(PY) -m pytest -ra --timeout=900 -m "not gui" -p no:xvfb --doctest-modules src tests
+	$(PY) -m pytest -ra --timeout=600 -m gui tests
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not gui"
