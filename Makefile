@@ -34,7 +34,7 @@ system-deps:
 
 # Two processes: TensorFlow and napari's OpenGL canvas must not share one (PLATFORM.md).
 test: install system-deps
-	$(PY) -m pytest -ra --timeout=900 -m "not gui" -p no:xvfb --doctest-modules src tests
+	$(PY) -m pytest -ra --timeout=900 -m "not gui" -p no:xvfb --doctest-modules src/napari_das/core tests
 	$(PY) -m pytest -ra --timeout=600 -m gui tests
 
 test-fast: install
