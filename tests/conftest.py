@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 FINCH = SHARED / "data" / "bengalese_finch_gy6or6"
-GUI_DIRS = ("napari", "qt")
+GUI_DIRS = ("napari", "qt", "packaging")
 
 
 def pytest_collection_modifyitems(config, items):
