@@ -26,9 +26,9 @@ Every field carries metadata:
 
 Examples
 --------
->>> cfg = NetworkConfig(nb_filters=32, kernel_size=32, nb_hist=4096).validated()
+>>> cfg = NetworkConfig(nb_filters=32, kernel_size=32, nb_hist=8192).validated()
 >>> cfg.receptive_field, cfg.data_padding, cfg.stride
-(2884, 1442, 1212)
+(2884, 1443, 5306)
 >>> NetworkConfig(nb_hist=256, kernel_size=32).validated().data_padding  # capped at nb_hist/4
 64
 >>> NetworkConfig(nb_pre_conv=4, nb_hist=1000).validated()  # doctest: +ELLIPSIS
@@ -242,18 +242,37 @@ class NetworkConfig(_Config):
         return (sep + [sep[-1]] * self.nb_conv)[: self.nb_conv]
 
     @property
-    def receptive_field(self) -> int:
-        """Receptive field in input samples: samples that influence one output sample."""
-        steps = 1 + self.nb_conv * (self.kernel_size - 1) * sum(int(d) for d in self.dilations)
+    def receptive_extent(self) -> tuple[int, int]:
+        """(past, future) input samples that can influence an output sample.
+
+        TensorFlow's "same" padding puts ``floor((k-1)*d/2)`` taps of a dilated conv in the past
+        and the rest in the future.  With the STFT frontend: worst case over the position of the
+        output sample in its frame, for inputs whose length is a multiple of the hop.
+        """
+        taps = [(self.kernel_size - 1) * int(d) for d in self.dilations]
+        past = self.nb_conv * sum(t // 2 for t in taps)
+        future = self.nb_conv * sum(t - t // 2 for t in taps)
         if self.nb_pre_conv > 0:
-            return (steps - 1) * self.hop + self.pre_nb_dft + self.hop - 1
-        return steps
+            hop, n_dft = self.hop, self.pre_nb_dft
+            stft_left_pad = max(n_dft - hop, 0) // 2
+            return (hop - 1 + past * hop + stft_left_pad,
+                    future * hop - stft_left_pad + n_dft - 1)
+        return past, future
+
+    @property
+    def receptive_field(self) -> int:
+        """Receptive field in input samples: samples that influence one output sample
+        (``1 + S*(k-1)*sum(dilations)`` steps; with the STFT ``(steps-1)*hop + n_dft + hop - 1``,
+        the union over the output positions inside a frame)."""
+        past, future = self.receptive_extent
+        return past + future + 1
 
     @property
     def data_padding(self) -> int:
         """Samples ignored by the loss at each chunk edge (0 without ``ignore_boundaries``).
 
-        Derived from the real receptive field: half of it, rounded up to a multiple of the hop,
+        Derived from the real receptive field: its larger side (:attr:`receptive_extent`, about
+        half of it), rounded up to a multiple of the hop,
         so that kept samples never see the zero padding at chunk edges.  DAS used
         ``kernel_size*nb_conv`` (48 samples for a 1396-sample receptive field).  Chunks shorter
         than the receptive field cannot hold that margin: it is then capped at a quarter of the
@@ -262,14 +281,14 @@ class NetworkConfig(_Config):
         """
         if not self.ignore_boundaries:
             return 0
-        half = int(math.ceil(math.ceil(self.receptive_field / 2) / self.hop) * self.hop)
+        half = int(math.ceil(max(self.receptive_extent) / self.hop) * self.hop)
         cap = (self.nb_hist // 4) // self.hop * self.hop
         return int(min(half, cap))
 
     @property
     def margin_capped(self) -> bool:
-        """True when chunks are too short for a margin of half the receptive field."""
-        return self.ignore_boundaries and 2 * self.data_padding < self.receptive_field
+        """True when chunks are too short for a margin covering the receptive field."""
+        return self.ignore_boundaries and self.data_padding < max(self.receptive_extent)
 
     @property
     def stride(self) -> int:
