@@ -160,7 +160,7 @@ class DatasetConfig(_Config):
         total = sum(fractions.values())
         by_samples = any(getattr(self, f"{s}_split") == "samples" and v > 0
                          for s, v in fractions.items())
-        if not by_samples and abs(total - 1) > 1e-6 and total > 1:
+        if not by_samples and abs(total - 1) > 1e-6:
             raise DasError(f"the split fractions add up to {total:g}: they must add up to 1")
         if by_samples and abs(total - 1) > 1e-6:
             raise DasError(f"the split fractions add up to {total:g}, not 1: "
