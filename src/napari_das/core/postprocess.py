@@ -1,0 +1,586 @@
+"""From per-sample class probabilities to events and segments (spec 6.2, 6.3, 6.6).
+
+Events (one probability trace per event class):
+:func:`detect_events` finds local maxima strictly above a threshold (plateaus resolved to their
+middle sample), applies non-maximum suppression (highest first, +-``min_dist`` samples) and an
+interval filter.  :class:`StreamingEventDetector` gives the identical result on a recording fed
+block by block (blocks may overlap), so long files never need the whole trace in memory.
+
+Segments (all segment classes at once, ``[T, K]`` probabilities):
+:func:`label_segments` picks the most probable segment class above threshold per sample,
+:func:`segments_from_labels` fills short gaps, removes short segments, cuts runs and labels each
+run by majority vote (noise excluded), :func:`detect_segments` does both.  :func:`post_opt` grid
+searches fill-gap / minimum length on a validation split.
+
+Conventions (fixes of spec section 10, items 10, 11, 29):
+
+- label traces hold **class indices** (0 = noise), not positions within the segment classes;
+- a segment's onset is its first sample and its offset its last sample (the metrics use the same);
+- gap filling and length filtering also apply to segments touching the first or last sample;
+- a segment is never labelled noise; names are always strings;
+- ``seconds -> samples`` is truncation (as DAS), robust to float error (0.29 s * 100 Hz -> 29).
+
+Examples
+--------
+>>> import numpy as np
+>>> p = np.array([0, .2, .9, .9, .9, .1, 0, .6, .4, .7, 0])
+>>> detect_events(p, samplerate=1.0, thres=0.5, min_dist_seconds=0)
+(array([3, 7, 9]), array([0.9, 0.6, 0.7]))
+>>> detect_events(p, samplerate=1.0, thres=0.5, min_dist_seconds=2)  # 0.7 suppresses 0.6
+(array([3, 9]), array([0.9, 0.7]))
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+from scipy.signal import find_peaks
+
+from .progress import check_stop, emit
+
+log = logging.getLogger(__name__)
+
+_EPS = 1e-9
+
+
+def seconds_to_samples(seconds: float | None, samplerate: float) -> int:
+    """``int(seconds * samplerate)`` (truncation, as DAS) without float surprises; None -> 0."""
+    if seconds is None:
+        return 0
+    return max(0, int(np.floor(float(seconds) * float(samplerate) + 1e-6)))
+
+
+def _as_trace(p: Any) -> np.ndarray:
+    p = np.asarray(p)
+    if p.ndim == 2 and p.shape[1] == 1:
+        p = p[:, 0]
+    if p.ndim != 1:
+        raise ValueError(f"expected one probability trace (1-D), got shape {p.shape}")
+    return p
+
+
+# --------------------------------------------------------------------------------------- events
+def _local_maxima(p: np.ndarray, thres: float) -> np.ndarray:
+    """Local maxima strictly above ``thres``; plateaus -> middle sample (rounded down)."""
+    if p.size < 3:
+        return np.zeros(0, dtype=np.int64)
+    peaks, _ = find_peaks(p)
+    return peaks[p[peaks] > thres].astype(np.int64)
+
+
+def _greedy_suppression(positions: np.ndarray, values: np.ndarray, radius: float,
+                        inclusive: bool) -> np.ndarray:
+    """Keep mask of greedy non-maximum suppression on sorted ``positions``.
+
+    Visits items from the highest value to the lowest (ties: earlier first); every kept item
+    suppresses all others at distance ``<= radius`` (``inclusive``) or ``< radius``.  Items with no
+    neighbour in reach are kept without entering the Python loop.
+    """
+    n = positions.size
+    keep = np.ones(n, dtype=bool)
+    if n < 2 or radius <= 0:
+        return keep
+    gaps = np.diff(positions)
+    close = gaps <= radius + _EPS if inclusive else gaps < radius - _EPS
+    if not close.any():
+        return keep
+    crowded = np.zeros(n, dtype=bool)
+    crowded[:-1] |= close
+    crowded[1:] |= close
+    candidates = np.flatnonzero(crowded)
+    order = candidates[np.lexsort((candidates, -values[candidates]))]
+    suppressed = np.zeros(n, dtype=bool)
+    lo_side, hi_side = ("left", "right") if inclusive else ("right", "left")
+    reach = radius + _EPS if inclusive else radius - _EPS
+    for i in order:
+        if suppressed[i]:
+            keep[i] = False
+            continue
+        lo = np.searchsorted(positions, positions[i] - reach, side=lo_side)
+        hi = np.searchsorted(positions, positions[i] + reach, side=hi_side)
+        suppressed[lo:hi] = True
+    return keep
+
+
+def filter_event_intervals(indices: np.ndarray, confidences: np.ndarray, samplerate: float,
+                           dist_min: float = 0.0, dist_max: float | None = None
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Interval filter on detected events (sorted sample indices).
+
+    1. Too close: of events closer than ``dist_min`` seconds, only the more confident one is
+       dropped (greedy, most confident first; DAS drops both members of a pair).
+    2. Isolated: events farther than ``dist_max`` seconds from both neighbours (among the
+       survivors of step 1) are dropped; a lone event counts as isolated.  None = keep all.
+
+    Intervals exactly equal to a limit are kept.
+    """
+    indices = np.asarray(indices, dtype=np.int64)
+    confidences = np.asarray(confidences)
+    if dist_min and dist_min > 0 and indices.size > 1:
+        keep = _greedy_suppression(indices.astype(float), confidences,
+                                   float(dist_min) * samplerate, inclusive=False)
+        indices, confidences = indices[keep], confidences[keep]
+    if dist_max is not None and np.isfinite(dist_max) and indices.size:
+        gaps = np.diff(indices) / float(samplerate)
+        pre = np.r_[np.inf, gaps]
+        post = np.r_[gaps, np.inf]
+        limit = float(dist_max) + _EPS
+        keep = ~((pre > limit) & (post > limit))
+        indices, confidences = indices[keep], confidences[keep]
+    return indices, confidences
+
+
+def detect_events(p: Any, samplerate: float, thres: float = 0.5, min_dist_seconds: float = 0.01,
+                  dist_min: float = 0.0, dist_max: float | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Detect events on one probability trace.
+
+    Parameters
+    ----------
+    p : array [T] or [T, 1]
+        Probability of one event class.
+    samplerate : float
+        Sample rate of ``p`` in Hz.
+    thres : float
+        Peaks must be strictly above this value.
+    min_dist_seconds : float
+        Non-maximum suppression radius (``int(min_dist_seconds * samplerate)`` samples, inclusive).
+    dist_min, dist_max : float, optional
+        Interval filter in seconds, see :func:`filter_event_intervals`.
+
+    Returns
+    -------
+    indices : int64 array
+        Sample indices of the events, sorted (time = index / samplerate).
+    confidences : array
+        ``p`` at each event.
+
+    Notes
+    -----
+    The first and last samples are never peaks (no neighbour on one side).  For long recordings
+    use :class:`StreamingEventDetector`, which returns exactly the same events.
+    """
+    p = _as_trace(p)
+    peaks = _local_maxima(p, thres)
+    keep = _greedy_suppression(peaks, p[peaks], seconds_to_samples(min_dist_seconds, samplerate),
+                               inclusive=True)
+    peaks = peaks[keep]
+    return filter_event_intervals(peaks, p[peaks], samplerate, dist_min, dist_max)
+
+
+class StreamingEventDetector:
+    """:func:`detect_events` on a trace fed block by block, with identical results.
+
+    Feed consecutive blocks with :meth:`push` (``start`` = global index of the block's first
+    sample; blocks may overlap what was already fed, the overlap is ignored, but must not leave a
+    hole), then call :meth:`finish`.  Memory: the events plus the trailing flat run of the last
+    block when it is above threshold (plateaus are resolved once their end is known), and
+    peaks whose suppression cluster is still open.
+
+    Examples
+    --------
+    >>> det = StreamingEventDetector(samplerate=1.0, thres=0.5, min_dist_seconds=0)
+    >>> det.push(0, [0, .2, .9, .9]); det.push(4, [.9, .1, 0, .6, .4, .7, 0])
+    >>> det.finish()
+    (array([3, 7, 9]), array([0.9, 0.6, 0.7]))
+    """
+
+    def __init__(self, samplerate: float, thres: float = 0.5, min_dist_seconds: float = 0.01,
+                 dist_min: float = 0.0, dist_max: float | None = None):
+        self.samplerate = float(samplerate)
+        self.thres = thres
+        self.min_dist = seconds_to_samples(min_dist_seconds, samplerate)
+        self.dist_min, self.dist_max = dist_min, dist_max
+        self._next = 0  # global index of the next sample not yet seen
+        self._carry = np.zeros(0)  # unresolved tail of the trace
+        self._carry_start = 0
+        self._pending_idx: list[np.ndarray] = []
+        self._pending_val: list[np.ndarray] = []
+        self._done_idx: list[np.ndarray] = []
+        self._done_val: list[np.ndarray] = []
+
+    def push(self, start: int, block: Any) -> None:
+        """Feed samples ``start .. start + len(block) - 1`` of the trace."""
+        block = _as_trace(block)
+        if start > self._next:
+            raise ValueError(f"block starts at {start} but samples from {self._next} are missing")
+        block = block[self._next - start:]
+        if block.size == 0:
+            return
+        data = np.concatenate([self._carry.astype(block.dtype, copy=False), block])
+        base = self._carry_start
+        self._next += block.size
+        peaks = _local_maxima(data, self.thres)
+        if peaks.size:
+            self._pending_idx.append(base + peaks)
+            self._pending_val.append(data[peaks])
+        # The trailing flat run is unresolved (its right neighbour is unknown): keep it plus one
+        # sample of left context; a run at or below threshold can never become a peak.
+        changes = np.flatnonzero(data[1:] != data[:-1])
+        run_start = int(changes[-1]) + 1 if changes.size else 0
+        if data[-1] <= self.thres:
+            run_start = data.size - 1
+        keep_from = max(run_start - 1, 0)
+        self._carry = data[keep_from:].copy()
+        self._carry_start = base + keep_from
+        self._resolve(final=False)
+
+    def _resolve(self, final: bool) -> None:
+        """Run NMS on suppression clusters that no future peak can join."""
+        if not self._pending_idx:
+            return
+        idx = np.concatenate(self._pending_idx)
+        val = np.concatenate(self._pending_val)
+        if final:
+            cut = idx.size
+        else:
+            future_first = self._carry_start + 1  # earliest index a later peak can have
+            breaks = np.flatnonzero(np.diff(idx) > self.min_dist) + 1
+            last_cluster = int(breaks[-1]) if breaks.size else 0
+            cut = idx.size if idx[-1] + self.min_dist < future_first else last_cluster
+        if cut:
+            keep = _greedy_suppression(idx[:cut], val[:cut], self.min_dist, inclusive=True)
+            self._done_idx.append(idx[:cut][keep])
+            self._done_val.append(val[:cut][keep])
+        self._pending_idx = [idx[cut:]] if cut < idx.size else []
+        self._pending_val = [val[cut:]] if cut < idx.size else []
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """Resolve what is left and apply the interval filter; returns ``(indices, confidences)``."""
+        self._resolve(final=True)
+        idx = np.concatenate(self._done_idx) if self._done_idx else np.zeros(0, dtype=np.int64)
+        val = np.concatenate(self._done_val) if self._done_val else np.zeros(0)
+        return filter_event_intervals(idx, val, self.samplerate, self.dist_min, self.dist_max)
+
+
+def detect_events_streaming(blocks: Iterable[Any], samplerate: float, **kwargs: Any
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`detect_events` over an iterable of blocks.
+
+    Items are ``(start, block)`` pairs (blocks may overlap) or plain arrays (consecutive,
+    non-overlapping).  Keyword arguments as for :func:`detect_events`.
+    """
+    det = StreamingEventDetector(samplerate, **kwargs)
+    position = 0
+    for item in blocks:
+        if isinstance(item, tuple):
+            start, block = item
+        else:
+            start, block = position, item
+        block = _as_trace(block)
+        det.push(int(start), block)
+        position = int(start) + block.size
+    return det.finish()
+
+
+# ------------------------------------------------------------------------------------- segments
+class Segment(NamedTuple):
+    """One detected segment; times in seconds, offset = time of the last sample of the run."""
+
+    onset_seconds: float
+    offset_seconds: float
+    name: str
+    confidence: float | None
+
+
+def label_segments(p: Any, segment_class_indices: Sequence[int], thres: float = 0.5
+                   ) -> np.ndarray:
+    """Per-sample label: the most probable segment class if its probability is above ``thres``.
+
+    Parameters
+    ----------
+    p : array [T, K]
+        Class probabilities (or soft targets).
+    segment_class_indices : sequence of int
+        Columns of the segment classes; noise (0) always competes and is added if missing.
+    thres : float
+        The winning probability must be strictly above this value, else the label is 0.
+
+    Returns
+    -------
+    int array [T]
+        Class indices (0 = noise).  Ties between classes go to the lower index.
+    """
+    p = np.asarray(p)
+    columns = [int(c) for c in segment_class_indices]
+    if 0 not in columns:
+        columns = [0] + columns
+    columns = sorted(set(columns))
+    sub = p[:, columns]
+    best = np.argmax(sub, axis=1)
+    value = np.take_along_axis(sub, best[:, None], axis=1)[:, 0]
+    dtype = np.int16 if max(columns) < 2**15 else np.int32
+    return np.where(value > thres, np.asarray(columns)[best], 0).astype(dtype)
+
+
+def _runs(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last (inclusive) sample of every run of True."""
+    padded = np.r_[False, np.asarray(binary, dtype=bool), False]
+    steps = np.flatnonzero(padded[1:] != padded[:-1])
+    return steps[0::2], steps[1::2] - 1
+
+
+def fill_gaps(binary: Any, gap_samples: int) -> np.ndarray:
+    """Set to True every run of False *between* two True runs that is shorter than ``gap_samples``.
+
+    Leading and trailing False runs are not gaps.  Returns a new boolean array.
+    """
+    out = np.array(binary, dtype=bool)
+    starts, stops = _runs(out)
+    gaps = starts[1:] - stops[:-1] - 1
+    for i in np.flatnonzero(gaps < gap_samples):
+        out[stops[i] + 1:starts[i + 1]] = True
+    return out
+
+
+def remove_short(binary: Any, min_samples: int) -> np.ndarray:
+    """Set to False every True run shorter than ``min_samples`` (edge runs included)."""
+    out = np.array(binary, dtype=bool)
+    starts, stops = _runs(out)
+    for i in np.flatnonzero(stops - starts + 1 < min_samples):
+        out[starts[i]:stops[i] + 1] = False
+    return out
+
+
+class _RunTable:
+    """Raw song runs of a label trace and per-run/per-gap sums, for fast fill/min-length/vote.
+
+    Elements alternate run 0, gap 0, run 1, ..., run n-1; ``*_cum`` are prefix sums over elements
+    (leading zero row) so any merged run (runs s..e) sums as ``cum[2e + 1] - cum[2s]``.
+    """
+
+    def __init__(self, labels: np.ndarray, nb_classes: int, probabilities: np.ndarray | None,
+                 labels_true: np.ndarray | None = None):
+        self.nb_classes = nb_classes
+        self.starts, self.stops = _runs(labels > 0)
+        n = self.starts.size
+        self.gaps = self.starts[1:] - self.stops[:-1] - 1
+        self.counts_cum = self.prob_cum = self.true_cum = None
+        if n == 0:
+            return
+        lo, hi = int(self.starts[0]), int(self.stops[-1]) + 1
+        bounds = np.empty(2 * n - 1, dtype=np.int64)
+        bounds[0::2] = self.starts
+        bounds[1::2] = self.stops[:-1] + 1
+        marker = np.zeros(hi - lo, dtype=np.int64)
+        marker[bounds[1:] - lo] = 1
+        element = np.cumsum(marker)
+
+        def element_counts(values: np.ndarray) -> np.ndarray:
+            flat = np.bincount(element * nb_classes + values[lo:hi],
+                               minlength=(2 * n - 1) * nb_classes)
+            return _prefix(flat.reshape(2 * n - 1, nb_classes))
+
+        self.counts_cum = element_counts(labels)
+        if labels_true is not None:
+            self.true_cum = element_counts(labels_true)
+        if probabilities is not None:
+            sums = np.add.reduceat(probabilities[lo:hi], bounds - lo, axis=0, dtype=np.float64)
+            self.prob_cum = _prefix(sums)
+
+    def merged(self, gap_samples: int, min_samples: int) -> dict[str, np.ndarray]:
+        """Runs after gap filling and length filtering, with their vote and sums."""
+        if self.starts.size == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return {"first": empty, "last": empty, "start": empty, "stop": empty,
+                    "label": empty, "confidence": np.zeros(0), "length": empty}
+        breaks = np.flatnonzero(self.gaps >= gap_samples)
+        first = np.r_[0, breaks + 1]
+        last = np.r_[breaks, self.starts.size - 1]
+        length = self.stops[last] - self.starts[first] + 1
+        ok = length >= min_samples
+        first, last, length = first[ok], last[ok], length[ok]
+        counts = self.counts_cum[2 * last + 1] - self.counts_cum[2 * first]
+        counts[:, 0] = 0  # never vote for noise
+        tied = counts == counts.max(axis=1, keepdims=True)
+        rows = np.arange(first.size)
+        if self.prob_cum is not None:
+            sums = self.prob_cum[2 * last + 1] - self.prob_cum[2 * first]
+            label = np.argmax(np.where(tied, sums, -np.inf), axis=1)
+            confidence = sums[rows, label] / length
+        else:
+            label = np.argmax(tied, axis=1)
+            confidence = np.full(first.size, np.nan)
+        return {"first": first, "last": last, "start": self.starts[first],
+                "stop": self.stops[last], "label": label, "confidence": confidence,
+                "length": length}
+
+
+def _prefix(values: np.ndarray) -> np.ndarray:
+    out = np.zeros((values.shape[0] + 1,) + values.shape[1:], dtype=values.dtype)
+    np.cumsum(values, axis=0, out=out[1:])
+    return out
+
+
+def _check_labels(labels: Any, nb_classes: int) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"expected a 1-D label trace, got shape {labels.shape}")
+    labels = labels.astype(np.int64, copy=False)
+    if labels.size and (labels.min() < 0 or labels.max() >= nb_classes):
+        raise ValueError(f"labels must lie in 0..{nb_classes - 1} (one name per class index)")
+    return labels
+
+
+def segments_from_labels(labels: Any, samplerate: float, names: Sequence[str],
+                         fillgap_seconds: float | None = None,
+                         minlen_seconds: float | None = None,
+                         probabilities: Any = None) -> list[Segment]:
+    """Segments from a per-sample label trace (spec 6.3 steps 2-6, fixed).
+
+    Parameters
+    ----------
+    labels : int array [T]
+        Class indices, 0 = noise (e.g. from :func:`label_segments`).
+    samplerate : float
+        Hz.
+    names : sequence of str
+        Name of every class index (``names[0]`` is noise).
+    fillgap_seconds, minlen_seconds : float, optional
+        Fill gaps shorter than this, then remove segments shorter than this.
+    probabilities : array [T, len(names)], optional
+        Breaks vote ties (highest mean probability) and gives each segment a confidence (mean
+        probability of its class over the run); without it ties go to the lower class index and
+        confidences are None.
+
+    Returns
+    -------
+    list of Segment
+        Sorted by onset; onset/offset = first/last sample of the run in seconds.
+    """
+    labels = _check_labels(labels, len(names))
+    probs = None if probabilities is None else np.asarray(probabilities)
+    runs = _RunTable(labels, len(names), probs).merged(
+        seconds_to_samples(fillgap_seconds, samplerate),
+        seconds_to_samples(minlen_seconds, samplerate))
+    fs = float(samplerate)
+    return [Segment(int(a) / fs, int(b) / fs, str(names[int(c)]),
+                    None if probs is None else float(conf))
+            for a, b, c, conf in zip(runs["start"], runs["stop"], runs["label"],
+                                     runs["confidence"])]
+
+
+def clean_labels(labels: Any, samplerate: float, nb_classes: int,
+                 fillgap_seconds: float | None = None, minlen_seconds: float | None = None,
+                 probabilities: Any = None) -> np.ndarray:
+    """The label trace after post-processing: every run carries its voted class, 0 elsewhere."""
+    labels = _check_labels(labels, nb_classes)
+    probs = None if probabilities is None else np.asarray(probabilities)
+    runs = _RunTable(labels, nb_classes, probs).merged(
+        seconds_to_samples(fillgap_seconds, samplerate),
+        seconds_to_samples(minlen_seconds, samplerate))
+    return _paint(labels.size, runs["start"], runs["stop"], runs["label"], labels.dtype)
+
+
+def _paint(size: int, starts: np.ndarray, stops: np.ndarray, values: np.ndarray,
+           dtype: Any) -> np.ndarray:
+    marker = np.zeros(size + 1, dtype=np.int64)
+    np.add.at(marker, starts, values)
+    np.add.at(marker, stops + 1, -values)
+    return np.cumsum(marker[:-1]).astype(dtype)
+
+
+def detect_segments(p: Any, samplerate: float, segment_class_indices: Sequence[int],
+                    class_names: Sequence[str], thres: float = 0.5,
+                    fillgap_seconds: float | None = None, minlen_seconds: float | None = None
+                    ) -> list[Segment]:
+    """:func:`label_segments` then :func:`segments_from_labels` on ``[T, K]`` probabilities."""
+    p = np.asarray(p)
+    labels = label_segments(p, segment_class_indices, thres)
+    return segments_from_labels(labels, samplerate, class_names, fillgap_seconds,
+                                minlen_seconds, probabilities=p)
+
+
+# ------------------------------------------------------------------------------------- post-opt
+def post_opt(probabilities: Any, labels_true: Any, samplerate: float,
+             segment_class_indices: Sequence[int], fill_gaps_seconds: Sequence[float],
+             min_len_seconds: Sequence[float], thres: float = 0.5,
+             progress: Any = None, stop: Any = None) -> dict[str, float]:
+    """Grid search of fill-gap and minimum segment length (spec 6.6, fixed).
+
+    Score = macro F1 (sample-wise, after post-processing) over the segment classes present in
+    the truth or the prediction, noise excluded.  Meant for the validation split.
+
+    Parameters
+    ----------
+    probabilities : array [T, K]
+        Predicted class probabilities.
+    labels_true : int array [T] or soft targets [T, K]
+        True class indices (labels of non-segment classes count as noise); soft targets are
+        labelled with :func:`label_segments` at 0.5.
+    samplerate : float
+        Hz.
+    segment_class_indices : sequence of int
+        Segment classes (noise is added if missing).
+    fill_gaps_seconds, min_len_seconds : sequence of float
+        The grids (e.g. :func:`geomspace_grid`).
+    thres : float
+        Segment threshold for the predicted labels.
+
+    Returns
+    -------
+    dict
+        ``gap_dur`` and ``min_len`` (seconds) of the best pair and its ``score``; ties go to the
+        smallest fill gap, then the smallest minimum length.
+    """
+    probabilities = np.asarray(probabilities)
+    columns = sorted({0, *(int(c) for c in segment_class_indices)})
+    truth = np.asarray(labels_true)
+    if truth.ndim == 2:
+        truth = label_segments(truth, columns, 0.5)
+    n = min(truth.shape[0], probabilities.shape[0])
+    if truth.shape[0] != probabilities.shape[0]:
+        log.warning("post_opt: %d true labels vs %d predictions, using the first %d",
+                    truth.shape[0], probabilities.shape[0], n)
+    probabilities, truth = probabilities[:n], truth[:n]
+    lookup = np.zeros(max(max(columns), int(truth.max(initial=0))) + 1, dtype=np.int64)
+    lookup[columns] = np.arange(len(columns))
+    pred_pos = lookup[label_segments(probabilities, columns, thres)]
+    true_pos = lookup[truth.astype(np.int64)]
+    nb = len(columns)
+    table = _RunTable(pred_pos, nb, probabilities[:, columns], labels_true=true_pos)
+    true_total = np.bincount(true_pos, minlength=nb)
+    fs = float(samplerate)
+    gaps = sorted({seconds_to_samples(s, fs) for s in fill_gaps_seconds})
+    lens = sorted({seconds_to_samples(s, fs) for s in min_len_seconds})
+    best = (-1.0, 0, 0)
+    emit(progress, "start", task="post-opt", total=len(gaps))
+    for k, gap in enumerate(gaps):
+        check_stop(stop)
+        for min_len in lens:
+            score = _macro_f1(table, gap, min_len, true_total)
+            if score > best[0] + 1e-12:
+                best = (score, gap, min_len)
+        emit(progress, "step", task="post-opt", current=k + 1, total=len(gaps))
+    score, gap, min_len = best
+    result = {"gap_dur": gap / fs, "min_len": min_len / fs, "score": float(max(score, 0.0))}
+    log.info("post-opt: fill gaps < %.4g s, remove segments < %.4g s, macro F1 %.3f",
+             result["gap_dur"], result["min_len"], result["score"])
+    return result
+
+
+def _macro_f1(table: _RunTable, gap: int, min_len: int, true_total: np.ndarray) -> float:
+    nb = true_total.size
+    if table.starts.size:
+        runs = table.merged(gap, min_len)
+        label = runs["label"]
+        hits = table.true_cum[2 * runs["last"] + 1] - table.true_cum[2 * runs["first"]]
+        tp = np.bincount(label, weights=hits[np.arange(label.size), label], minlength=nb)
+        predicted = np.bincount(label, weights=runs["length"], minlength=nb)
+    else:
+        tp = predicted = np.zeros(nb)
+    denominator = (predicted + true_total)[1:]
+    present = denominator > 0
+    if not present.any():
+        return 1.0  # no song anywhere, none predicted
+    return float(np.mean(2 * tp[1:][present] / denominator[present]))
+
+
+def geomspace_grid(low: float, high: float, steps: int) -> list[float]:
+    """``steps`` values from ``low`` to ``high`` seconds, evenly spaced on a log scale."""
+    if low <= 0 or high < low or steps < 1:
+        raise ValueError(f"need 0 < low <= high and steps >= 1, got {low}, {high}, {steps}")
+    return [float(v) for v in np.geomspace(low, high, int(steps))]
