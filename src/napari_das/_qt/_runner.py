@@ -1,0 +1,128 @@
+"""Runs a :class:`ChildRun` under a napari ``thread_worker`` and feeds a :class:`RunStatus`.
+
+Shared by the Train and Predict widgets.  The GUI thread never blocks: a stop sends SIGINT at
+once, then SIGTERM and SIGKILL from timers after the grace period.  :meth:`ChildRunner.shutdown`
+(widget closed or destroyed, viewer closed) kills the child and waits for the reader thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_error
+from qtpy.QtCore import QTimer
+
+from ._status import DONE, FAILED, STOPPED, STOPPING, RunStatus
+from .child_process import ChildResult, ChildRun, iterate_records
+
+log = logging.getLogger(__name__)
+
+
+def _records_and_flag(child: ChildRun, finished: threading.Event):
+    """The worker's generator: the child's records, then a flag that the thread is done."""
+    try:
+        return (yield from iterate_records(child))
+    finally:
+        finished.set()
+
+
+class ChildRunner:
+    """One child process at a time, with its reader worker and evented status."""
+
+    def __init__(self, status: RunStatus | None = None, grace: float = 5.0, name: str = "das"):
+        self.status = status or RunStatus()
+        self.grace = grace
+        self.name = name
+        self.child: ChildRun | None = None
+        self.worker = None
+        self.result: ChildResult | None = None
+        self._finished = threading.Event()
+        self._finished.set()
+        self._on_result: Callable[[ChildResult], None] | None = None
+        self._closed = False
+        self._timers: list[QTimer] = []
+
+    @property
+    def is_running(self) -> bool:
+        return not self._finished.is_set() or (self.child is not None and self.child.is_running)
+
+    def start(self, argv: Sequence[str], on_result: Callable[[ChildResult], None] | None = None
+              ) -> ChildRun:
+        """Start ``argv`` and read it in a worker thread; ``on_result`` runs on the GUI thread."""
+        if self.is_running:
+            raise RuntimeError(f"{self.name} is already running")
+        self.result = None
+        self._on_result = on_result
+        self.child = ChildRun(argv).start()
+        self._finished = threading.Event()
+        self.status.begin()
+        worker = create_worker(_records_and_flag, self.child, self._finished,
+                               _start_thread=False)
+        worker.yielded.connect(self._on_record)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        self.worker = worker
+        worker.start()
+        return self.child
+
+    def _on_record(self, record) -> None:
+        if not self._closed:
+            self.status.update(record)
+
+    def _on_returned(self, result: ChildResult) -> None:
+        self.result = result
+        if self._closed:
+            return
+        if result.stopped:
+            self.status.finish(STOPPED)
+        elif result.ok:
+            self.status.finish(DONE)
+        else:
+            self.status.finish(FAILED, result.error)
+            show_error(f"{self.name}: {result.error}")
+        if self._on_result is not None:
+            try:
+                self._on_result(result)
+            except Exception as err:  # noqa: BLE001 - report, keep the widget usable
+                log.exception("handling the %s result failed", self.name)
+                show_error(f"{self.name}: {err}")
+
+    def _on_errored(self, err: Exception) -> None:
+        if self._closed:
+            return
+        self.status.finish(FAILED, str(err))
+        show_error(f"{self.name}: {err}")
+
+    def stop(self) -> None:
+        """Ask the child to stop (SIGINT now, SIGTERM and SIGKILL later); never blocks."""
+        child = self.child
+        if child is None or not child.is_running:
+            return
+        child.stop_requested = True
+        self.status.set_state(STOPPING)
+        child.send(signal.SIGINT)
+        for i, sig in enumerate((signal.SIGTERM, signal.SIGKILL), start=1):
+            timer = QTimer()
+            timer.setSingleShot(True)
+            timer.timeout.connect(lambda c=child, s=sig: c.send(s))
+            timer.start(int(self.grace * 1000 * i))
+            self._timers.append(timer)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop the child now (blocking, short grace) and wait for the reader thread."""
+        self._closed = True
+        for timer in self._timers:
+            timer.stop()
+        self._timers.clear()
+        if self.child is not None and self.child.is_running:
+            self.child.stop(grace=min(self.grace, 2.0))
+        if not self._finished.wait(timeout):
+            log.warning("the %s reader thread did not end within %s s", self.name, timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the reader thread ended (tests)."""
+        return self._finished.wait(timeout)
