@@ -31,6 +31,7 @@ import logging
 import math
 import os
 import re
+import struct
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -119,7 +120,11 @@ class _SoundfileSource(contextlib.AbstractContextManager):
 
 
 class _NpzSource(contextlib.AbstractContextManager):
-    """Reads ``data`` from an ``.npz`` member; seeks inside it instead of loading everything."""
+    """Reads ``data`` from an ``.npz`` member without loading all of it.
+
+    ``np.savez`` stores members uncompressed: frames are then read directly at their offset in
+    the file.  Compressed members (``np.savez_compressed``) are decompressed as a stream.
+    """
 
     def __init__(self, path: Path):
         self.path = path
@@ -163,6 +168,18 @@ class _NpzSource(contextlib.AbstractContextManager):
                 path,
             )
         self._header_end = self._member.tell()
+        self._raw = None  # stored (uncompressed) member: read frames straight from the file
+        member_info = self._zip.getinfo("data.npy")
+        if member_info.compress_type == zipfile.ZIP_STORED:
+            self._raw = open(path, "rb")  # noqa: SIM115 - closed in __exit__
+            self._raw.seek(member_info.header_offset)
+            local_header = self._raw.read(30)
+            if len(local_header) == 30 and local_header[:4] == b"PK\x03\x04":
+                name_length, extra_length = struct.unpack("<HH", local_header[26:30])
+                self._header_end += member_info.header_offset + 30 + name_length + extra_length
+            else:
+                self._raw.close()
+                self._raw = None
         self._dtype = dtype
         self._fortran = bool(fortran) and len(shape) == 2 and shape[1] > 1
         self._shape = shape
@@ -186,10 +203,11 @@ class _NpzSource(contextlib.AbstractContextManager):
 
     def _read_frames(self, start: int, stop: int, column_major: bool = False) -> np.ndarray:
         row_bytes = self._dtype.itemsize * self.channels
-        if start != self._position:
-            self._member.seek(self._header_end + start * row_bytes)
+        stream = self._member if self._raw is None else self._raw
+        if start != self._position or self._raw is not None:
+            stream.seek(self._header_end + start * row_bytes)
         count = (stop - start) * self.channels
-        raw = self._member.read(count * self._dtype.itemsize)
+        raw = stream.read(count * self._dtype.itemsize)
         if len(raw) != count * self._dtype.itemsize:
             raise EOFError(f"expected {count * self._dtype.itemsize} bytes, got {len(raw)}")
         self._position = stop
@@ -201,6 +219,8 @@ class _NpzSource(contextlib.AbstractContextManager):
         return values.astype(np.float32)
 
     def __exit__(self, *exc_info: Any) -> None:
+        if self._raw is not None:
+            self._raw.close()
         self._member.close()
         self._zip.close()
 
