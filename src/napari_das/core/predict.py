@@ -303,3 +303,251 @@ def make_runner(model: Any, params: dict[str, Any], batch_size: int | None = Non
             _RUNNERS.clear()
         runner = _RUNNERS[key] = ModelRunner(model, plan, batch)
     return runner
+
+
+# ------------------------------------------------------------------------------------ preprocessing
+def _resample_ratio(fs_in: float, fs_out: float) -> tuple[int, int]:
+    """(up, down) as :func:`napari_das.core.audio.resample` reduces them."""
+    from fractions import Fraction
+
+    ratio = Fraction(repr(float(fs_out))) / Fraction(repr(float(fs_in)))
+    if max(ratio.numerator, ratio.denominator) > 100_000:
+        ratio = ratio.limit_denominator(1000)
+    return ratio.numerator, ratio.denominator
+
+
+def _bandpass_sos(samplerate: float, low: float | None, high: float | None) -> np.ndarray | None:
+    """5th-order Butterworth band-pass (second-order sections), cut-offs clipped below fs/2."""
+    from scipy.signal import butter
+
+    if low is None and high is None:
+        return None
+    nyquist = samplerate / 2
+    low = 1.0 if not low else float(low)
+    high = nyquist - 1 if high is None else min(float(high), nyquist * 0.999)
+    if not 0 < low < high:
+        raise DasError(f"band-pass {low:g}-{high:g} Hz is empty at {samplerate:g} Hz: "
+                       "choose cut-offs between 0 and half the sample rate")
+    return butter(5, [low, high], btype="bandpass", fs=samplerate, output="sos")
+
+
+def _impulse_decay(sos: np.ndarray, limit: int) -> int:
+    """Samples until the filter's impulse response falls below 1e-7 of its peak (<= limit)."""
+    from scipy.signal import sosfilt
+
+    impulse = np.zeros(limit)
+    impulse[0] = 1.0
+    h = np.abs(sosfilt(sos, impulse))
+    above = np.flatnonzero(h > 1e-7 * h.max())
+    return int(above[-1]) + 1 if above.size else 1
+
+
+def preprocessed_reader(read: Reader, frames: int, samplerate: float,
+                        target_samplerate: float | None = None, bandpass_low: float | None = None,
+                        bandpass_high: float | None = None) -> tuple[Reader, int, float]:
+    """Random-access reader of band-passed and resampled audio, computed block by block.
+
+    Band-pass: zero-phase (forward-backward) 5th-order Butterworth; each block is filtered with
+    extra context until the impulse response has decayed (1e-7), so blocks match a whole-file
+    filter to float precision.  Resampling: polyphase, blocks start at multiples of the
+    decimation factor with the filter's half length as context, so it is exact.
+
+    Returns
+    -------
+    read, frames, samplerate
+        Reader in output samples, the output length and rate.
+    """
+    from scipy.signal import resample_poly, sosfiltfilt
+
+    sos = _bandpass_sos(samplerate, bandpass_low, bandpass_high)
+    if sos is not None:
+        context = _impulse_decay(sos, limit=int(min(max(frames, 1), 30 * samplerate) + 1))
+        raw = read
+
+        def read(a: int, b: int) -> np.ndarray:  # noqa: F811 - wraps the raw reader
+            lo, hi = max(a - context, 0), min(b + context, frames)
+            chunk = np.asarray(raw(lo, hi), np.float64)
+            if chunk.ndim == 1:
+                chunk = chunk[:, None]
+            if len(chunk) > 3 * (2 * len(sos) + 1):
+                chunk = sosfiltfilt(sos, chunk, axis=0)
+            return chunk[a - lo: b - lo].astype(np.float32)
+
+    if target_samplerate is None or float(target_samplerate) == float(samplerate):
+        return read, frames, float(samplerate)
+    up, down = _resample_ratio(samplerate, target_samplerate)
+    out_frames = int(math.ceil(frames * up / down))
+    context = int(math.ceil(10 * max(up, down) / up)) + 2
+    source = read
+
+    def resampled(a: int, b: int) -> np.ndarray:
+        lo = max(0, (a * down // up - context) // down * down)
+        hi = min(frames, int(math.ceil(b * down / up)) + context)
+        chunk = np.asarray(source(lo, hi), np.float32)
+        if chunk.ndim == 1:
+            chunk = chunk[:, None]
+        out = resample_poly(chunk, up, down, axis=0).astype(np.float32)
+        offset = lo * up // down
+        return out[a - offset: b - offset]
+
+    return resampled, out_frames, float(target_samplerate)
+
+
+# ------------------------------------------------------------------------------------ models
+def model_samplerate(params: dict[str, Any]) -> float | None:
+    """The audio rate the model was trained at (``samplerate_x_Hz``), None if unknown."""
+    for key in ("samplerate_x_Hz", "samplerate", "samplerate_Hz"):
+        value = params.get(key)
+        if value:
+            return float(value)
+    return None
+
+
+def class_info(params: dict[str, Any], nb_classes: int | None = None) -> tuple[list, list]:
+    """``(class_names, class_types)`` from params (DAS defaults: noise first, segments)."""
+    names = [str(n) for n in params.get("class_names") or []]
+    types = [str(t) for t in params.get("class_types") or []]
+    if not names and nb_classes:
+        names = ["noise"] + [f"class{k}" for k in range(1, nb_classes)]
+    if len(types) != len(names):
+        types = ["segment"] * len(names)
+    return names, types
+
+
+def load_model_and_params(model_stem: str) -> tuple[Any, dict[str, Any]]:
+    """Load ``<stem>_model.keras|h5`` and ``<stem>_params.yaml`` and check they belong together.
+
+    Raises
+    ------
+    DasError
+        Missing files, an unloadable model, or a model whose class/channel count differs from
+        the params.
+    """
+    from .model import load_model
+    from .params import load_params, strip_result_suffix
+
+    stem = strip_result_suffix(str(model_stem))
+    params = load_params(stem)
+    model = load_model(stem)
+    nb_classes = int(model.output_shape[-1])
+    names = params.get("class_names") or []
+    if names and len(names) != nb_classes:
+        raise DasError(f"the model predicts {nb_classes} classes but its params list "
+                       f"{len(names)} ({', '.join(map(str, names))}): the _model and _params "
+                       "files come from different trainings", stem)
+    channels = params.get("nb_channels")
+    if channels and int(channels) != int(model.input_shape[-1]):
+        raise DasError(f"the model takes {model.input_shape[-1]} channel(s) but its params say "
+                       f"{channels}: the _model and _params files do not belong together", stem)
+    network_from_params(params)  # architecture keys readable
+    return model, params
+
+
+def _postprocessor(params: dict[str, Any], config: Any, samplerate: float,
+                   nb_classes: int) -> Any:
+    from .prediction import PostProcessor
+
+    names, types = class_info(params, nb_classes)
+    fillgap, minlen = config.segment_fillgap, config.segment_minlen
+    optimized = params.get("post_opt") or {}
+    if config.segment_use_optimized and isinstance(optimized, dict):
+        if fillgap is None and optimized.get("gap_dur") is not None:
+            fillgap = float(optimized["gap_dur"])
+        if minlen is None and optimized.get("min_len") is not None:
+            minlen = float(optimized["min_len"])
+    return PostProcessor(samplerate, names, types, event_thres=config.event_thres,
+                         event_dist=config.event_dist, event_dist_min=config.event_dist_min,
+                         event_dist_max=config.event_dist_max,
+                         segment_thres=config.segment_thres, segment_fillgap=fillgap,
+                         segment_minlen=minlen)
+
+
+def predict_stream(model: Any, params: dict[str, Any], read: Reader, frames: int,
+                   samplerate: float, config: Any = None, keep_probabilities: bool = True,
+                   sink: Callable[[int, np.ndarray], None] | None = None, progress=None,
+                   stop=None, window: int | None = None) -> Any:
+    """Predict a recording given as a random-access reader (the common path of all APIs).
+
+    ``sink(start, block)`` receives every probability block (e.g. to write them to a file);
+    with ``keep_probabilities=False`` they are not kept, so memory does not grow with the
+    recording's length (beyond the events, segments and a song bout in progress).
+    """
+    from .config import PredictionConfig
+    from .prediction import Prediction
+
+    config = (config or PredictionConfig()).validated()
+    target = model_samplerate(params) if config.resample else None
+    if not config.resample and model_samplerate(params) and \
+            abs(model_samplerate(params) - samplerate) > 1e-6 * samplerate:
+        raise DasError(f"the audio is at {samplerate:g} Hz but the model was trained at "
+                       f"{model_samplerate(params):g} Hz: allow resampling (--resample)")
+    read, frames, rate = preprocessed_reader(read, frames, samplerate, target,
+                                             config.bandpass_low_freq, config.bandpass_up_freq)
+    runner = make_runner(model, params, batch_size=config.batch_size, window=window)
+    post = _postprocessor(params, config, rate, runner.nb_classes)
+    kept = np.empty((frames, runner.nb_classes), np.float32) if keep_probabilities else None
+    for start, block in iter_probabilities(runner, read, frames, progress=progress, stop=stop):
+        post.push(start, block)
+        if kept is not None:
+            kept[start: start + len(block)] = block
+        if sink is not None:
+            sink(start, block)
+    events, segments = post.finish()
+    return Prediction(events, segments, kept, rate, post.class_names, post.class_types, frames)
+
+
+def predict(x: np.ndarray, samplerate: float, model: Any, config: Any = None,
+            params: dict[str, Any] | None = None, progress=None, stop=None) -> Any:
+    """Predict events, segments and probabilities for audio in memory (no files written).
+
+    Parameters
+    ----------
+    x : np.ndarray
+        Audio ``[T, C]`` or ``[T]``.
+    samplerate : float
+        Rate of ``x`` in Hz.
+    model : str or keras.Model or (keras.Model, dict)
+        A model save name (stem), or a loaded model with ``params``, or a ``(model, params)``
+        pair.
+    config : PredictionConfig, optional
+        Thresholds, post-processing, band-pass, resampling, batch size.
+
+    Returns
+    -------
+    Prediction
+        ``.events``, ``.segments``, ``.probabilities`` ``[T', K]`` and ``.to_annotations()``.
+    """
+    if isinstance(model, tuple):
+        model, params = model
+    elif isinstance(model, str) or hasattr(model, "__fspath__"):
+        model, params = load_model_and_params(str(model))
+    if params is None:
+        raise DasError("predict needs the model's params (pass model=(model, params) or a "
+                       "model save name)")
+    x = np.asarray(x, np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    return predict_stream(model, params, lambda a, b: x[a:b], len(x), float(samplerate), config,
+                          progress=progress, stop=stop)
+
+
+def predict_file(path: str, model: Any, params: dict[str, Any], config: Any = None,
+                 keep_probabilities: bool = False, sink=None, progress=None, stop=None) -> Any:
+    """Predict an audio file, streamed from disk (any format :mod:`core.audio` reads)."""
+    from . import audio
+
+    info = audio.info(path)
+    return predict_stream(model, params, lambda a, b: audio.read(path, a, b)[0], info.frames,
+                          info.samplerate, config, keep_probabilities=keep_probabilities,
+                          sink=sink, progress=progress, stop=stop)
+
+
+def predict_paths(path: str, model_stem: str, config: Any = None, save_format: str = "csv",
+                  save_filename: str | None = None, save_probabilities: bool = False,
+                  overwrite: bool = False, progress=None, stop=None) -> Any:
+    """The ``das predict`` command; see :func:`napari_das.core.predict_io.predict_paths`."""
+    from .predict_io import predict_paths as run
+
+    return run(path, model_stem, config, save_format=save_format, save_filename=save_filename,
+               save_probabilities=save_probabilities, overwrite=overwrite, progress=progress,
+               stop=stop)

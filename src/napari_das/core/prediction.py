@@ -1,0 +1,200 @@
+"""Prediction results and the streaming post-processing that produces them.
+
+:class:`PostProcessor` turns probability blocks (as streamed by
+:func:`napari_das.core.predict.iter_probabilities`) into events and segments with exactly the
+result of :func:`napari_das.core.postprocess.detect_events` / ``detect_segments`` on the whole
+trace, while holding only the open part of the recording: events use
+:class:`~napari_das.core.postprocess.StreamingEventDetector`; segments are cut after every noise
+gap long enough that no later gap filling can reach across it.
+
+:class:`Prediction` is what :func:`napari_das.core.predict.predict` returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import postprocess
+from .annotations import Annotations
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Events:
+    """Detected events: time (s), song type and confidence (probability at the peak)."""
+
+    seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    names: list[str] = field(default_factory=list)
+    confidence: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass
+class Segments:
+    """Detected segments: onset/offset (s, first/last sample), song type, mean probability."""
+
+    onsets_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    offsets_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    names: list[str] = field(default_factory=list)
+    confidence: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass
+class Prediction:
+    """Events, segments and (optionally) per-sample probabilities of one recording.
+
+    Attributes
+    ----------
+    events : Events
+    segments : Segments
+    probabilities : np.ndarray or None
+        float32 ``[T, K]`` at :attr:`samplerate` (None when streamed without keeping them).
+    samplerate : float
+        Rate of the probabilities (the model's rate if the audio was resampled).
+    class_names, class_types : list of str
+        All classes, ``noise`` first.
+    frames : int
+        Samples predicted.
+    """
+
+    events: Events
+    segments: Segments
+    probabilities: np.ndarray | None
+    samplerate: float
+    class_names: list[str]
+    class_types: list[str]
+    frames: int = 0
+
+    def to_annotations(self) -> Annotations:
+        """DAS annotations: one row per event/segment, every song type as a category.
+
+        ``noise`` is not a song type (no placeholder row); types without detections keep their
+        category and get DAS's NaN placeholder row when written.
+        """
+        events = {n: [] for n, t in zip(self.class_names, self.class_types)
+                  if t == "event" and n != "noise"}
+        segments = {n: ([], []) for n, t in zip(self.class_names, self.class_types)
+                    if t == "segment" and n != "noise"}
+        for name, time in zip(self.events.names, self.events.seconds):
+            events.setdefault(name, []).append(float(time))
+        for name, on, off in zip(self.segments.names, self.segments.onsets_seconds,
+                                 self.segments.offsets_seconds):
+            segments.setdefault(name, ([], []))
+            segments[name][0].append(float(on))
+            segments[name][1].append(float(off))
+        return Annotations.from_events_segments(events, segments)
+
+    def summary(self) -> str:
+        """One line: counts per song type."""
+        counts = {}
+        for name in list(self.events.names) + list(self.segments.names):
+            counts[name] = counts.get(name, 0) + 1
+        parts = [f"{counts[n]} {n}" for n in sorted(counts)] or ["nothing detected"]
+        return ", ".join(parts)
+
+
+class PostProcessor:
+    """Events and segments from probability blocks fed in order (exact, bounded memory).
+
+    Parameters
+    ----------
+    samplerate : float
+        Rate of the probabilities.
+    class_names, class_types : sequence of str
+        All classes (index 0 = noise).
+    event_thres, event_dist, event_dist_min, event_dist_max
+        Event detection (see :func:`napari_das.core.postprocess.detect_events`).
+    segment_thres, segment_fillgap, segment_minlen
+        Segment detection (see :func:`napari_das.core.postprocess.detect_segments`).
+    """
+
+    def __init__(self, samplerate: float, class_names: Sequence[str], class_types: Sequence[str],
+                 event_thres: float = 0.5, event_dist: float = 0.01, event_dist_min: float = 0.0,
+                 event_dist_max: float | None = None, segment_thres: float = 0.5,
+                 segment_fillgap: float | None = None, segment_minlen: float | None = None):
+        self.samplerate = float(samplerate)
+        self.class_names = [str(n) for n in class_names]
+        self.class_types = [str(t) for t in class_types]
+        self.event_classes = [k for k, t in enumerate(self.class_types)
+                              if t == "event" and k > 0]
+        self.segment_classes = [k for k, t in enumerate(self.class_types)
+                                if t == "segment" and k > 0]
+        self._detectors = {k: postprocess.StreamingEventDetector(
+            samplerate, thres=event_thres, min_dist_seconds=event_dist, dist_min=event_dist_min,
+            dist_max=event_dist_max) for k in self.event_classes}
+        self.segment_thres = segment_thres
+        self.fillgap, self.minlen = segment_fillgap, segment_minlen
+        self._gap = max(postprocess.seconds_to_samples(segment_fillgap, samplerate), 1)
+        self._labels: list[np.ndarray] = []
+        self._probs: list[np.ndarray] = []
+        self._buffer_start = 0
+        self._segments: list[tuple[int, int, str, float]] = []
+        self._next = 0
+
+    def push(self, start: int, block: np.ndarray) -> None:
+        """Feed probabilities ``[n, K]`` for samples ``start .. start + n - 1`` (in order)."""
+        if start != self._next:
+            raise ValueError(f"block starts at {start}, expected {self._next}")
+        self._next += len(block)
+        for k, detector in self._detectors.items():
+            detector.push(start, block[:, k])
+        if not self.segment_classes:
+            return
+        labels = postprocess.label_segments(block, self.segment_classes, self.segment_thres)
+        self._labels.append(labels.astype(np.uint8 if len(self.class_names) < 256 else np.int32))
+        self._probs.append(np.asarray(block, np.float32))
+        self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        """Post-process the buffered samples up to the last noise gap no fill can bridge."""
+        if not self._labels:
+            return
+        labels = np.concatenate(self._labels)
+        probs = np.concatenate(self._probs)
+        cut = len(labels)
+        if not final:
+            starts, stops = postprocess._runs(labels == 0)
+            closed = np.flatnonzero(stops - starts + 1 >= self._gap)
+            cut = int(starts[closed[-1]]) if closed.size else 0
+        if cut > 0:
+            found = postprocess.segments_from_labels(
+                labels[:cut], self.samplerate, self.class_names, self.fillgap, self.minlen,
+                probabilities=probs[:cut])
+            for seg in found:
+                first = int(round(seg.onset_seconds * self.samplerate)) + self._buffer_start
+                last = int(round(seg.offset_seconds * self.samplerate)) + self._buffer_start
+                self._segments.append((first, last, seg.name, seg.confidence))
+        self._labels, self._probs = [labels[cut:]], [probs[cut:]]
+        self._buffer_start += cut
+
+    def finish(self) -> tuple[Events, Segments]:
+        """Resolve everything still open; returns the events and segments of the recording."""
+        fs = self.samplerate
+        times, names, conf = [], [], []
+        for k, detector in self._detectors.items():
+            index, confidence = detector.finish()
+            times.append(np.asarray(index) / fs)
+            names += [self.class_names[k]] * len(index)
+            conf.append(np.asarray(confidence, np.float64))
+        events = Events()
+        if times:
+            seconds = np.concatenate(times)
+            order = np.argsort(seconds, kind="stable")
+            events = Events(seconds[order], [names[i] for i in order],
+                            np.concatenate(conf)[order])
+        self._flush(final=True)
+        segs = self._segments
+        segments = Segments(np.array([s[0] / fs for s in segs]), np.array([s[1] / fs for s in segs]),
+                            [s[2] for s in segs],
+                            np.array([np.nan if s[3] is None else s[3] for s in segs]))
+        return events, segments
