@@ -1,0 +1,244 @@
+"""The TCN of DAS (spec 3) in Keras 3, with the optional trainable STFT frontend.
+
+TensorFlow/Keras is imported only inside the functions that need it, so ``import
+napari_das.core.model`` stays cheap and TensorFlow-free.
+
+Architecture (spec 3.3-3.5)::
+
+    audio [batch, time, C]
+      -> TrainableSTFT (if nb_pre_conv > 0: stride hop = 2**nb_pre_conv, bins*C features)
+      -> Conv1D(F, 1)
+      -> nb_conv stacks x dilations residual blocks:
+             dilated Conv1D(F, k, d, "same") | SeparableConv1D(F, k, d, depth multiplier 4)
+             -> ChannelNormalization (relu, / max over filters) -> SpatialDropout1D
+             -> Conv1D(F, 1) -> residual add; the 1x1 output is also a skip output
+      -> sum of skips -> relu -> [Bidirectional LSTM] -> Dense(K, softmax)
+      -> UpSampling1D(hop) (if nb_pre_conv > 0 and upsample)
+
+The model is fully convolutional: it runs on any input length that is a multiple of ``hop``, and
+with the fixed-reference STFT its outputs at a sample depend only on the input within the
+receptive field (so predicting long recordings in overlapping blocks is exact when blocks start at
+multiples of ``hop``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from .config import NetworkConfig
+from .errors import DasError
+
+log = logging.getLogger(__name__)
+
+MODEL_SUFFIXES = ("_model.keras", "_model.h5")
+SEPARABLE_DEPTH_MULTIPLIER = 4
+
+
+def receptive_field_samples(network: NetworkConfig) -> int:
+    """Input samples that can influence one output sample (union over positions in a hop).
+
+    Equal to :attr:`NetworkConfig.receptive_field`; see :func:`receptive_extent` for the split
+    into past and future samples.
+    """
+    left, right = receptive_extent(network)
+    return left + right + 1
+
+
+def receptive_extent(network: NetworkConfig) -> tuple[int, int]:
+    """Samples before and after an output sample that can influence it.
+
+    TensorFlow's "same" padding puts ``floor((k-1)*d/2)`` taps in the past and the rest in the
+    future, so for even kernels the future extent is larger.  With the STFT frontend the extents
+    are the worst case over the position of the output sample inside its frame (inputs whose
+    length is a multiple of ``hop``).
+
+    Returns
+    -------
+    (int, int)
+        ``(past, future)`` in input samples.
+    """
+    return network.receptive_extent
+
+
+def build_model(network: NetworkConfig, nb_channels: int, nb_classes: int,
+                learning_rate: float = 0.0005, compile: bool = True) -> Any:
+    """Build (and compile) the TCN.
+
+    Parameters
+    ----------
+    network : NetworkConfig
+        Architecture (validated here).
+    nb_channels : int
+        Audio channels ``C`` of the input ``[batch, time, C]``.
+    nb_classes : int
+        Classes ``K`` of the softmax output ``[batch, time, K]``.
+    learning_rate : float
+        Adam learning rate.
+    compile : bool
+        Compile with Adam (``clipnorm=1.0``, per tensor) and categorical cross-entropy; temporal
+        sample weights ``[batch, time]`` can then be passed to ``fit``.
+
+    Returns
+    -------
+    keras.Model
+        Input ``[batch, None, C]`` (length a multiple of ``network.hop``), output ``[batch,
+        time, K]`` at the audio rate (``time / hop`` steps if ``upsample`` is False).
+    """
+    import keras
+
+    network = network.validated()
+    if int(nb_channels) < 1:
+        raise DasError(f"the audio needs at least one channel, got {nb_channels}")
+    if int(nb_classes) < 1:
+        raise DasError(f"the model needs at least one class, got {nb_classes}")
+    custom = _custom_layers()
+    L = keras.layers
+    nb_filters = int(network.nb_filters)
+
+    audio = keras.Input(shape=(None, int(nb_channels)), name="audio")
+    x = audio
+    if network.nb_pre_conv > 0:
+        x = custom.TrainableSTFT(n_dft=network.pre_nb_dft, hop=network.hop,
+                                 name="trainable_stft")(x)
+    h = L.Conv1D(nb_filters, 1, name="input_conv")(x)
+    skips = []
+    for stack, separable in enumerate(network.separable_per_stack):
+        for dilation in network.dilations:
+            tag = f"s{stack}_d{int(dilation)}"
+            if separable:
+                c = L.SeparableConv1D(nb_filters, network.kernel_size, padding="same",
+                                      dilation_rate=int(dilation),
+                                      depth_multiplier=SEPARABLE_DEPTH_MULTIPLIER,
+                                      name=f"{tag}_separable_conv")(h)
+            else:
+                c = L.Conv1D(nb_filters, network.kernel_size, padding="same",
+                             dilation_rate=int(dilation), name=f"{tag}_conv")(h)
+            a = custom.ChannelNormalization(name=f"{tag}_norm_relu")(c)
+            if network.dropout_rate > 0:
+                a = L.SpatialDropout1D(network.dropout_rate, name=f"{tag}_dropout")(a)
+            o = L.Conv1D(nb_filters, 1, name=f"{tag}_1x1_conv")(a)
+            h = L.Add(name=f"{tag}_residual")([h, o])
+            skips.append(o)
+    z = skips[0] if len(skips) == 1 else L.Add(name="skip_sum")(skips)
+    z = L.Activation("relu", name="skip_relu")(z)
+    if network.nb_lstm_units > 0:
+        z = L.Bidirectional(L.LSTM(network.nb_lstm_units, return_sequences=True),
+                            name="bilstm")(z)
+    y = L.Dense(int(nb_classes), activation="softmax", name="class_probabilities")(z)
+    if network.nb_pre_conv > 0 and network.upsample:
+        y = L.UpSampling1D(network.hop, name="upsample")(y)
+    model = keras.Model(audio, y, name="das_tcn")
+    if compile:
+        compile_model(model, learning_rate)
+    return model
+
+
+def compile_model(model: Any, learning_rate: float = 0.0005) -> Any:
+    """Compile with Adam (per-tensor ``clipnorm=1.0``) and categorical cross-entropy (spec 3.6).
+
+    Keras 3 weights per-step losses by temporal sample weights ``[batch, time]`` and averages over
+    all batch*time elements.
+    """
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate),
+                                                  clipnorm=1.0),
+                  loss=keras.losses.CategoricalCrossentropy())
+    return model
+
+
+def resolve_model_path(path: str | os.PathLike) -> Path:
+    """The model file for ``path``: a ``.keras``/``.h5`` file or a save-name stem.
+
+    A stem tries ``<stem>_model.keras`` then ``<stem>_model.h5``.  Raises DasError when none
+    exists.
+    """
+    p = Path(os.fspath(path))
+    if p.suffix in (".keras", ".h5"):
+        if not p.is_file():
+            raise DasError("model file not found: check the path or train a model first", p)
+        return p
+    name = p.name
+    if name.endswith("_model"):  # "<stem>_model" without a suffix
+        p = p.with_name(name[: -len("_model")])
+    for suffix in MODEL_SUFFIXES:
+        candidate = p.with_name(p.name + suffix)
+        if candidate.is_file():
+            return candidate
+    raise DasError(f"no model file {p.name}_model.keras or {p.name}_model.h5: pass the save name "
+                   "(path stem before _model.h5) of a trained model", p)
+
+
+def load_model(path: str | os.PathLike) -> Any:
+    """Load a saved model (uncompiled) from a ``.keras``/``_model.h5`` file or save-name stem.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        ``<stem>_model.keras``, ``<stem>_model.h5``, any ``.keras``/``.h5`` model file, or the
+        stem (``<stem>_model.keras`` is preferred over ``<stem>_model.h5``).
+
+    Returns
+    -------
+    keras.Model
+        The model, not compiled (call :func:`compile_model` to train it).
+    """
+    file = resolve_model_path(path)
+    import keras
+
+    custom = _custom_layers()
+    objects = {"ChannelNormalization": custom.ChannelNormalization,
+               "TrainableSTFT": custom.TrainableSTFT}
+    try:
+        model = keras.saving.load_model(file, custom_objects=objects, compile=False)
+    except Exception as err:  # corrupt, truncated or foreign files
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise DasError(f"cannot load the model ({type(err).__name__}: {first_line}); "
+                       "the file may be corrupt or from an incompatible version", file) from err
+    log.info("loaded model %s", file)
+    return model
+
+
+def model_flops_per_sample(network: NetworkConfig, nb_channels: int, nb_classes: int) -> float:
+    """Floating-point operations (2 per multiply-add) per input audio sample of a forward pass.
+
+    Counts the STFT, convolutions, LSTM and dense layers analytically (biases, activations and
+    normalisations are negligible and not counted).  With the frontend, everything after the
+    STFT runs once per ``hop`` samples.
+    """
+    network = network.validated()
+    nb_filters, kernel = int(network.nb_filters), int(network.kernel_size)
+    channels, classes, hop = int(nb_channels), int(nb_classes), network.hop
+    macs_per_sample = 0.0
+    features = channels
+    if network.nb_pre_conv > 0:
+        bins = network.pre_nb_dft // 2 + 1
+        # real and imaginary kernels per channel, then the power (2 MAC per bin)
+        macs_per_sample += channels * (2 * network.pre_nb_dft * bins + 2 * bins) / hop
+        features = bins * channels
+    macs_per_step = features * nb_filters  # input 1x1 conv
+    for separable in network.separable_per_stack:
+        if separable:
+            depth = SEPARABLE_DEPTH_MULTIPLIER * nb_filters
+            block = kernel * depth + depth * nb_filters
+        else:
+            block = kernel * nb_filters * nb_filters
+        block += nb_filters * nb_filters  # 1x1 conv
+        macs_per_step += block * len(network.dilations)
+    head_in = nb_filters
+    if network.nb_lstm_units > 0:
+        units = int(network.nb_lstm_units)
+        macs_per_step += 2 * 4 * units * (nb_filters + units)  # two directions, four gates
+        head_in = 2 * units
+    macs_per_step += head_in * classes
+    macs_per_sample += macs_per_step / hop
+    return float(2 * macs_per_sample)
+
+
+def _custom_layers():
+    from .layers import custom_layers
+
+    return custom_layers()
