@@ -24,27 +24,30 @@ def write(path, text):
 
 
 def test_reads_das_predict_csv_with_index_and_channel_columns(tmp_path):
-    path = write(tmp_path / "rec_annotations.csv",
-                 ",name,start_seconds,stop_seconds,channel\n"
-                 "0,sine,2.0,3.5,0\n"
-                 "1,pulse,1.0,1.0,-1\n"
-                 "2,pulse,0.5,0.5,-1\n")
+    path = write(
+        tmp_path / "rec_annotations.csv",
+        ",name,start_seconds,stop_seconds,channel\n"
+        "0,sine,2.0,3.5,0\n"
+        "1,pulse,1.0,1.0,-1\n"
+        "2,pulse,0.5,0.5,-1\n",
+    )
     ann = Annotations.from_file(path)
     assert list(ann.df.columns) == ["name", "start_seconds", "stop_seconds"]
-    assert ann.df.values.tolist() == [["pulse", 0.5, 0.5], ["pulse", 1.0, 1.0],
-                                      ["sine", 2.0, 3.5]]
+    assert ann.df.values.tolist() == [["pulse", 0.5, 0.5], ["pulse", 1.0, 1.0], ["sine", 2.0, 3.5]]
     assert ann.categories == {"sine": "segment", "pulse": "event"}
     assert list(ann.categories) == ["sine", "pulse"]  # order of first appearance
 
 
 def test_nan_placeholders_define_categories_and_are_dropped(tmp_path):
-    path = write(tmp_path / "a_annotations.csv",
-                 "name,start_seconds,stop_seconds\n"
-                 "song,,\n"          # event placeholder (NaN, NaN)
-                 "trill,nan,0\n"     # segment placeholder (NaN, finite)
-                 "song,1.5,1.5\n"
-                 "click,,\n"
-                 "click,0.2,0.7\n")  # first row of 'click' decides: event
+    path = write(
+        tmp_path / "a_annotations.csv",
+        "name,start_seconds,stop_seconds\n"
+        "song,,\n"  # event placeholder (NaN, NaN)
+        "trill,nan,0\n"  # segment placeholder (NaN, finite)
+        "song,1.5,1.5\n"
+        "click,,\n"
+        "click,0.2,0.7\n",
+    )  # first row of 'click' decides: event
     ann = Annotations.from_file(path)
     assert ann.categories == {"song": "event", "trill": "segment", "click": "event"}
     assert ann.df.values.tolist() == [["click", 0.2, 0.7], ["song", 1.5, 1.5]]
@@ -53,8 +56,10 @@ def test_nan_placeholders_define_categories_and_are_dropped(tmp_path):
 
 
 def test_names_that_look_like_missing_values_or_numbers_stay_names(tmp_path):
-    path = write(tmp_path / "a_annotations.csv",
-                 "name,start_seconds,stop_seconds\nNA,1,1\nnan,2,3\n007,4,4\n")
+    path = write(
+        tmp_path / "a_annotations.csv",
+        "name,start_seconds,stop_seconds\nNA,1,1\nnan,2,3\n007,4,4\n",
+    )
     ann = Annotations.from_file(path)
     assert ann.df["name"].tolist() == ["NA", "nan", "007"]
 
@@ -64,17 +69,27 @@ def test_header_only_file_is_empty(tmp_path):
     assert len(ann) == 0 and ann.categories == {}
 
 
-@pytest.mark.parametrize("content, message", [
-    ("name,start,stop\na,1,2\n", r"missing column\(s\) start_seconds, stop_seconds "
-                                 r"\(found: name, start, stop\)"),
-    ("name,start_seconds,stop_seconds\na,1,2\nb,one,2\n", "line 3: start_seconds 'one' is not a "
-                                                           "number"),
-    ("name,start_seconds,stop_seconds\na,1,2\nb,3,4\nc,5,4.5\n", "line 4: stop_seconds 4.5 is "
-                                                                 "before start_seconds 5.0"),
-    ("name,start_seconds,stop_seconds\na,1,2\n,3,4\n", "line 3: empty name"),
-    ("name,start_seconds,stop_seconds\na,1,inf\n", "line 2: times must be finite"),
-    ("", "the annotation file is empty"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            "name,start,stop\na,1,2\n",
+            r"missing column\(s\) start_seconds, stop_seconds "
+            r"\(found: name, start, stop\)",
+        ),
+        (
+            "name,start_seconds,stop_seconds\na,1,2\nb,one,2\n",
+            "line 3: start_seconds 'one' is not a number",
+        ),
+        (
+            "name,start_seconds,stop_seconds\na,1,2\nb,3,4\nc,5,4.5\n",
+            "line 4: stop_seconds 4.5 is before start_seconds 5.0",
+        ),
+        ("name,start_seconds,stop_seconds\na,1,2\n,3,4\n", "line 3: empty name"),
+        ("name,start_seconds,stop_seconds\na,1,inf\n", "line 2: times must be finite"),
+        ("", "the annotation file is empty"),
+    ],
+)
 def test_bad_files_name_the_file_and_the_line(tmp_path, content, message):
     path = write(tmp_path / "bad_annotations.csv", content)
     with pytest.raises(DasError, match=rf"bad_annotations\.csv: .*{message}"):
@@ -190,8 +205,7 @@ def test_events_segments_shift_and_crop():
 
 
 def test_constructor_validates_and_sorts():
-    df = pd.DataFrame({"name": ["b", "a"], "start_seconds": [2.0, 1.0],
-                       "stop_seconds": [2.0, 1.5]})
+    df = pd.DataFrame({"name": ["b", "a"], "start_seconds": [2.0, 1.0], "stop_seconds": [2.0, 1.5]})
     ann = Annotations(df)
     assert ann.df["name"].tolist() == ["a", "b"]
     assert ann.categories == {"b": "event", "a": "segment"}

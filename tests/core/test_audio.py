@@ -60,7 +60,7 @@ def test_npz_and_h5_keep_raw_values_and_accept_1d_data_and_array_samplerate(tmp_
 
 @pytest.mark.parametrize("suffix", [".npz", ".h5", ".wav", ".flac"])
 def test_read_range_returns_exactly_those_frames(tmp_path, suffix):
-    ramp = (np.arange(3000, dtype=np.float32).reshape(1500, 2) / 4096)
+    ramp = np.arange(3000, dtype=np.float32).reshape(1500, 2) / 4096
     path = audio.write(tmp_path / f"r{suffix}", ramp, 1000)
     data, _ = audio.read(path, start=700, stop=710)
     np.testing.assert_allclose(data, ramp[700:710], atol=1e-6)
@@ -101,14 +101,15 @@ def test_npz_range_read_does_not_load_the_whole_array(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("suffix", [".npz", ".wav", ".h5"])
 @pytest.mark.parametrize("block, overlap", [(300, 0), (256, 56), (5000, 10)])
-def test_iter_blocks_covers_the_file_with_the_requested_overlap(tmp_path, stereo, suffix, block,
-                                                               overlap):
+def test_iter_blocks_covers_the_file_with_the_requested_overlap(
+    tmp_path, stereo, suffix, block, overlap
+):
     path = audio.write(tmp_path / f"s{suffix}", stereo, 1000)
     blocks = list(audio.iter_blocks(path, block, overlap))
     step = block - overlap
     assert [start for start, _ in blocks] == list(range(0, step * len(blocks), step))
     for start, data in blocks:
-        np.testing.assert_array_equal(data, stereo[start:start + block])
+        np.testing.assert_array_equal(data, stereo[start : start + block])
     assert blocks[-1][0] + len(blocks[-1][1]) == len(stereo)
     assert len(blocks) == 1 or blocks[-2][0] + block < len(stereo)  # no redundant last block
 
@@ -159,7 +160,9 @@ def test_truncated_flac_fails_when_decoding(tmp_path, stereo):
 
 def test_npz_without_keys_or_truncated_or_bad_rate(tmp_path, stereo):
     np.savez(tmp_path / "nokeys.npz", audio=stereo)
-    with pytest.raises(DasError, match=r"nokeys\.npz: the \.npz file lacks 'data' and 'samplerate'"):
+    with pytest.raises(
+        DasError, match=r"nokeys\.npz: the \.npz file lacks 'data' and 'samplerate'"
+    ):
         audio.info(tmp_path / "nokeys.npz")
     np.savez(tmp_path / "norate.npz", data=stereo)
     with pytest.raises(DasError, match="lacks 'samplerate'"):
@@ -184,8 +187,12 @@ def test_h5_without_data_or_samplerate_or_with_negative_rate(tmp_path, stereo):
         file.create_dataset("data", data=stereo)
         file.attrs["samplerate"] = -5.0
     (tmp_path / "text.h5").write_text("not hdf5")
-    cases = {"nodata.h5": "no dataset 'data'", "norate.h5": "no attribute 'samplerate'",
-             "negative.h5": "sample rate must be a positive", "text.h5": "not a readable HDF5"}
+    cases = {
+        "nodata.h5": "no dataset 'data'",
+        "norate.h5": "no attribute 'samplerate'",
+        "negative.h5": "sample rate must be a positive",
+        "text.h5": "not a readable HDF5",
+    }
     for name, message in cases.items():
         with pytest.raises(DasError, match=rf"{name}: .*{message}"):
             audio.read(tmp_path / name)
@@ -241,8 +248,9 @@ def test_resample_reduces_rates_and_keeps_a_tone():
     y = audio.resample(x, fs_in, fs_out)
     assert y.shape == (10000, 2) and y.dtype == np.float32
     t_out = np.arange(10000) / fs_out
-    np.testing.assert_allclose(y[500:-500, 0], np.sin(2 * np.pi * tone * t_out[500:-500]),
-                               atol=1e-2)
+    np.testing.assert_allclose(
+        y[500:-500, 0], np.sin(2 * np.pi * tone * t_out[500:-500]), atol=1e-2
+    )
 
 
 def test_resample_float_rates_and_identity():

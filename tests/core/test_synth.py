@@ -20,9 +20,9 @@ def annotated_mask(ann: Annotations, frames: int, pad_seconds: float) -> np.ndar
     """True where a pulse (+- pad) or a sine segment (+- pad) lies."""
     mask = np.zeros(frames, bool)
     for t in ann.events("pulse"):
-        mask[max(0, int((t - pad_seconds) * FS)):int((t + pad_seconds) * FS) + 1] = True
+        mask[max(0, int((t - pad_seconds) * FS)) : int((t + pad_seconds) * FS) + 1] = True
     for on, off in zip(*ann.segments("sine")):
-        mask[max(0, int((on - pad_seconds) * FS)):int((off + pad_seconds) * FS) + 1] = True
+        mask[max(0, int((on - pad_seconds) * FS)) : int((off + pad_seconds) * FS) + 1] = True
     return mask
 
 
@@ -58,35 +58,33 @@ def test_song_structure_matches_the_description():
 
 
 def test_envelope_peaks_at_annotated_pulse_centres():
-    data, ann = make_fly_song(duration=20.0, samplerate=FS, seed=1, snr_db=30,
-                              distractors=False)
+    data, ann = make_fly_song(duration=20.0, samplerate=FS, seed=1, snr_db=30, distractors=False)
     envelope = np.abs(hilbert(data[:, 0].astype(np.float64)))
     pulses = ann.events("pulse")
     assert len(pulses) > 20
     offsets_ms = []
     for t in pulses:
         centre = int(round(t * FS))
-        window = envelope[centre - 50:centre + 51]  # +- 5 ms
+        window = envelope[centre - 50 : centre + 51]  # +- 5 ms
         offsets_ms.append((np.argmax(window) - 50) / FS * 1000)
     assert np.max(np.abs(offsets_ms)) <= 0.6
 
 
 def test_energy_inside_sine_segments_far_above_unannotated_background():
-    data, ann = make_fly_song(duration=30.0, samplerate=FS, seed=2, snr_db=30,
-                              distractors=False)
+    data, ann = make_fly_song(duration=30.0, samplerate=FS, seed=2, snr_db=30, distractors=False)
     x = data[:, 0].astype(np.float64)
     sine = np.zeros(len(x), bool)
     for on, off in zip(*ann.segments("sine")):
-        sine[int(round(on * FS)):int(round(off * FS)) + 1] = True
+        sine[int(round(on * FS)) : int(round(off * FS)) + 1] = True
     background = ~annotated_mask(ann, len(x), pad_seconds=0.01)
     assert sine.sum() > 0.5 * FS
     ratio_db = 10 * np.log10(np.mean(x[sine] ** 2) / np.mean(x[background] ** 2))
     assert ratio_db > 25
     # the annotated onset/offset is where the sine starts/ends: 5 ms just outside are quiet
     for on, off in zip(*ann.segments("sine")):
-        before = x[int(round(on * FS)) - 50:int(round(on * FS))]
-        after = x[int(round(off * FS)) + 1:int(round(off * FS)) + 51]
-        first_ramp = x[int(round(on * FS)) + 100:int(round(on * FS)) + 150]  # after the ramp
+        before = x[int(round(on * FS)) - 50 : int(round(on * FS))]
+        after = x[int(round(off * FS)) + 1 : int(round(off * FS)) + 51]
+        first_ramp = x[int(round(on * FS)) + 100 : int(round(on * FS)) + 150]  # after the ramp
         assert np.std(before) < 0.02 and np.std(after) < 0.02
         assert np.std(first_ramp) > 0.1
 
@@ -94,14 +92,15 @@ def test_energy_inside_sine_segments_far_above_unannotated_background():
 @pytest.mark.parametrize("snr_db", [0.0, 10.0])
 def test_snr_knob_sets_the_measured_sine_snr(snr_db):
     noise_std = 0.01
-    data, ann = make_fly_song(duration=40.0, samplerate=FS, seed=5, snr_db=snr_db,
-                              noise_std=noise_std, distractors=False)
+    data, ann = make_fly_song(
+        duration=40.0, samplerate=FS, seed=5, snr_db=snr_db, noise_std=noise_std, distractors=False
+    )
     x = data[:, 0].astype(np.float64)
     background = ~annotated_mask(ann, len(x), pad_seconds=0.01)
     assert np.std(x[background]) == pytest.approx(noise_std, rel=0.02)
     interior = np.zeros(len(x), bool)  # sine without its 10 ms ramps
     for on, off in zip(*ann.segments("sine")):
-        interior[int(on * FS) + 110:int(off * FS) - 110] = True
+        interior[int(on * FS) + 110 : int(off * FS) - 110] = True
     signal_power = np.mean(x[interior] ** 2) - noise_std**2
     measured = 10 * np.log10(signal_power / noise_std**2)
     assert measured == pytest.approx(snr_db, abs=0.5)
@@ -109,8 +108,9 @@ def test_snr_knob_sets_the_measured_sine_snr(snr_db):
 
 def test_distractors_add_unannotated_sounds_away_from_song():
     with_d, ann = make_fly_song(duration=60.0, samplerate=FS, seed=0, snr_db=20)
-    without, ann_without = make_fly_song(duration=60.0, samplerate=FS, seed=0, snr_db=20,
-                                         distractors=False)
+    without, ann_without = make_fly_song(
+        duration=60.0, samplerate=FS, seed=0, snr_db=20, distractors=False
+    )
     far = ~annotated_mask(ann, len(with_d), pad_seconds=0.09)
     loud = np.abs(with_d[:, 0]) > 8 * 0.01  # 8 noise standard deviations
     assert (loud & far).sum() > 100
@@ -130,7 +130,8 @@ def test_write_fly_song_folder(tmp_path, fmt):
     paths = write_fly_song_folder(tmp_path / "song", nfiles=2, duration=3.0, seed=7, fmt=fmt)
     assert [p.name for p in paths] == [f"flysong_000.{fmt}", f"flysong_001.{fmt}"]
     assert sorted(p.name for p in (tmp_path / "song").iterdir()) == sorted(
-        [p.name for p in paths] + ["flysong_000_annotations.csv", "flysong_001_annotations.csv"])
+        [p.name for p in paths] + ["flysong_000_annotations.csv", "flysong_001_annotations.csv"]
+    )
     first, rate = audio.read(paths[0])
     second, _ = audio.read(paths[1])
     assert rate == 10000.0 and first.shape == (30000, 1)

@@ -59,33 +59,36 @@ class Annotations:
         Insertion-ordered category per song type.
     """
 
-    def __init__(self, df: pd.DataFrame | None = None,
-                 categories: Mapping[str, str] | None = None):
+    def __init__(self, df: pd.DataFrame | None = None, categories: Mapping[str, str] | None = None):
         if df is None:
             df = pd.DataFrame({c: [] for c in COLUMNS})
         missing = [c for c in COLUMNS if c not in df.columns]
         if missing:
             raise DasError(f"annotation table lacks column(s) {', '.join(missing)}")
         try:
-            table = pd.DataFrame({
-                "name": [str(n) for n in df["name"]],
-                "start_seconds": pd.to_numeric(df["start_seconds"]).to_numpy(np.float64),
-                "stop_seconds": pd.to_numeric(df["stop_seconds"]).to_numpy(np.float64),
-            })
+            table = pd.DataFrame(
+                {
+                    "name": [str(n) for n in df["name"]],
+                    "start_seconds": pd.to_numeric(df["start_seconds"]).to_numpy(np.float64),
+                    "stop_seconds": pd.to_numeric(df["stop_seconds"]).to_numpy(np.float64),
+                }
+            )
         except (ValueError, TypeError) as exc:
             raise DasError(f"annotation times must be numbers of seconds ({exc})") from exc
         _check_rows(table, where=None)
         self.categories: dict[str, str] = {}
         for name, category in (categories or {}).items():
             if category not in CATEGORIES:
-                raise DasError(f"category of {name!r} must be 'event' or 'segment', "
-                               f"got {category!r}")
+                raise DasError(
+                    f"category of {name!r} must be 'event' or 'segment', got {category!r}"
+                )
             self.categories[str(name)] = category
         for name, start, stop in table.itertuples(index=False):
             if name not in self.categories:
                 self.categories[name] = "event" if start == stop else "segment"
-        self.df = table.sort_values(["start_seconds", "stop_seconds", "name"],
-                                    kind="mergesort", ignore_index=True)
+        self.df = table.sort_values(
+            ["start_seconds", "stop_seconds", "name"], kind="mergesort", ignore_index=True
+        )
 
     # ---------------------------------------------------------------------------------------
     # construction
@@ -111,8 +114,9 @@ class Annotations:
             raise DasError(f"song type(s) {', '.join(both)} given as both events and segments")
         names, starts, stops, categories = [], [], [], {}
         for name, times in events.items():
-            times = np.asarray(list(times) if not isinstance(times, np.ndarray) else times,
-                               dtype=np.float64).ravel()
+            times = np.asarray(
+                list(times) if not isinstance(times, np.ndarray) else times, dtype=np.float64
+            ).ravel()
             categories[str(name)] = "event"
             names += [str(name)] * len(times)
             starts.append(times)
@@ -121,17 +125,20 @@ class Annotations:
             onsets = np.asarray(onsets, dtype=np.float64).ravel()
             offsets = np.asarray(offsets, dtype=np.float64).ravel()
             if onsets.shape != offsets.shape:
-                raise DasError(f"segment type {name!r}: {len(onsets)} onsets but "
-                               f"{len(offsets)} offsets")
+                raise DasError(
+                    f"segment type {name!r}: {len(onsets)} onsets but {len(offsets)} offsets"
+                )
             categories[str(name)] = "segment"
             names += [str(name)] * len(onsets)
             starts.append(onsets)
             stops.append(offsets)
-        df = pd.DataFrame({
-            "name": names,
-            "start_seconds": np.concatenate(starts) if starts else np.zeros(0),
-            "stop_seconds": np.concatenate(stops) if stops else np.zeros(0),
-        })
+        df = pd.DataFrame(
+            {
+                "name": names,
+                "start_seconds": np.concatenate(starts) if starts else np.zeros(0),
+                "stop_seconds": np.concatenate(stops) if stops else np.zeros(0),
+            }
+        )
         return cls(df, categories)
 
     @classmethod
@@ -153,22 +160,33 @@ class Annotations:
             raise DasError("annotation file not found; check the path", path)
         try:
             raw = pd.read_csv(
-                path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                path,
+                dtype=str,
+                keep_default_na=False,
+                encoding="utf-8-sig",
                 skipinitialspace=False,
             )
         except pd.errors.EmptyDataError as exc:
-            raise DasError("the annotation file is empty; it needs the header line "
-                           "name,start_seconds,stop_seconds", path) from exc
+            raise DasError(
+                "the annotation file is empty; it needs the header line "
+                "name,start_seconds,stop_seconds",
+                path,
+            ) from exc
         except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-            raise DasError(f"not a readable CSV file ({' '.join(str(exc).split())[:150]}); "
-                           "save it as UTF-8 CSV with columns name,start_seconds,stop_seconds",
-                           path) from exc
+            raise DasError(
+                f"not a readable CSV file ({' '.join(str(exc).split())[:150]}); "
+                "save it as UTF-8 CSV with columns name,start_seconds,stop_seconds",
+                path,
+            ) from exc
         raw.columns = [str(c).strip() for c in raw.columns]
         missing = [c for c in COLUMNS if c not in raw.columns]
         if missing:
             found = ", ".join(c for c in raw.columns if not c.startswith("Unnamed:")) or "none"
-            raise DasError(f"missing column(s) {', '.join(missing)} (found: {found}); the header "
-                           "must be name,start_seconds,stop_seconds", path)
+            raise DasError(
+                f"missing column(s) {', '.join(missing)} (found: {found}); the header "
+                "must be name,start_seconds,stop_seconds",
+                path,
+            )
         names = raw["name"].tolist()
         starts = _parse_times(raw["start_seconds"], "start_seconds", path)
         stops = _parse_times(raw["stop_seconds"], "stop_seconds", path)
@@ -177,8 +195,7 @@ class Annotations:
         keep = np.zeros(len(names), bool)
         for row, (name, start, stop) in enumerate(zip(names, starts, stops)):
             if not name.strip():
-                raise DasError(f"line {row + 2}: empty name; give every annotation a name",
-                               path)
+                raise DasError(f"line {row + 2}: empty name; give every annotation a name", path)
             if name not in categories:
                 both_nan = np.isnan(start) and np.isnan(stop)
                 categories[name] = "event" if both_nan or start == stop else "segment"
@@ -188,20 +205,23 @@ class Annotations:
         _check_rows(table, where=path)
         for name, start, stop in table.itertuples(index=False):
             if categories[name] == "event" and start != stop:
-                log.warning("%s: event type %r has a row with start %g != stop %g",
-                            path, name, start, stop)
+                log.warning(
+                    "%s: event type %r has a row with start %g != stop %g", path, name, start, stop
+                )
 
         definitions_path = definitions_path_for(path)
         if definitions_path.is_file():
-            categories = _merge_definitions(categories, read_definitions(definitions_path),
-                                            definitions_path)
+            categories = _merge_definitions(
+                categories, read_definitions(definitions_path), definitions_path
+            )
         return cls(table, categories)
 
     # ---------------------------------------------------------------------------------------
     # writing
 
-    def to_file(self, path: str | os.PathLike, overwrite: bool = True,
-                definitions: bool = False) -> Path:
+    def to_file(
+        self, path: str | os.PathLike, overwrite: bool = True, definitions: bool = False
+    ) -> Path:
         """Write DAS's CSV format atomically.
 
         Real rows sorted by start, then one NaN placeholder row per type without rows
@@ -225,11 +245,16 @@ class Annotations:
         present = set(self.df["name"])
         placeholders = [
             (name, np.nan, np.nan if category == "event" else 0.0)
-            for name, category in self.categories.items() if name not in present
+            for name, category in self.categories.items()
+            if name not in present
         ]
-        table = pd.concat(
-            [self.df, pd.DataFrame(placeholders, columns=list(COLUMNS))], ignore_index=True
-        ) if placeholders else self.df
+        table = (
+            pd.concat(
+                [self.df, pd.DataFrame(placeholders, columns=list(COLUMNS))], ignore_index=True
+            )
+            if placeholders
+            else self.df
+        )
         buffer = io.StringIO()
         table.to_csv(buffer, index=False, columns=list(COLUMNS), lineterminator="\n")
         atomic_write_text(path, buffer.getvalue())
@@ -248,8 +273,10 @@ class Annotations:
     def segments(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Onsets and offsets (seconds) of the annotations called ``name``, sorted by onset."""
         rows = self.df[self.df["name"] == name]
-        return (rows["start_seconds"].to_numpy(np.float64),
-                rows["stop_seconds"].to_numpy(np.float64))
+        return (
+            rows["start_seconds"].to_numpy(np.float64),
+            rows["stop_seconds"].to_numpy(np.float64),
+        )
 
     def names_of(self, category: str) -> list[str]:
         """Names of the song types of ``category`` (``"event"`` or ``"segment"``), in order."""
@@ -284,8 +311,9 @@ class Annotations:
 
     def __repr__(self) -> str:
         counts = self.df["name"].value_counts()
-        parts = [f"{name} ({cat}): {int(counts.get(name, 0))}"
-                 for name, cat in self.categories.items()]
+        parts = [
+            f"{name} ({cat}): {int(counts.get(name, 0))}" for name, cat in self.categories.items()
+        ]
         return f"Annotations({'; '.join(parts) or 'empty'})"
 
 
@@ -314,15 +342,19 @@ def read_definitions(path: str | os.PathLike) -> dict[str, str]:
         with open(path, newline="", encoding="utf-8-sig") as file:
             rows = list(csv.reader(file))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DasError(f"cannot read the definitions file ({exc}); save it as UTF-8 text with "
-                       "name,category lines", path) from exc
+        raise DasError(
+            f"cannot read the definitions file ({exc}); save it as UTF-8 text with "
+            "name,category lines",
+            path,
+        ) from exc
     categories: dict[str, str] = {}
     for line, row in enumerate(rows, start=1):
         if not row or not any(cell.strip() for cell in row):
             continue
         if len(row) != 2 or row[1].strip() not in CATEGORIES or not row[0].strip():
-            raise DasError(f"line {line}: expected 'name,event' or 'name,segment', got "
-                           f"{','.join(row)!r}", path)
+            raise DasError(
+                f"line {line}: expected 'name,event' or 'name,segment', got {','.join(row)!r}", path
+            )
         categories[row[0]] = row[1].strip()
     return categories
 
@@ -366,8 +398,11 @@ def _parse_times(column: pd.Series, label: str, path: Path) -> np.ndarray:
     bad = np.flatnonzero(np.isnan(values) & ~nan_like.to_numpy())
     if len(bad):
         row = int(bad[0])
-        raise DasError(f"line {row + 2}: {label} {column.iloc[row]!r} is not a number of "
-                       "seconds; fix or delete that row", path)
+        raise DasError(
+            f"line {row + 2}: {label} {column.iloc[row]!r} is not a number of "
+            "seconds; fix or delete that row",
+            path,
+        )
     return values
 
 
@@ -379,28 +414,40 @@ def _check_rows(table: pd.DataFrame, where: Path | None) -> None:
     label = "line" if where is not None else "row"
     empty = np.flatnonzero([not str(n).strip() for n in table["name"]])
     if len(empty):
-        raise DasError(f"{label} {lines[empty[0]]}: empty name; give every annotation a name",
-                       where)
+        raise DasError(
+            f"{label} {lines[empty[0]]}: empty name; give every annotation a name", where
+        )
     infinite = np.flatnonzero(~np.isfinite(starts) | ~np.isfinite(stops))
     if len(infinite):
         i = infinite[0]
-        raise DasError(f"{label} {lines[i]}: times must be finite, got {starts[i]}, {stops[i]}",
-                       where)
+        raise DasError(
+            f"{label} {lines[i]}: times must be finite, got {starts[i]}, {stops[i]}", where
+        )
     backwards = np.flatnonzero(stops < starts)
     if len(backwards):
         i = backwards[0]
-        raise DasError(f"{label} {lines[i]}: stop_seconds {stops[i]} is before start_seconds "
-                       f"{starts[i]}; swap or fix them", where)
+        raise DasError(
+            f"{label} {lines[i]}: stop_seconds {stops[i]} is before start_seconds "
+            f"{starts[i]}; swap or fix them",
+            where,
+        )
 
 
-def _merge_definitions(categories: dict[str, str], definitions: dict[str, str],
-                       where: Path) -> dict[str, str]:
+def _merge_definitions(
+    categories: dict[str, str], definitions: dict[str, str], where: Path
+) -> dict[str, str]:
     """Order by the definitions file, then types only in the CSV; CSV rows win on conflicts."""
     merged: dict[str, str] = {}
     for name, category in definitions.items():
         if name in categories and categories[name] != category:
-            log.warning("%s: %r is a %s in the definitions but its annotations make it a %s; "
-                        "using %s", where, name, category, categories[name], categories[name])
+            log.warning(
+                "%s: %r is a %s in the definitions but its annotations make it a %s; using %s",
+                where,
+                name,
+                category,
+                categories[name],
+                categories[name],
+            )
             category = categories[name]
         merged[name] = category
     for name, category in categories.items():

@@ -407,8 +407,9 @@ def iter_blocks(
     """
     block_frames, overlap = int(block_frames), int(overlap)
     if block_frames <= 0 or not 0 <= overlap < block_frames:
-        raise ValueError(f"need block_frames > 0 and 0 <= overlap < block_frames, "
-                         f"got {block_frames}, {overlap}")
+        raise ValueError(
+            f"need block_frames > 0 and 0 <= overlap < block_frames, got {block_frames}, {overlap}"
+        )
     step = block_frames - overlap
     with _open_source(path) as source:
         start = 0
@@ -453,15 +454,21 @@ def write(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in AUDIO_SUFFIXES:
-        raise DasError(f"cannot write audio as {suffix or '(no suffix)'}; use one of "
-                       f"{', '.join(AUDIO_SUFFIXES)}", path)
+        raise DasError(
+            f"cannot write audio as {suffix or '(no suffix)'}; use one of "
+            f"{', '.join(AUDIO_SUFFIXES)}",
+            path,
+        )
     if path.exists() and not overwrite:
         raise DasError("file exists; choose another name or allow overwriting", path)
     rate = _checked_samplerate(samplerate, path)
     data = np.asarray(data)
     if data.ndim not in (1, 2) or data.dtype.kind not in "biuf":
-        raise DasError(f"audio must be numeric [samples] or [samples, channels], got shape "
-                       f"{data.shape} of {data.dtype}", path)
+        raise DasError(
+            f"audio must be numeric [samples] or [samples, channels], got shape "
+            f"{data.shape} of {data.dtype}",
+            path,
+        )
     if not path.parent.is_dir():
         raise DasError("the folder does not exist; create it first", path.parent)
 
@@ -492,16 +499,20 @@ def _write_soundfile(target: str, data: np.ndarray, rate: float, suffix: str) ->
     import soundfile
 
     if rate != int(rate):
-        log.warning("%s stores integer sample rates only: %g Hz written as %d Hz",
-                    suffix, rate, round(rate))
+        log.warning(
+            "%s stores integer sample rates only: %g Hz written as %d Hz", suffix, rate, round(rate)
+        )
     subtype = _WRITE_SUBTYPES[suffix]
     if suffix == ".wav" and data.dtype in (np.int16, np.int32):
         subtype = "PCM_16" if data.dtype == np.int16 else "PCM_32"
     elif data.dtype.kind != "f" or data.dtype != np.float32:
         data = data.astype(np.float32)  # float64/float16/int64 -> float32, as DAS's export
     if suffix != ".wav" and data.size and float(np.max(np.abs(data))) > 1:
-        log.warning("%s clips audio to [-1, 1]; values up to %g will be clipped",
-                    suffix, float(np.max(np.abs(data))))
+        log.warning(
+            "%s clips audio to [-1, 1]; values up to %g will be clipped",
+            suffix,
+            float(np.max(np.abs(data))),
+        )
     soundfile.write(target, data, int(round(rate)), subtype=subtype, format=_WRITE_FORMATS[suffix])
 
 
@@ -533,8 +544,13 @@ def resample(data: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
     ratio = Fraction(repr(float(fs_out))) / Fraction(repr(float(fs_in)))
     if max(ratio.numerator, ratio.denominator) > 100_000:  # e.g. 44100.37 Hz: filter too long
         ratio = ratio.limit_denominator(1000)
-        log.info("resampling %g -> %g Hz approximated by %d/%d", fs_in, fs_out,
-                 ratio.numerator, ratio.denominator)
+        log.info(
+            "resampling %g -> %g Hz approximated by %d/%d",
+            fs_in,
+            fs_out,
+            ratio.numerator,
+            ratio.denominator,
+        )
     if ratio == 1:
         return data.copy()
     out = resample_poly(data, ratio.numerator, ratio.denominator, axis=0)

@@ -104,14 +104,13 @@ def make_fly_song(
             cursor = stop + rng.uniform(0.020, 0.100)
         gap = rng.uniform(0.4, 3.0)
         if distractors:
-            _add_distractors(song, samplerate, cursor, min(cursor + gap - 0.1, end), snr_range,
-                             noise_std, rng)
+            _add_distractors(
+                song, samplerate, cursor, min(cursor + gap - 0.1, end), snr_range, noise_std, rng
+            )
         cursor += gap
 
     song += rng.standard_normal(frames) * noise_std
-    annotations = Annotations.from_events_segments(
-        {"pulse": pulses}, {"sine": (sine_on, sine_off)}
-    )
+    annotations = Annotations.from_events_segments({"pulse": pulses}, {"sine": (sine_on, sine_off)})
     return song.astype(np.float32)[:, np.newaxis], annotations
 
 
@@ -158,21 +157,29 @@ def write_fly_song_folder(
         raise DasError(f"unsupported format {fmt!r}; use npz or wav")
     folder = Path(folder)
     stems = [folder / f"{prefix}_{index:03d}" for index in range(int(nfiles))]
-    targets = [(stem.with_name(stem.name + f".{fmt}"), stem.with_name(stem.name + ANNOTATIONS_SUFFIX))
-               for stem in stems]
+    targets = [
+        (stem.with_name(stem.name + f".{fmt}"), stem.with_name(stem.name + ANNOTATIONS_SUFFIX))
+        for stem in stems
+    ]
     if not overwrite:
         existing = [path for pair in targets for path in pair if path.exists()]
         if existing:
-            raise DasError("file exists (and maybe others); pick an empty folder or allow "
-                           "overwriting", existing[0])
+            raise DasError(
+                "file exists (and maybe others); pick an empty folder or allow overwriting",
+                existing[0],
+            )
     folder.mkdir(parents=True, exist_ok=True)
     for index, (audio_path, annotations_path) in enumerate(targets):
         file_seed = int(np.random.SeedSequence([int(seed), index]).generate_state(1)[0])
         data, annotations = make_fly_song(duration, samplerate, seed=file_seed, **kwargs)
         audio.write(audio_path, data, samplerate, overwrite=overwrite)
         annotations.to_file(annotations_path, overwrite=overwrite)
-        log.info("wrote %s (%d pulses, %d sine segments)", audio_path,
-                 len(annotations.events("pulse")), len(annotations.segments("sine")[0]))
+        log.info(
+            "wrote %s (%d pulses, %d sine segments)",
+            audio_path,
+            len(annotations.events("pulse")),
+            len(annotations.segments("sine")[0]),
+        )
     return [audio_path for audio_path, _ in targets]
 
 
@@ -185,8 +192,15 @@ def _amplitude(snr_db: float, noise_std: float) -> float:
     return float(np.sqrt(2.0) * noise_std * 10.0 ** (snr_db / 20.0))
 
 
-def _add_pulse_train(song: np.ndarray, fs: float, start: float, amplitude: float,
-                     rng: np.random.Generator, end: float, pulses: list[float]) -> float | None:
+def _add_pulse_train(
+    song: np.ndarray,
+    fs: float,
+    start: float,
+    amplitude: float,
+    rng: np.random.Generator,
+    end: float,
+    pulses: list[float],
+) -> float | None:
     count = int(rng.integers(4, 21))
     interval = rng.uniform(0.035, 0.040)
     carrier = rng.uniform(250.0, 400.0)
@@ -199,18 +213,29 @@ def _add_pulse_train(song: np.ndarray, fs: float, start: float, amplitude: float
     if centres[-1] + half_width > end:
         return None
     for centre, phase in zip(centres, phases):
-        index = np.arange(int(np.ceil((centre - half_width) * fs)),
-                          int(np.floor((centre + half_width) * fs)) + 1)
+        index = np.arange(
+            int(np.ceil((centre - half_width) * fs)), int(np.floor((centre + half_width) * fs)) + 1
+        )
         offset = index / fs - centre
-        song[index] += (amplitude * np.exp(-0.5 * (offset / sigma) ** 2)
-                        * np.cos(2 * np.pi * carrier * offset + phase))
+        song[index] += (
+            amplitude
+            * np.exp(-0.5 * (offset / sigma) ** 2)
+            * np.cos(2 * np.pi * carrier * offset + phase)
+        )
     pulses.extend(centres.tolist())
     return float(centres[-1] + half_width)
 
 
-def _add_sine(song: np.ndarray, fs: float, start: float, amplitude: float,
-              rng: np.random.Generator, end: float, onsets: list[float],
-              offsets: list[float]) -> float | None:
+def _add_sine(
+    song: np.ndarray,
+    fs: float,
+    start: float,
+    amplitude: float,
+    rng: np.random.Generator,
+    end: float,
+    onsets: list[float],
+    offsets: list[float],
+) -> float | None:
     length = rng.uniform(0.100, 0.800)
     first = int(np.ceil(start * fs))
     last = first + int(round(length * fs))  # inclusive
@@ -226,16 +251,22 @@ def _add_sine(song: np.ndarray, fs: float, start: float, amplitude: float,
     ramp_frames = min(int(round(0.010 * fs)), len(index) // 2)
     rise = 0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp_frames) + 1) / (ramp_frames + 1))
     ramp[:ramp_frames] = rise
-    ramp[len(index) - ramp_frames:] = rise[::-1]
+    ramp[len(index) - ramp_frames :] = rise[::-1]
     song[index] += amplitude * ramp * np.sin(phase)
     onsets.append(first / fs)
     offsets.append(last / fs)
     return last / fs
 
 
-def _add_distractors(song: np.ndarray, fs: float, start: float, stop: float,
-                     snr_range: tuple[float, float], noise_std: float,
-                     rng: np.random.Generator) -> None:
+def _add_distractors(
+    song: np.ndarray,
+    fs: float,
+    start: float,
+    stop: float,
+    snr_range: tuple[float, float],
+    noise_std: float,
+    rng: np.random.Generator,
+) -> None:
     """Noise bursts and click clusters between ``start + 0.1`` and ``stop`` seconds."""
     start += 0.1
     for _ in range(int(rng.integers(0, 3))):
@@ -246,12 +277,12 @@ def _add_distractors(song: np.ndarray, fs: float, start: float, stop: float,
         first, count = int(onset * fs), int(length * fs)
         amplitude = _amplitude(rng.uniform(*snr_range), noise_std)
         if rng.random() < 0.5:
-            song[first:first + count] += amplitude * _band_noise(count, fs, rng)
+            song[first : first + count] += amplitude * _band_noise(count, fs, rng)
         else:
             for _click in range(int(rng.integers(1, 6))):
                 at = first + int(rng.integers(0, count))
                 decay = np.exp(-np.arange(int(0.002 * fs)) / (0.0003 * fs))
-                piece = song[at:at + len(decay)]
+                piece = song[at : at + len(decay)]
                 piece += amplitude * rng.choice([-1.0, 1.0]) * decay[: len(piece)]
 
 
@@ -268,5 +299,5 @@ def _band_noise(count: int, fs: float, rng: np.random.Generator) -> np.ndarray:
     if ramp:
         window = np.linspace(0, 1, ramp)
         noise[:ramp] *= window
-        noise[count - ramp:] *= window[::-1]
+        noise[count - ramp :] *= window[::-1]
     return noise / np.sqrt(2)  # same RMS as a carrier of amplitude 1
