@@ -1,0 +1,325 @@
+"""Evaluation of a trained model on a dataset split (``das evaluate`` and the end of training).
+
+Metrics (spec 6, with the fixes of section 10, items 1, 27, 28):
+
+- sample-wise confusion matrix and report (argmax, predictions aligned sample by sample);
+- per event class: one-to-one matched precision/recall/F1 within a tolerance, timing errors;
+- per segment class: sample-wise F1 after post-processing, onset/offset F1 with tolerance and
+  timing errors (median, 95th percentile);
+- syllable error rate when there are several segment classes;
+- the fill-gap / minimum-length search runs on the **validation** split.
+
+Recording pieces of a split are predicted separately, so no prediction crosses a file boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import metrics, postprocess
+from .errors import DasError
+from .progress import emit
+
+log = logging.getLogger(__name__)
+
+
+def _pieces(frames: int, boundaries: Any) -> list[tuple[int, int]]:
+    if not boundaries:
+        return [(0, frames)]
+    return [(int(a), int(b)) for a, b in boundaries if int(b) > int(a)]
+
+
+def predict_split(model: Any, params: dict[str, Any], x: np.ndarray, config: Any,
+                  boundaries: Any = None, progress=None, stop=None) -> tuple[np.ndarray, Any]:
+    """Probabilities ``[T, K]`` plus events/segments (times in split seconds) of a split."""
+    from .predict import predict_stream
+    from .prediction import Events, Segments
+
+    config = config.replace(resample=False, bandpass_low_freq=None, bandpass_up_freq=None)
+    fs = float(params.get("samplerate_x_Hz") or params.get("samplerate") or 1.0)
+    probs = None
+    events, segments = Events(), Segments()
+    ev_s, ev_n, ev_c, on, off, sn, sc = [], [], [], [], [], [], []
+    for a, b in _pieces(len(x), boundaries):
+        piece = np.asarray(x[a:b], np.float32)
+        pred = predict_stream(model, params, lambda i, j, p=piece: p[i:j], b - a, fs, config,
+                              progress=progress, stop=stop)
+        if probs is None:
+            probs = np.zeros((len(x), pred.probabilities.shape[1]), np.float32)
+        probs[a:b] = pred.probabilities
+        ev_s.append(pred.events.seconds + a / fs)
+        ev_n += pred.events.names
+        ev_c.append(pred.events.confidence)
+        on.append(pred.segments.onsets_seconds + a / fs)
+        off.append(pred.segments.offsets_seconds + a / fs)
+        sn += pred.segments.names
+        sc.append(pred.segments.confidence)
+    if ev_s:
+        events = Events(np.concatenate(ev_s), ev_n, np.concatenate(ev_c))
+        segments = Segments(np.concatenate(on), np.concatenate(off), sn, np.concatenate(sc))
+    return probs, (events, segments)
+
+
+def true_events_segments(y: np.ndarray, fs: float, class_names: list[str],
+                         class_types: list[str], boundaries: Any = None
+                         ) -> tuple[dict[str, np.ndarray], list]:
+    """Ground truth from targets: event peaks (> 0.5) and segment runs (argmax above 0.5)."""
+    events: dict[str, list] = {n: [] for n, t in zip(class_names, class_types)
+                               if t == "event" and n != "noise"}
+    segs = []
+    seg_classes = [k for k, t in enumerate(class_types) if t == "segment" and k > 0]
+    for a, b in _pieces(len(y), boundaries):
+        piece = np.asarray(y[a:b], np.float32)
+        for k, name in enumerate(class_names):
+            if name in events:
+                idx, _ = postprocess.detect_events(piece[:, k], fs, thres=0.5,
+                                                   min_dist_seconds=0.0)
+                events[name].append(idx / fs + a / fs)
+        if seg_classes:
+            labels = postprocess.label_segments(piece, seg_classes, 0.5)
+            for s in postprocess.segments_from_labels(labels, fs, class_names):
+                segs.append((s.onset_seconds + a / fs, s.offset_seconds + a / fs, s.name))
+    return {n: np.concatenate(v) if v else np.zeros(0) for n, v in events.items()}, segs
+
+
+def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndarray,
+                   config: Any = None, tolerance: float = 0.01, boundaries: Any = None,
+                   progress=None, stop=None) -> dict[str, Any]:
+    """All metrics of one split (plain types, ready for YAML/JSON).
+
+    Parameters
+    ----------
+    model, params
+        The trained model and its params (``class_names``, ``class_types``,
+        ``samplerate_x_Hz``, architecture).
+    x, y : arrays ``[T, C]`` and ``[T, K]``
+        Audio and targets of the split.
+    config : PredictionConfig, optional
+        Thresholds and post-processing (fill gap / min length).
+    tolerance : float
+        Seconds for event and onset/offset matching.
+    boundaries : list of (start, stop), optional
+        Recording pieces (never predicted across).
+
+    Returns
+    -------
+    dict
+        ``samplewise`` (confusion matrix, report), ``events`` {name: scores},
+        ``segments`` {name: {samplewise_f1, onsets, offsets}}, ``syllable_error_rate``
+        (None with fewer than two segment classes), ``nb_samples``.
+    """
+    from .config import PredictionConfig
+    from .predict import _postprocessor, class_info
+
+    config = (config or PredictionConfig()).validated()
+    names, types = class_info(params, int(np.shape(y)[1]))
+    fs = float(params.get("samplerate_x_Hz") or params.get("samplerate") or 1.0)
+    probs, (events, segments) = predict_split(model, params, x, config, boundaries, progress, stop)
+    sw = metrics.samplewise_scores(np.asarray(y), probs, names)
+    out: dict[str, Any] = {"nb_samples": int(len(y)), "tolerance_s": float(tolerance),
+                           "samplewise": sw.to_dict()}
+    true_events, true_segs = true_events_segments(np.asarray(y), fs, names, types, boundaries)
+    out["events"] = {}
+    for name, times in true_events.items():
+        pred = np.asarray([t for t, n in zip(events.seconds, events.names) if n == name])
+        out["events"][name] = metrics.match_events(times, pred, tolerance).to_dict()
+    out["segments"] = {}
+    post = _postprocessor(params, config, fs, len(names))
+    seg_classes = [k for k, t in enumerate(types) if t == "segment" and k > 0]
+    if seg_classes:
+        true_labels = postprocess.label_segments(np.asarray(y), seg_classes, 0.5)
+        pred_labels = np.zeros(len(y), np.int64)
+        for on, off, name in zip(segments.onsets_seconds, segments.offsets_seconds,
+                                 segments.names):
+            pred_labels[int(round(on * fs)): int(round(off * fs)) + 1] = names.index(name)
+        for k in seg_classes:
+            name = names[k]
+            t_on = [s[0] for s in true_segs if s[2] == name]
+            t_off = [s[1] for s in true_segs if s[2] == name]
+            p_on = [o for o, n in zip(segments.onsets_seconds, segments.names) if n == name]
+            p_off = [o for o, n in zip(segments.offsets_seconds, segments.names) if n == name]
+            scores = metrics.segment_onset_offset_scores(t_on, t_off, p_on, p_off, tolerance)
+            tp = int(np.sum((true_labels == k) & (pred_labels == k)))
+            denom = int(np.sum(true_labels == k) + np.sum(pred_labels == k))
+            out["segments"][name] = {"samplewise_f1": 2 * tp / denom if denom else 1.0,
+                                     **scores.to_dict()}
+    out["post_processing"] = {"segment_fillgap": post.fillgap, "segment_minlen": post.minlen}
+    if len(seg_classes) > 1:
+        true_seq = [s[2] for s in sorted(true_segs)]
+        pred_seq = [n for _, n in sorted(zip(segments.onsets_seconds, segments.names))]
+        out["syllable_error_rate"] = metrics.syllable_error_rate(true_seq, pred_seq)
+    else:
+        out["syllable_error_rate"] = None
+    return out
+
+
+def optimize_postprocessing(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndarray,
+                            config: Any = None, boundaries: Any = None, progress=None,
+                            stop=None) -> dict[str, float] | None:
+    """Grid search of fill gap / min length on a (validation) split; None without segments."""
+    from .config import PredictionConfig, TrainingConfig
+    from .predict import class_info
+
+    config = (config or PredictionConfig()).validated()
+    names, types = class_info(params, int(np.shape(y)[1]))
+    seg_classes = [k for k, t in enumerate(types) if t == "segment" and k > 0]
+    if not seg_classes or len(y) == 0:
+        return None
+    fs = float(params.get("samplerate_x_Hz") or 1.0)
+    probs, _ = predict_split(model, params, x, config, boundaries, progress, stop)
+    d = TrainingConfig(data_dir="x.npy")
+
+    def grid(name: str) -> list[float]:
+        return postprocess.geomspace_grid(float(params.get(f"post_opt_{name}_min", getattr(d, f"post_opt_{name}_min"))),
+                                          float(params.get(f"post_opt_{name}_max", getattr(d, f"post_opt_{name}_max"))),
+                                          int(params.get(f"post_opt_{name}_steps", getattr(d, f"post_opt_{name}_steps"))))
+
+    best = postprocess.post_opt(probs, np.asarray(y), fs, seg_classes, grid("fill_gaps"),
+                                grid("min_len"), thres=config.segment_thres, progress=progress,
+                                stop=stop)
+    return {"gap_dur": best["gap_dur"], "min_len": best["min_len"], "score_val": best["score"]}
+
+
+# ------------------------------------------------------------------------------------ report
+@dataclass
+class EvaluationReport:
+    """Result of :func:`evaluate`."""
+
+    model_stem: str
+    metrics: dict[str, Any]
+    results_path: str | None = None
+    post_opt: dict[str, float] | None = None
+    figures: list[str] = field(default_factory=list)
+
+    def format(self) -> str:
+        return format_metrics(self.metrics, title=f"evaluation of {self.model_stem}",
+                              post_opt=self.post_opt) + (
+            f"\nresults: {self.results_path}" if self.results_path else "")
+
+
+def format_metrics(m: dict[str, Any], title: str = "evaluation",
+                   post_opt: dict[str, float] | None = None) -> str:
+    """A readable multi-line report of :func:`evaluate_split` metrics."""
+    lines = [title, f"  samples: {m.get('nb_samples', 0)}, tolerance {1000 * m['tolerance_s']:g} ms"]
+    report = m["samplewise"]["report"]
+    lines.append(f"  sample-wise accuracy {report['accuracy']:.3f}, macro F1 "
+                 f"{report['macro avg']['f1-score']:.3f}")
+    for name in m["samplewise"]["class_names"]:
+        r = report[name]
+        lines.append(f"    {name:<16} P {r['precision']:.3f}  R {r['recall']:.3f}  "
+                     f"F1 {r['f1-score']:.3f}  n {r['support']}")
+    for name, s in m.get("events", {}).items():
+        lines.append(f"  event {name}: P {s['precision']:.3f} R {s['recall']:.3f} F1 "
+                     f"{s['f1']:.3f} (tp {s['tp']}, fp {s['fp']}, fn {s['fn']}), median error "
+                     f"{1000 * s['median_error_s']:.2f} ms")
+    for name, s in m.get("segments", {}).items():
+        on, off = s["onsets"], s["offsets"]
+        lines.append(f"  segment {name}: sample-wise F1 {s['samplewise_f1']:.3f}, onset F1 "
+                     f"{on['f1']:.3f} (median {1000 * on['median_error_s']:.2f} ms, 95% "
+                     f"{1000 * on['p95_error_s']:.2f} ms), offset F1 {off['f1']:.3f} (median "
+                     f"{1000 * off['median_error_s']:.2f} ms)")
+    if m.get("syllable_error_rate") is not None:
+        lines.append(f"  syllable error rate {m['syllable_error_rate']:.3f}")
+    if post_opt:
+        lines.append(f"  post-opt (validation): fill gaps < {post_opt['gap_dur']:.4g} s, "
+                     f"remove < {post_opt['min_len']:.4g} s, macro F1 {post_opt['score_val']:.3f}")
+    return "\n".join(lines)
+
+
+def write_results(path: str, metrics_dict: dict[str, Any]) -> str:
+    """Add the metrics to ``<stem>_results.h5`` atomically, keeping what is already there."""
+    import h5py
+
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        if target.exists():
+            shutil.copyfile(target, tmp)
+        with h5py.File(tmp, "a") as f:
+            for key in ("evaluation", "confusion_matrix"):
+                if key in f:
+                    del f[key]
+            group = f.create_group("evaluation")
+            group["metrics_json"] = json.dumps(_plain(metrics_dict), allow_nan=True)
+            f["confusion_matrix"] = np.asarray(metrics_dict["samplewise"]["confusion_matrix"],
+                                               np.int64)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return str(target)
+
+
+def _plain(value: Any) -> Any:
+    from .params import to_plain
+
+    return to_plain(value)
+
+
+def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
+             tolerance: float = 0.01, plots: bool = False, progress=None,
+             stop=None) -> EvaluationReport:
+    """``das evaluate``: score a trained model on the test split of its dataset.
+
+    Runs the post-processing search on the validation split first (if there is one and the
+    model has segment classes) and scores the test split with the found values unless
+    ``config`` sets them.  Writes the metrics into ``<stem>_results.h5`` and ``_params.yaml``.
+    """
+    from .params import load_params, result_paths, save_params, strip_result_suffix
+    from .predict import load_model_and_params
+    from .store import load_dataset
+
+    stem = strip_result_suffix(str(model_stem))
+    model, params = load_model_and_params(stem)
+    data_dir = data_dir or params.get("data_dir")
+    if not data_dir:
+        raise DasError("the params do not name a dataset: pass --data-dir DATASET.npy", stem)
+    data = load_dataset(data_dir, x_suffix=params.get("x_suffix") or "",
+                        y_suffix=params.get("y_suffix") or "")
+    if list(data.class_names) != list(params.get("class_names") or data.class_names):
+        raise DasError(f"the dataset classes {data.class_names} differ from the model's "
+                       f"{params.get('class_names')}: evaluate on the dataset it was trained on",
+                       data_dir)
+    test = data.splits.get("test")
+    if test is None or len(test) == 0:
+        raise DasError("the dataset has no test split to evaluate on", data_dir)
+    from .config import PredictionConfig
+
+    config = (config or PredictionConfig()).validated()
+    found = None
+    val = data.splits.get("val")
+    if val is not None and len(val) and config.segment_fillgap is None and \
+            config.segment_minlen is None:
+        emit(progress, "message", message="optimising post-processing on the validation split")
+        found = optimize_postprocessing(model, params, val.x, val.y, config, val.boundaries,
+                                        progress=progress, stop=stop)
+        if found:
+            params["post_opt"] = found
+    emit(progress, "message", message="predicting the test split")
+    result = evaluate_split(model, params, test.x, test.y, config, tolerance, test.boundaries,
+                            progress=progress, stop=stop)
+    paths = result_paths(stem)
+    results_path = write_results(paths["results"], result)
+    saved = load_params(stem)
+    saved["test_metrics"] = _plain(json.loads(json.dumps(_plain(result), allow_nan=True)))
+    if found:
+        saved["post_opt"] = found
+    save_params(paths["params"], saved)
+    if plots:
+        log.warning("--plots: matplotlib is not installed, no figures written")
+    emit(progress, "done", message=f"evaluated {stem}", data={"results": results_path})
+    return EvaluationReport(stem, result, results_path, found)
+
+
+def _finite(v: float) -> bool:
+    return v is not None and math.isfinite(v)
