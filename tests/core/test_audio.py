@@ -114,6 +114,15 @@ def test_iter_blocks_covers_the_file_with_the_requested_overlap(
     assert len(blocks) == 1 or blocks[-2][0] + block < len(stereo)  # no redundant last block
 
 
+def test_iter_blocks_streams_compressed_npz(tmp_path, stereo):
+    np.savez_compressed(tmp_path / "c.npz", data=stereo, samplerate=1000)
+    blocks = list(audio.iter_blocks(tmp_path / "c.npz", 700, 100))
+    assert [start for start, _ in blocks] == [0, 600, 1200, 1800]
+    assert [len(data) for _, data in blocks] == [700, 700, 700, 200]
+    joined = np.concatenate([blocks[0][1]] + [data[100:] for _, data in blocks[1:]])
+    np.testing.assert_array_equal(joined, stereo)
+
+
 def test_iter_blocks_rejects_bad_geometry(tmp_path, stereo):
     path = audio.write(tmp_path / "s.npz", stereo, 1000)
     with pytest.raises(ValueError):
@@ -187,11 +196,15 @@ def test_h5_without_data_or_samplerate_or_with_negative_rate(tmp_path, stereo):
         file.create_dataset("data", data=stereo)
         file.attrs["samplerate"] = -5.0
     (tmp_path / "text.h5").write_text("not hdf5")
+    audio.write(tmp_path / "whole.h5", np.zeros((50_000, 2)), 1000)
+    content = (tmp_path / "whole.h5").read_bytes()
+    (tmp_path / "cut.h5").write_bytes(content[: len(content) // 2])
     cases = {
         "nodata.h5": "no dataset 'data'",
         "norate.h5": "no attribute 'samplerate'",
         "negative.h5": "sample rate must be a positive",
         "text.h5": "not a readable HDF5",
+        "cut.h5": "not a readable HDF5 .*truncated",
     }
     for name, message in cases.items():
         with pytest.raises(DasError, match=rf"{name}: .*{message}"):
