@@ -153,14 +153,22 @@ def test_report_golden_values_and_layout():
     pred = [0, 1, 1, 1, 2, 2]
     r = samplewise_scores(true, pred, ["noise", "a", "b"]).report
     assert list(r) == ["noise", "a", "b", "accuracy", "macro avg", "weighted avg"]
-    assert r["noise"] == {"precision": 1.0, "recall": 0.5, "f1-score": pytest.approx(2 / 3),
-                          "support": 2}
+    assert r["noise"] == {
+        "precision": 1.0,
+        "recall": 0.5,
+        "f1-score": pytest.approx(2 / 3),
+        "support": 2,
+    }
     assert r["a"]["precision"] == pytest.approx(2 / 3) and r["a"]["recall"] == pytest.approx(2 / 3)
-    assert r["b"] == {"precision": 0.5, "recall": 1.0, "f1-score": pytest.approx(2 / 3),
-                      "support": 1}
+    assert r["b"] == {
+        "precision": 0.5,
+        "recall": 1.0,
+        "f1-score": pytest.approx(2 / 3),
+        "support": 1,
+    }
     assert r["accuracy"] == pytest.approx(4 / 6)
     assert r["macro avg"]["recall"] == pytest.approx((0.5 + 2 / 3 + 1) / 3)
-    assert r["weighted avg"]["recall"] == pytest.approx((2 * .5 + 3 * 2 / 3 + 1) / 6)
+    assert r["weighted avg"]["recall"] == pytest.approx((2 * 0.5 + 3 * 2 / 3 + 1) / 6)
     assert r["macro avg"]["support"] == 6
     assert yaml.safe_load(yaml.safe_dump(r)) == r
 
@@ -201,8 +209,9 @@ def test_edit_distance_matches_the_textbook_recursion(rng):
         d[0, :] = np.arange(len(b) + 1)
         for i in range(1, len(a) + 1):
             for j in range(1, len(b) + 1):
-                d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1,
-                              d[i - 1, j - 1] + (a[i - 1] != b[j - 1]))
+                d[i, j] = min(
+                    d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (a[i - 1] != b[j - 1])
+                )
         return d[-1, -1]
 
     for _ in range(50):

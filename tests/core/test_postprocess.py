@@ -33,33 +33,39 @@ def text(binary: np.ndarray) -> str:
 
 # ------------------------------------------------------------------------------------- events
 def test_plateaus_resolve_to_their_middle_and_threshold_is_strict():
-    p = np.array([0, .6, .6, .6, .6, 0, .5, 0, .8, .8, .8, 0, .51, .3])
+    p = np.array([0, 0.6, 0.6, 0.6, 0.6, 0, 0.5, 0, 0.8, 0.8, 0.8, 0, 0.51, 0.3])
     idx, conf = detect_events(p, 1.0, thres=0.5, min_dist_seconds=0)
     # even plateau 1..4 -> 2 (middle rounded down); 0.5 is not > 0.5; odd plateau 8..10 -> 9
     assert idx.tolist() == [2, 9, 12]
-    np.testing.assert_allclose(conf, [.6, .8, .51])
+    np.testing.assert_allclose(conf, [0.6, 0.8, 0.51])
 
 
 def test_flat_trace_and_edge_samples_give_no_events():
-    assert detect_events(np.full(50, .9), 1.0, min_dist_seconds=0)[0].size == 0
+    assert detect_events(np.full(50, 0.9), 1.0, min_dist_seconds=0)[0].size == 0
     # rising to the last sample / falling from the first: no neighbour on one side, no peak
-    assert detect_events(np.array([.9, .2, .1, .3, .95]), 1.0, min_dist_seconds=0)[0].size == 0
+    assert detect_events(np.array([0.9, 0.2, 0.1, 0.3, 0.95]), 1.0, min_dist_seconds=0)[0].size == 0
 
 
 def test_nms_highest_first_and_radius_is_inclusive():
     p = np.zeros(40)
-    p[[10, 13, 16, 30]] = [.7, .9, .8, .6]
+    p[[10, 13, 16, 30]] = [0.7, 0.9, 0.8, 0.6]
     # radius 3 samples: 13 suppresses 10 and 16 (distance exactly 3), 30 stays
     idx, conf = detect_events(p, samplerate=1000.0, min_dist_seconds=0.003)
     assert idx.tolist() == [13, 30]
-    np.testing.assert_allclose(conf, [.9, .6])
+    np.testing.assert_allclose(conf, [0.9, 0.6])
     # radius 2: nothing is within reach of anything
     assert detect_events(p, 1000.0, min_dist_seconds=0.002)[0].tolist() == [10, 13, 16, 30]
 
 
+def test_nms_equal_heights_keep_the_earlier_peak():
+    p = np.zeros(20)
+    p[[5, 7, 9]] = 0.8
+    assert detect_events(p, 1.0, min_dist_seconds=2)[0].tolist() == [5, 9]
+
+
 def test_nms_chain_keeps_the_peak_freed_by_a_suppressed_one():
     p = np.zeros(30)
-    p[[5, 8, 11]] = [.7, .8, .9]  # 11 suppresses 8, so 5 survives (8 never suppresses it)
+    p[[5, 8, 11]] = [0.7, 0.8, 0.9]  # 11 suppresses 8, so 5 survives (8 never suppresses it)
     assert detect_events(p, 1.0, min_dist_seconds=3)[0].tolist() == [5, 11]
 
 
@@ -71,23 +77,22 @@ def test_min_dist_seconds_are_truncated_robustly():
 
 def test_interval_filter_drops_only_the_weaker_of_a_close_pair():
     p = np.zeros(100)
-    p[[10, 14, 50, 54, 58]] = [.9, .7, .6, .8, .7]
+    p[[10, 14, 50, 54, 58]] = [0.9, 0.7, 0.6, 0.8, 0.7]
     # dist_min 5 samples: 10/14 -> keep 10; 50/54/58 -> 54 kept, its neighbours dropped
     idx, conf = detect_events(p, 1.0, min_dist_seconds=0, dist_min=5)
     assert idx.tolist() == [10, 54]
-    np.testing.assert_allclose(conf, [.9, .8])
+    np.testing.assert_allclose(conf, [0.9, 0.8])
     # an interval exactly equal to dist_min is not "too close"
-    assert detect_events(p, 1.0, min_dist_seconds=0, dist_min=4)[0].tolist() == [10, 14, 50,
-                                                                                    54, 58]
+    assert detect_events(p, 1.0, min_dist_seconds=0, dist_min=4)[0].tolist() == [10, 14, 50, 54, 58]
 
 
 def test_interval_filter_drops_isolated_events_only():
     p = np.zeros(200)
-    p[[10, 20, 100, 180, 185]] = .9
+    p[[10, 20, 100, 180, 185]] = 0.9
     idx, _ = detect_events(p, 1.0, min_dist_seconds=0, dist_max=10)
     assert idx.tolist() == [10, 20, 180, 185]  # 100 is > 10 from both neighbours; 10<->20 == 10
     single = np.zeros(20)
-    single[5] = .9
+    single[5] = 0.9
     assert detect_events(single, 1.0, min_dist_seconds=0, dist_max=10)[0].size == 0
 
 
@@ -99,9 +104,13 @@ def test_streaming_equals_whole_trace(rng):
         # saturated stretches and plateaus above threshold, some across block borders
         for _ in range(5):
             a = int(rng.integers(0, n - 20))
-            p[a:a + int(rng.integers(2, 20))] = rng.choice([1.0, 0.0, p[a]])
-        kw = dict(thres=0.3, min_dist_seconds=float(rng.choice([0, .002, .005, .02])),
-                  dist_min=float(rng.choice([0, .003])), dist_max=[None, .05][trial % 2])
+            p[a : a + int(rng.integers(2, 20))] = rng.choice([1.0, 0.0, p[a]])
+        kw = dict(
+            thres=0.3,
+            min_dist_seconds=float(rng.choice([0, 0.002, 0.005, 0.02])),
+            dist_min=float(rng.choice([0, 0.003])),
+            dist_max=[None, 0.05][trial % 2],
+        )
         whole = detect_events(p, fs, **kw)
         cuts = np.sort(rng.choice(np.arange(1, n), size=int(rng.integers(1, 12)), replace=False))
         plain = detect_events_streaming(np.split(p, cuts), fs, **kw)
@@ -115,8 +124,8 @@ def test_streaming_equals_whole_trace(rng):
 
 
 def test_streaming_one_sample_blocks_and_holes():
-    p = np.array([0, .2, .9, .9, .9, .1, 0, .6, .4, .7, 0])
-    blocks = [p[i:i + 1] for i in range(p.size)]
+    p = np.array([0, 0.2, 0.9, 0.9, 0.9, 0.1, 0, 0.6, 0.4, 0.7, 0])
+    blocks = [p[i : i + 1] for i in range(p.size)]
     assert detect_events_streaming(blocks, 1.0, min_dist_seconds=0)[0].tolist() == [3, 7, 9]
     with pytest.raises(ValueError, match="missing"):
         detect_events_streaming([(0, p[:4]), (6, p[6:])], 1.0)
@@ -125,21 +134,26 @@ def test_streaming_one_sample_blocks_and_holes():
 # ----------------------------------------------------------------------------------- segments
 def test_label_segments_takes_the_most_probable_class_not_the_first():
     # classes: 0 noise, 1 pulse (event), 2 sine, 3 song
-    p = np.array([[.2, .0, .35, .45],   # both segment classes > .3: the larger wins (3)
-                  [.5, .0, .25, .25],   # noise most probable -> 0
-                  [.1, .6, .2, .1],     # event class is not a segment class; best seg .2 < .3
-                  [.3, .0, .4, .3],     # 2 wins
-                  [.0, .0, .3, .7]])    # 3
+    p = np.array(
+        [
+            [0.2, 0.0, 0.35, 0.45],  # both segment classes > .3: the larger wins (3)
+            [0.5, 0.0, 0.25, 0.25],  # noise most probable -> 0
+            [0.1, 0.6, 0.2, 0.1],  # event class is not a segment class; best seg .2 < .3
+            [0.3, 0.0, 0.4, 0.3],  # 2 wins
+            [0.0, 0.0, 0.3, 0.7],
+        ]
+    )  # 3
     assert label_segments(p, [2, 3], thres=0.3).tolist() == [3, 0, 0, 2, 3]
-    # threshold is strict
-    assert label_segments(np.array([[.5, .5]]), [1], thres=0.5).tolist() == [0]
+    # threshold is strict; equal probabilities go to the lower class index
+    assert label_segments(np.array([[0.5, 0.5]]), [1], thres=0.5).tolist() == [0]
+    assert label_segments(np.array([[0.2, 0.4, 0.4]]), [1, 2], thres=0.3).tolist() == [1]
 
 
 def test_fill_gaps_and_remove_short_include_edge_segments():
     b = bits("1101111000110010")
-    assert text(fill_gaps(b, 2)) == "1111111000110010"   # only the 1-sample gap is < 2
-    assert text(fill_gaps(b, 3)) == "1111111000111110"   # 2-sample gap too, 3-sample gap kept
-    assert text(fill_gaps(b, 4)) == "1111111111111110"   # trailing 0 is no gap
+    assert text(fill_gaps(b, 2)) == "1111111000110010"  # only the 1-sample gap is < 2
+    assert text(fill_gaps(b, 3)) == "1111111000111110"  # 2-sample gap too, 3-sample gap kept
+    assert text(fill_gaps(b, 4)) == "1111111111111110"  # trailing 0 is no gap
     assert text(remove_short(b, 2)) == "1101111000110000"  # the lone 1 at index 14 goes
     assert text(remove_short(b, 3)) == "0001111000000000"  # edge run of 2 at the start goes too
     assert text(remove_short(bits("1000000001"), 2)) == "0000000000"
@@ -148,8 +162,7 @@ def test_fill_gaps_and_remove_short_include_edge_segments():
 
 def test_fill_happens_before_remove_short():
     labels = np.array([0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0])
-    segs = segments_from_labels(labels, 1.0, ["noise", "a"], fillgap_seconds=2,
-                                minlen_seconds=3)
+    segs = segments_from_labels(labels, 1.0, ["noise", "a"], fillgap_seconds=2, minlen_seconds=3)
     # 1.1.1 fills to a 5-sample run that survives; the lone 1 at 10 is removed
     assert segs == [Segment(1.0, 5.0, "a", None)]
 
@@ -158,10 +171,14 @@ def test_segments_touching_both_edges_and_one_sample_segments():
     labels = np.array([2, 2, 0, 1, 0, 0, 2])
     segs = segments_from_labels(labels, 10.0, ["noise", "a", "b"])
     assert [(s.onset_seconds, s.offset_seconds, s.name) for s in segs] == [
-        (0.0, 0.1, "b"), (0.3, 0.3, "a"), (0.6, 0.6, "b")]
+        (0.0, 0.1, "b"),
+        (0.3, 0.3, "a"),
+        (0.6, 0.6, "b"),
+    ]
     assert segments_from_labels(np.zeros(5, int), 10.0, ["noise", "a"]) == []
     assert segments_from_labels(np.ones(4, int), 10.0, ["noise", "a"]) == [
-        Segment(0.0, 0.3, "a", None)]
+        Segment(0.0, 0.3, "a", None)
+    ]
 
 
 def test_majority_vote_excludes_noise_and_ties_go_to_higher_probability():
@@ -173,8 +190,8 @@ def test_majority_vote_excludes_noise_and_ties_go_to_higher_probability():
     tie = np.array([0, 1, 1, 0, 2, 2, 0])
     p = np.zeros((7, 3))
     p[:, 0] = 1
-    p[[1, 2], 1] = [.6, .6]
-    p[[4, 5], 2] = [.9, .9]
+    p[[1, 2], 1] = [0.6, 0.6]
+    p[[4, 5], 2] = [0.9, 0.9]
     p[[1, 2, 4, 5], 0] = 1 - p[[1, 2, 4, 5]].sum(axis=1)
     (seg,) = segments_from_labels(tie, 1.0, names, fillgap_seconds=2, probabilities=p)
     assert (seg.onset_seconds, seg.offset_seconds, seg.name) == (1.0, 5.0, "b")
@@ -192,7 +209,7 @@ def test_clean_labels_paints_voted_runs():
 def test_detect_segments_names_and_confidence():
     p = np.zeros((10, 3))
     p[:, 0] = 1
-    p[2:6] = [.1, .0, .9]
+    p[2:6] = [0.1, 0.0, 0.9]
     out = detect_segments(p, 100.0, [2], ["noise", "pulse", "sine"])
     assert len(out) == 1
     assert (out[0].onset_seconds, out[0].offset_seconds, out[0].name) == (0.02, 0.05, "sine")
@@ -203,8 +220,8 @@ def test_run_table_agrees_with_sample_wise_reference(rng):
     """The fast run-level path equals fill_gaps -> remove_short -> per-run vote, sample by sample."""
     for _ in range(20):
         n = 300
-        labels = np.where(rng.random(n) < .4, rng.integers(1, 4, n), 0)
-        labels[rng.random(n) < .3] = 0
+        labels = np.where(rng.random(n) < 0.4, rng.integers(1, 4, n), 0)
+        labels[rng.random(n) < 0.3] = 0
         gap, minlen = int(rng.integers(0, 6)), int(rng.integers(0, 8))
         binary = remove_short(fill_gaps(labels > 0, gap), minlen)
         expected = np.zeros(n, dtype=int)
@@ -228,7 +245,7 @@ def _synthetic_song(rng, n_segments=60, fs=1000.0):
         b = a + int(rng.integers(120, 250))
         truth[a:b] = pred[a:b] = 1 + k % 2
         for h in range(a + 20, b - 30, 40):  # dropouts of 3..12 samples, 15+ from the edges
-            pred[h:h + int(rng.integers(3, 13))] = 0
+            pred[h : h + int(rng.integers(3, 13))] = 0
     far = np.flatnonzero(np.convolve(truth > 0, np.ones(81), "same") == 0)  # 40 from song
     speckles = rng.choice(far, size=n_segments * 3, replace=False)
     pred[speckles] = rng.integers(1, 3, size=speckles.size)  # 1-sample false detections
@@ -253,8 +270,7 @@ def test_post_opt_recovers_the_fill_gap_that_closes_dropouts(rng):
     best = post_opt(probs, truth, fs, [1, 2], gaps, lens)
     # dropouts are < 13 samples, segments >= 100 samples apart and >= 120 long; speckles
     # (alone or merged by the fill) stay far below 50 samples: only (13 ms, 50 ms) is perfect
-    assert best == {"gap_dur": pytest.approx(0.013), "min_len": pytest.approx(0.05),
-                    "score": 1.0}
+    assert best == {"gap_dur": pytest.approx(0.013), "min_len": pytest.approx(0.05), "score": 1.0}
     assert _brute_force_f1(probs, truth, fs, 0.013, 0.05) == 1.0
     # every grid point is scored exactly like the sample-wise computation
     for g in gaps:

@@ -79,9 +79,15 @@ class EventScores:
     def to_dict(self, pairs: bool = False) -> dict[str, Any]:
         """Plain-typed summary (optionally with the pairs and distances as lists)."""
         out: dict[str, Any] = {
-            "tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": self.precision,
-            "recall": self.recall, "f1": self.f1, "tolerance_s": self.tolerance_s,
-            "median_error_s": self.median_error_s, "p95_error_s": self.p95_error_s,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "tolerance_s": self.tolerance_s,
+            "median_error_s": self.median_error_s,
+            "p95_error_s": self.p95_error_s,
         }
         if pairs:
             out["true_index"] = [int(i) for i in self.true_index]
@@ -156,13 +162,23 @@ def match_events(true_s: Any, pred_s: Any, tolerance_s: float = 0.01) -> EventSc
     precision = _ratio(tp, tp + fp, 1.0 if fn == 0 else 0.0)
     recall = _ratio(tp, tp + fn, 1.0 if fp == 0 else 0.0)
     f1 = 2 * precision * recall / (precision + recall) if precision and recall else 0.0
-    return EventScores(tp=tp, fp=fp, fn=fn, precision=precision, recall=recall, f1=float(f1),
-                       tolerance_s=tol, true_index=ti, pred_index=pi,
-                       distances_s=pred_t[pi] - true_t[ti])
+    return EventScores(
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        precision=precision,
+        recall=recall,
+        f1=float(f1),
+        tolerance_s=tol,
+        true_index=ti,
+        pred_index=pi,
+        distances_s=pred_t[pi] - true_t[ti],
+    )
 
 
-def _match_cluster(true_t: np.ndarray, pred_t: np.ndarray, reach: float
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _match_cluster(
+    true_t: np.ndarray, pred_t: np.ndarray, reach: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Most pairs within ``reach``, then least total distance; local indices (sorted inputs)."""
     if true_t.size * pred_t.size <= _EXACT_CLUSTER_CELLS:
         from scipy.optimize import linear_sum_assignment
@@ -198,8 +214,9 @@ class SegmentScores:
         return {"onsets": self.onsets.to_dict(), "offsets": self.offsets.to_dict()}
 
 
-def segment_onset_offset_scores(true_on: Any, true_off: Any, pred_on: Any, pred_off: Any,
-                                tolerance_s: float = 0.01) -> SegmentScores:
+def segment_onset_offset_scores(
+    true_on: Any, true_off: Any, pred_on: Any, pred_off: Any, tolerance_s: float = 0.01
+) -> SegmentScores:
     """Score segment onsets and offsets separately with :func:`match_events`.
 
     Onset = first sample, offset = last sample of a segment (as ``postprocess`` reports them).
@@ -207,8 +224,10 @@ def segment_onset_offset_scores(true_on: Any, true_off: Any, pred_on: Any, pred_
     """
     if np.size(true_on) != np.size(true_off) or np.size(pred_on) != np.size(pred_off):
         raise ValueError("onsets and offsets must have the same length")
-    return SegmentScores(onsets=match_events(true_on, pred_on, tolerance_s),
-                         offsets=match_events(true_off, pred_off, tolerance_s))
+    return SegmentScores(
+        onsets=match_events(true_on, pred_on, tolerance_s),
+        offsets=match_events(true_off, pred_off, tolerance_s),
+    )
 
 
 #: Name used in ARCHITECTURE.md.
@@ -233,8 +252,12 @@ def confusion_matrix(labels_true: Any, labels_pred: Any, nb_classes: int) -> np.
     """
     t, p = _label_trace(labels_true), _label_trace(labels_pred)
     if t.size != p.size:
-        log.warning("confusion matrix: %d true vs %d predicted samples, using the first %d",
-                    t.size, p.size, min(t.size, p.size))
+        log.warning(
+            "confusion matrix: %d true vs %d predicted samples, using the first %d",
+            t.size,
+            p.size,
+            min(t.size, p.size),
+        )
         n = min(t.size, p.size)
         t, p = t[:n], p[:n]
     for name, trace in (("true", t), ("predicted", p)):
@@ -252,7 +275,9 @@ def classification_report(confusion: np.ndarray, class_names: Sequence[str]) -> 
     """
     confusion = np.asarray(confusion, dtype=np.int64)
     if confusion.shape != (len(class_names), len(class_names)):
-        raise ValueError(f"confusion matrix {confusion.shape} does not fit {len(class_names)} names")
+        raise ValueError(
+            f"confusion matrix {confusion.shape} does not fit {len(class_names)} names"
+        )
     tp = np.diag(confusion).astype(float)
     support = confusion.sum(axis=1)
     predicted = confusion.sum(axis=0)
@@ -262,16 +287,27 @@ def classification_report(confusion: np.ndarray, class_names: Sequence[str]) -> 
     f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(tp), where=total > 0)
     report: dict[str, Any] = {}
     for k, name in enumerate(class_names):
-        report[str(name)] = {"precision": float(precision[k]), "recall": float(recall[k]),
-                             "f1-score": float(f1[k]), "support": int(support[k])}
+        report[str(name)] = {
+            "precision": float(precision[k]),
+            "recall": float(recall[k]),
+            "f1-score": float(f1[k]),
+            "support": int(support[k]),
+        }
     n = int(support.sum())
     report["accuracy"] = float(tp.sum() / n) if n else 0.0
-    report["macro avg"] = {"precision": float(precision.mean()), "recall": float(recall.mean()),
-                           "f1-score": float(f1.mean()), "support": n}
+    report["macro avg"] = {
+        "precision": float(precision.mean()),
+        "recall": float(recall.mean()),
+        "f1-score": float(f1.mean()),
+        "support": n,
+    }
     weights = support / n if n else np.zeros_like(tp)
-    report["weighted avg"] = {"precision": float(weights @ precision),
-                              "recall": float(weights @ recall),
-                              "f1-score": float(weights @ f1), "support": n}
+    report["weighted avg"] = {
+        "precision": float(weights @ precision),
+        "recall": float(weights @ recall),
+        "f1-score": float(weights @ f1),
+        "support": n,
+    }
     return report
 
 
@@ -287,17 +323,23 @@ class SamplewiseScores:
         """The confusion matrix as a labelled pandas table (index ``true: name``)."""
         import pandas as pd
 
-        return pd.DataFrame(self.confusion,
-                            index=pd.Index([f"true: {n}" for n in self.class_names]),
-                            columns=pd.Index([f"pred: {n}" for n in self.class_names]))
+        return pd.DataFrame(
+            self.confusion,
+            index=pd.Index([f"true: {n}" for n in self.class_names]),
+            columns=pd.Index([f"pred: {n}" for n in self.class_names]),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"class_names": list(self.class_names),
-                "confusion_matrix": self.confusion.tolist(), "report": self.report}
+        return {
+            "class_names": list(self.class_names),
+            "confusion_matrix": self.confusion.tolist(),
+            "report": self.report,
+        }
 
 
-def samplewise_scores(labels_true: Any, labels_pred: Any, class_names: Sequence[str]
-                      ) -> SamplewiseScores:
+def samplewise_scores(
+    labels_true: Any, labels_pred: Any, class_names: Sequence[str]
+) -> SamplewiseScores:
     """Confusion matrix and per-class report for per-sample labels (spec 6.1, fixed).
 
     Parameters

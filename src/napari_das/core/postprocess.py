@@ -71,8 +71,9 @@ def _local_maxima(p: np.ndarray, thres: float) -> np.ndarray:
     return peaks[p[peaks] > thres].astype(np.int64)
 
 
-def _greedy_suppression(positions: np.ndarray, values: np.ndarray, radius: float,
-                        inclusive: bool) -> np.ndarray:
+def _greedy_suppression(
+    positions: np.ndarray, values: np.ndarray, radius: float, inclusive: bool
+) -> np.ndarray:
     """Keep mask of greedy non-maximum suppression on sorted ``positions``.
 
     Visits items from the highest value to the lowest (ties: earlier first); every kept item
@@ -105,9 +106,13 @@ def _greedy_suppression(positions: np.ndarray, values: np.ndarray, radius: float
     return keep
 
 
-def filter_event_intervals(indices: np.ndarray, confidences: np.ndarray, samplerate: float,
-                           dist_min: float = 0.0, dist_max: float | None = None
-                           ) -> tuple[np.ndarray, np.ndarray]:
+def filter_event_intervals(
+    indices: np.ndarray,
+    confidences: np.ndarray,
+    samplerate: float,
+    dist_min: float = 0.0,
+    dist_max: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Interval filter on detected events (sorted sample indices).
 
     1. Too close: of events closer than ``dist_min`` seconds, only the more confident one is
@@ -120,8 +125,9 @@ def filter_event_intervals(indices: np.ndarray, confidences: np.ndarray, sampler
     indices = np.asarray(indices, dtype=np.int64)
     confidences = np.asarray(confidences)
     if dist_min and dist_min > 0 and indices.size > 1:
-        keep = _greedy_suppression(indices.astype(float), confidences,
-                                   float(dist_min) * samplerate, inclusive=False)
+        keep = _greedy_suppression(
+            indices.astype(float), confidences, float(dist_min) * samplerate, inclusive=False
+        )
         indices, confidences = indices[keep], confidences[keep]
     if dist_max is not None and np.isfinite(dist_max) and indices.size:
         gaps = np.diff(indices) / float(samplerate)
@@ -133,9 +139,14 @@ def filter_event_intervals(indices: np.ndarray, confidences: np.ndarray, sampler
     return indices, confidences
 
 
-def detect_events(p: Any, samplerate: float, thres: float = 0.5, min_dist_seconds: float = 0.01,
-                  dist_min: float = 0.0, dist_max: float | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def detect_events(
+    p: Any,
+    samplerate: float,
+    thres: float = 0.5,
+    min_dist_seconds: float = 0.01,
+    dist_min: float = 0.0,
+    dist_max: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Detect events on one probability trace.
 
     Parameters
@@ -165,8 +176,9 @@ def detect_events(p: Any, samplerate: float, thres: float = 0.5, min_dist_second
     """
     p = _as_trace(p)
     peaks = _local_maxima(p, thres)
-    keep = _greedy_suppression(peaks, p[peaks], seconds_to_samples(min_dist_seconds, samplerate),
-                               inclusive=True)
+    keep = _greedy_suppression(
+        peaks, p[peaks], seconds_to_samples(min_dist_seconds, samplerate), inclusive=True
+    )
     peaks = peaks[keep]
     return filter_event_intervals(peaks, p[peaks], samplerate, dist_min, dist_max)
 
@@ -188,8 +200,14 @@ class StreamingEventDetector:
     (array([3, 7, 9]), array([0.9, 0.6, 0.7]))
     """
 
-    def __init__(self, samplerate: float, thres: float = 0.5, min_dist_seconds: float = 0.01,
-                 dist_min: float = 0.0, dist_max: float | None = None):
+    def __init__(
+        self,
+        samplerate: float,
+        thres: float = 0.5,
+        min_dist_seconds: float = 0.01,
+        dist_min: float = 0.0,
+        dist_max: float | None = None,
+    ):
         self.samplerate = float(samplerate)
         self.thres = thres
         self.min_dist = seconds_to_samples(min_dist_seconds, samplerate)
@@ -207,7 +225,7 @@ class StreamingEventDetector:
         block = _as_trace(block)
         if start > self._next:
             raise ValueError(f"block starts at {start} but samples from {self._next} are missing")
-        block = block[self._next - start:]
+        block = block[self._next - start :]
         if block.size == 0:
             return
         data = np.concatenate([self._carry.astype(block.dtype, copy=False), block])
@@ -256,8 +274,9 @@ class StreamingEventDetector:
         return filter_event_intervals(idx, val, self.samplerate, self.dist_min, self.dist_max)
 
 
-def detect_events_streaming(blocks: Iterable[Any], samplerate: float, **kwargs: Any
-                            ) -> tuple[np.ndarray, np.ndarray]:
+def detect_events_streaming(
+    blocks: Iterable[Any], samplerate: float, **kwargs: Any
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`detect_events` over an iterable of blocks.
 
     Items are ``(start, block)`` pairs (blocks may overlap) or plain arrays (consecutive,
@@ -286,8 +305,7 @@ class Segment(NamedTuple):
     confidence: float | None
 
 
-def label_segments(p: Any, segment_class_indices: Sequence[int], thres: float = 0.5
-                   ) -> np.ndarray:
+def label_segments(p: Any, segment_class_indices: Sequence[int], thres: float = 0.5) -> np.ndarray:
     """Per-sample label: the most probable segment class if its probability is above ``thres``.
 
     Parameters
@@ -316,11 +334,18 @@ def label_segments(p: Any, segment_class_indices: Sequence[int], thres: float = 
     return np.where(value > thres, np.asarray(columns)[best], 0).astype(dtype)
 
 
-def _runs(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First and last (inclusive) sample of every run of True."""
+def runs(binary: Any) -> tuple[np.ndarray, np.ndarray]:
+    """First and last (inclusive) sample index of every run of True.
+
+    >>> runs([1, 1, 0, 0, 1, 0, 1])
+    (array([0, 4, 6]), array([1, 4, 6]))
+    """
     padded = np.r_[False, np.asarray(binary, dtype=bool), False]
     steps = np.flatnonzero(padded[1:] != padded[:-1])
     return steps[0::2], steps[1::2] - 1
+
+
+_runs = runs
 
 
 def fill_gaps(binary: Any, gap_samples: int) -> np.ndarray:
@@ -332,7 +357,7 @@ def fill_gaps(binary: Any, gap_samples: int) -> np.ndarray:
     starts, stops = _runs(out)
     gaps = starts[1:] - stops[:-1] - 1
     for i in np.flatnonzero(gaps < gap_samples):
-        out[stops[i] + 1:starts[i + 1]] = True
+        out[stops[i] + 1 : starts[i + 1]] = True
     return out
 
 
@@ -341,7 +366,7 @@ def remove_short(binary: Any, min_samples: int) -> np.ndarray:
     out = np.array(binary, dtype=bool)
     starts, stops = _runs(out)
     for i in np.flatnonzero(stops - starts + 1 < min_samples):
-        out[starts[i]:stops[i] + 1] = False
+        out[starts[i] : stops[i] + 1] = False
     return out
 
 
@@ -352,8 +377,13 @@ class _RunTable:
     (leading zero row) so any merged run (runs s..e) sums as ``cum[2e + 1] - cum[2s]``.
     """
 
-    def __init__(self, labels: np.ndarray, nb_classes: int, probabilities: np.ndarray | None,
-                 labels_true: np.ndarray | None = None):
+    def __init__(
+        self,
+        labels: np.ndarray,
+        nb_classes: int,
+        probabilities: np.ndarray | None,
+        labels_true: np.ndarray | None = None,
+    ):
         self.nb_classes = nb_classes
         self.starts, self.stops = _runs(labels > 0)
         n = self.starts.size
@@ -370,8 +400,9 @@ class _RunTable:
         element = np.cumsum(marker)
 
         def element_counts(values: np.ndarray) -> np.ndarray:
-            flat = np.bincount(element * nb_classes + values[lo:hi],
-                               minlength=(2 * n - 1) * nb_classes)
+            flat = np.bincount(
+                element * nb_classes + values[lo:hi], minlength=(2 * n - 1) * nb_classes
+            )
             return _prefix(flat.reshape(2 * n - 1, nb_classes))
 
         self.counts_cum = element_counts(labels)
@@ -385,8 +416,15 @@ class _RunTable:
         """Runs after gap filling and length filtering, with their vote and sums."""
         if self.starts.size == 0:
             empty = np.zeros(0, dtype=np.int64)
-            return {"first": empty, "last": empty, "start": empty, "stop": empty,
-                    "label": empty, "confidence": np.zeros(0), "length": empty}
+            return {
+                "first": empty,
+                "last": empty,
+                "start": empty,
+                "stop": empty,
+                "label": empty,
+                "confidence": np.zeros(0),
+                "length": empty,
+            }
         breaks = np.flatnonzero(self.gaps >= gap_samples)
         first = np.r_[0, breaks + 1]
         last = np.r_[breaks, self.starts.size - 1]
@@ -404,9 +442,15 @@ class _RunTable:
         else:
             label = np.argmax(tied, axis=1)
             confidence = np.full(first.size, np.nan)
-        return {"first": first, "last": last, "start": self.starts[first],
-                "stop": self.stops[last], "label": label, "confidence": confidence,
-                "length": length}
+        return {
+            "first": first,
+            "last": last,
+            "start": self.starts[first],
+            "stop": self.stops[last],
+            "label": label,
+            "confidence": confidence,
+            "length": length,
+        }
 
 
 def _prefix(values: np.ndarray) -> np.ndarray:
@@ -425,10 +469,14 @@ def _check_labels(labels: Any, nb_classes: int) -> np.ndarray:
     return labels
 
 
-def segments_from_labels(labels: Any, samplerate: float, names: Sequence[str],
-                         fillgap_seconds: float | None = None,
-                         minlen_seconds: float | None = None,
-                         probabilities: Any = None) -> list[Segment]:
+def segments_from_labels(
+    labels: Any,
+    samplerate: float,
+    names: Sequence[str],
+    fillgap_seconds: float | None = None,
+    minlen_seconds: float | None = None,
+    probabilities: Any = None,
+) -> list[Segment]:
     """Segments from a per-sample label trace (spec 6.3 steps 2-6, fixed).
 
     Parameters
@@ -455,50 +503,73 @@ def segments_from_labels(labels: Any, samplerate: float, names: Sequence[str],
     probs = None if probabilities is None else np.asarray(probabilities)
     runs = _RunTable(labels, len(names), probs).merged(
         seconds_to_samples(fillgap_seconds, samplerate),
-        seconds_to_samples(minlen_seconds, samplerate))
+        seconds_to_samples(minlen_seconds, samplerate),
+    )
     fs = float(samplerate)
-    return [Segment(int(a) / fs, int(b) / fs, str(names[int(c)]),
-                    None if probs is None else float(conf))
-            for a, b, c, conf in zip(runs["start"], runs["stop"], runs["label"],
-                                     runs["confidence"])]
+    return [
+        Segment(
+            int(a) / fs, int(b) / fs, str(names[int(c)]), None if probs is None else float(conf)
+        )
+        for a, b, c, conf in zip(runs["start"], runs["stop"], runs["label"], runs["confidence"])
+    ]
 
 
-def clean_labels(labels: Any, samplerate: float, nb_classes: int,
-                 fillgap_seconds: float | None = None, minlen_seconds: float | None = None,
-                 probabilities: Any = None) -> np.ndarray:
+def clean_labels(
+    labels: Any,
+    samplerate: float,
+    nb_classes: int,
+    fillgap_seconds: float | None = None,
+    minlen_seconds: float | None = None,
+    probabilities: Any = None,
+) -> np.ndarray:
     """The label trace after post-processing: every run carries its voted class, 0 elsewhere."""
     labels = _check_labels(labels, nb_classes)
     probs = None if probabilities is None else np.asarray(probabilities)
     runs = _RunTable(labels, nb_classes, probs).merged(
         seconds_to_samples(fillgap_seconds, samplerate),
-        seconds_to_samples(minlen_seconds, samplerate))
+        seconds_to_samples(minlen_seconds, samplerate),
+    )
     return _paint(labels.size, runs["start"], runs["stop"], runs["label"], labels.dtype)
 
 
-def _paint(size: int, starts: np.ndarray, stops: np.ndarray, values: np.ndarray,
-           dtype: Any) -> np.ndarray:
+def _paint(
+    size: int, starts: np.ndarray, stops: np.ndarray, values: np.ndarray, dtype: Any
+) -> np.ndarray:
     marker = np.zeros(size + 1, dtype=np.int64)
     np.add.at(marker, starts, values)
     np.add.at(marker, stops + 1, -values)
     return np.cumsum(marker[:-1]).astype(dtype)
 
 
-def detect_segments(p: Any, samplerate: float, segment_class_indices: Sequence[int],
-                    class_names: Sequence[str], thres: float = 0.5,
-                    fillgap_seconds: float | None = None, minlen_seconds: float | None = None
-                    ) -> list[Segment]:
+def detect_segments(
+    p: Any,
+    samplerate: float,
+    segment_class_indices: Sequence[int],
+    class_names: Sequence[str],
+    thres: float = 0.5,
+    fillgap_seconds: float | None = None,
+    minlen_seconds: float | None = None,
+) -> list[Segment]:
     """:func:`label_segments` then :func:`segments_from_labels` on ``[T, K]`` probabilities."""
     p = np.asarray(p)
     labels = label_segments(p, segment_class_indices, thres)
-    return segments_from_labels(labels, samplerate, class_names, fillgap_seconds,
-                                minlen_seconds, probabilities=p)
+    return segments_from_labels(
+        labels, samplerate, class_names, fillgap_seconds, minlen_seconds, probabilities=p
+    )
 
 
 # ------------------------------------------------------------------------------------- post-opt
-def post_opt(probabilities: Any, labels_true: Any, samplerate: float,
-             segment_class_indices: Sequence[int], fill_gaps_seconds: Sequence[float],
-             min_len_seconds: Sequence[float], thres: float = 0.5,
-             progress: Any = None, stop: Any = None) -> dict[str, float]:
+def post_opt(
+    probabilities: Any,
+    labels_true: Any,
+    samplerate: float,
+    segment_class_indices: Sequence[int],
+    fill_gaps_seconds: Sequence[float],
+    min_len_seconds: Sequence[float],
+    thres: float = 0.5,
+    progress: Any = None,
+    stop: Any = None,
+) -> dict[str, float]:
     """Grid search of fill-gap and minimum segment length (spec 6.6, fixed).
 
     Score = macro F1 (sample-wise, after post-processing) over the segment classes present in
@@ -533,8 +604,12 @@ def post_opt(probabilities: Any, labels_true: Any, samplerate: float,
         truth = label_segments(truth, columns, 0.5)
     n = min(truth.shape[0], probabilities.shape[0])
     if truth.shape[0] != probabilities.shape[0]:
-        log.warning("post_opt: %d true labels vs %d predictions, using the first %d",
-                    truth.shape[0], probabilities.shape[0], n)
+        log.warning(
+            "post_opt: %d true labels vs %d predictions, using the first %d",
+            truth.shape[0],
+            probabilities.shape[0],
+            n,
+        )
     probabilities, truth = probabilities[:n], truth[:n]
     lookup = np.zeros(max(max(columns), int(truth.max(initial=0))) + 1, dtype=np.int64)
     lookup[columns] = np.arange(len(columns))
@@ -557,8 +632,12 @@ def post_opt(probabilities: Any, labels_true: Any, samplerate: float,
         emit(progress, "step", task="post-opt", current=k + 1, total=len(gaps))
     score, gap, min_len = best
     result = {"gap_dur": gap / fs, "min_len": min_len / fs, "score": float(max(score, 0.0))}
-    log.info("post-opt: fill gaps < %.4g s, remove segments < %.4g s, macro F1 %.3f",
-             result["gap_dur"], result["min_len"], result["score"])
+    log.info(
+        "post-opt: fill gaps < %.4g s, remove segments < %.4g s, macro F1 %.3f",
+        result["gap_dur"],
+        result["min_len"],
+        result["score"],
+    )
     return result
 
 
