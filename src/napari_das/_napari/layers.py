@@ -1,0 +1,222 @@
+"""Annotations <-> napari layer data, and the world coordinates all napari-das layers share.
+
+World coordinates (``(y, x)`` in napari's order):
+
+- ``x`` is time in **seconds** from the start of the recording;
+- ``y`` is **minus the frequency in kHz** (:func:`hz_to_world_y`).  napari's y axis points down, so
+  the negative sign puts low frequencies at the bottom of the canvas without flipping the data;
+  kHz rather than Hz because napari's camera zooms both axes equally: with Hz a 20 s recording
+  would be drawn 250 times taller than wide, with kHz one second of time is about as wide as one
+  kHz is tall, which suits fly and bird song alike.
+
+Segments become one shapes layer of rectangles spanning their time interval over the frequency
+range; events one points layer at their times (in the middle of the frequency range).  Each
+shape/point carries its song type as the feature ``name`` and a colour that depends only on
+the name.  Layer metadata ``["das"]["categories"]`` keeps every song type, also the ones without
+annotations, so layers -> annotations -> CSV keeps empty types.  Times are stored as float64 and
+read back from the ``x`` coordinate only, so the round trip of times is exact.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core.annotations import Annotations
+from ..core.errors import DasError
+
+LayerDataTuple = tuple[Any, dict, str]
+
+#: World ``y`` units per Hz (kHz, negated so that low frequencies are drawn at the bottom).
+WORLD_Y_PER_HZ = -1e-3
+
+#: Colours of song types (colour-blind friendly, Okabe-Ito + extras); a name always gets the same.
+PALETTE = (
+    "#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7",
+    "#ffffff", "#8dd3c7", "#fb8072", "#b3de69", "#bc80bd",
+)
+SEGMENT_ALPHA = 0.3
+
+
+def hz_to_world_y(hz: float | np.ndarray) -> float | np.ndarray:
+    """World ``y`` coordinate of a frequency in Hz."""
+    return hz * WORLD_Y_PER_HZ
+
+
+def world_y_to_hz(y: float | np.ndarray) -> float | np.ndarray:
+    """Frequency in Hz of a world ``y`` coordinate."""
+    return y / WORLD_Y_PER_HZ
+
+
+def color_of(name: str) -> str:
+    """The colour of a song type: the same for the same name in every file and session."""
+    return PALETTE[zlib.crc32(str(name).encode("utf-8")) % len(PALETTE)]
+
+
+def _color_cycle(names: Iterable[str], alpha: float = 1.0) -> dict:
+    def rgba(hex_color: str) -> tuple[float, float, float, float]:
+        value = hex_color.lstrip("#")
+        return tuple(int(value[i: i + 2], 16) / 255 for i in (0, 2, 4)) + (alpha,)
+
+    return {
+        "colormap": {name: rgba(color_of(name)) for name in names},
+        "fallback_color": [rgba(c) for c in PALETTE],
+    }
+
+
+def annotations_to_layers(
+    annotations: Annotations,
+    freq_range: tuple[float, float] = (0.0, 5000.0),
+    name: str | None = None,
+) -> list[LayerDataTuple]:
+    """Points layer data for the events and shapes layer data for the segments.
+
+    Parameters
+    ----------
+    annotations : Annotations
+        Song annotations (categories decide event vs segment).
+    freq_range : (float, float)
+        Frequencies in Hz spanned by segment rectangles (usually ``(0, samplerate / 2)``).
+    name : str, optional
+        Prefix of the layer names (usually the recording stem): ``"<name> events"``,
+        ``"<name> segments"``.
+
+    Returns
+    -------
+    list of (data, kwargs, layer_type)
+        A ``"points"`` tuple if there are event types, a ``"shapes"`` tuple if there are
+        segment types (an empty shapes layer if there are no types at all).
+    """
+    f_low, f_high = (float(f) for f in freq_range)
+    y_bottom, y_top = hz_to_world_y(f_low), hz_to_world_y(f_high)
+    prefix = f"{name} " if name else ""
+    metadata = {"kind": "annotations", "categories": dict(annotations.categories),
+                "freq_range": (f_low, f_high)}
+    df = annotations.df
+    event_names = annotations.names_of("event")
+    segment_names = annotations.names_of("segment")
+    layers: list[LayerDataTuple] = []
+
+    if event_names:
+        rows = df[df["name"].isin(event_names)]
+        times = rows["start_seconds"].to_numpy(np.float64)
+        data = np.column_stack([np.full(len(times), (y_bottom + y_top) / 2), times])
+        layers.append((data.reshape(-1, 2), {
+            "name": f"{prefix}events",
+            "features": pd.DataFrame({"name": rows["name"].astype(object).to_numpy()}),
+            "feature_defaults": {"name": event_names[0]},
+            "face_color": "name",
+            "face_color_cycle": _color_cycle(event_names),
+            "border_width": 0,
+            "symbol": "disc",
+            "size": max(abs(y_top - y_bottom) * 0.05, 1e-6),
+            "canvas_size_limits": (6, 14),
+            "metadata": {"das": dict(metadata)},
+        }, "points"))
+
+    if segment_names or not event_names:
+        rows = df[df["name"].isin(segment_names)]
+        rectangles = [
+            np.array([[y_top, t0], [y_top, t1], [y_bottom, t1], [y_bottom, t0]], np.float64)
+            for t0, t1 in zip(rows["start_seconds"].to_numpy(np.float64),
+                              rows["stop_seconds"].to_numpy(np.float64))
+        ]
+        kwargs = {
+            "name": f"{prefix}segments",
+            "shape_type": "rectangle",
+            "ndim": 2,
+            "features": pd.DataFrame({"name": rows["name"].astype(object).to_numpy()}),
+            "face_color": "name",
+            "face_color_cycle": _color_cycle(segment_names, SEGMENT_ALPHA),
+            "edge_color": "name",
+            "edge_color_cycle": _color_cycle(segment_names),
+            "edge_width": 0,
+            "metadata": {"das": dict(metadata)},
+        }
+        if segment_names:
+            kwargs["feature_defaults"] = {"name": segment_names[0]}
+        layers.append((rectangles, kwargs, "shapes"))
+    return layers
+
+
+def _as_tuple(layer: Any) -> LayerDataTuple:
+    if isinstance(layer, tuple):
+        if len(layer) != 3:
+            raise DasError(f"expected (data, attributes, layer_type) tuples, got {len(layer)} items")
+        return layer
+    if hasattr(layer, "as_layer_data_tuple"):
+        return layer.as_layer_data_tuple()
+    raise DasError(f"cannot read annotations from a {type(layer).__name__}; "
+                   "pass napari shapes/points layers")
+
+
+def _names(attributes: Mapping, count: int, layer_name: str) -> list[str]:
+    features = attributes.get("features")
+    if features is None or "name" not in getattr(features, "columns", ()):
+        if count:
+            raise DasError(f"layer {layer_name!r} has no feature 'name'; give every shape or "
+                           "point a song-type name")
+        return []
+    names = list(pd.Series(features["name"]).astype(object))
+    if len(names) != count:
+        raise DasError(f"layer {layer_name!r}: {count} items but {len(names)} names")
+    bad = [i for i, n in enumerate(names) if not isinstance(n, str) or not n.strip()]
+    if bad:
+        raise DasError(f"layer {layer_name!r}: item {bad[0]} has no song-type name; "
+                       "set its 'name' feature")
+    return names
+
+
+def layers_to_annotations(layers: Sequence[Any]) -> Annotations:
+    """Annotations from napari shapes/points layers (or their layer data tuples).
+
+    Event times are the ``x`` (last) coordinate of points; segment on/offsets the smallest and
+    largest ``x`` of each shape's vertices.  Song types listed in the layers' metadata
+    ``["das"]["categories"]`` are kept even without annotations.
+
+    Raises
+    ------
+    DasError
+        For other layer types, items without a song-type name, or a name used both as event
+        and as segment.
+    """
+    categories: dict[str, str] = {}
+    events: dict[str, list[float]] = {}
+    segments: dict[str, tuple[list[float], list[float]]] = {}
+    for layer in layers:
+        data, attributes, layer_type = _as_tuple(layer)
+        layer_name = str(attributes.get("name", layer_type))
+        for type_name, category in (
+            (attributes.get("metadata") or {}).get("das", {}).get("categories", {}).items()
+        ):
+            categories.setdefault(str(type_name), category)
+        if layer_type == "points":
+            coords = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
+            for type_name, t in zip(_names(attributes, len(coords), layer_name), coords[:, -1]):
+                events.setdefault(type_name, []).append(float(t))
+        elif layer_type == "shapes":
+            names = _names(attributes, len(data), layer_name)
+            for type_name, vertices in zip(names, data):
+                x = np.asarray(vertices, dtype=np.float64)[:, -1]
+                onsets, offsets = segments.setdefault(type_name, ([], []))
+                onsets.append(float(x.min()))
+                offsets.append(float(x.max()))
+        else:
+            raise DasError(f"layer {layer_name!r} is a {layer_type} layer; only shapes "
+                           "(segments) and points (events) layers hold annotations")
+    clash = sorted(set(events) & set(segments))
+    if clash:
+        raise DasError(f"song type(s) {', '.join(clash)} appear as points and as shapes; "
+                       "use one layer type per song type")
+    for type_name in events:
+        categories[type_name] = "event"
+    for type_name in segments:
+        categories[type_name] = "segment"
+    all_events = {n: events.get(n, []) for n, c in categories.items() if c == "event"}
+    all_segments = {n: segments.get(n, ([], [])) for n, c in categories.items() if c == "segment"}
+    merged = Annotations.from_events_segments(all_events, all_segments)
+    return Annotations(merged.df, categories)

@@ -1,0 +1,252 @@
+"""Spectrograms of long recordings for napari, computed only where the user looks.
+
+A recording becomes a *multiscale* image: level ``k`` has one column every ``hop * 2**k``
+samples (a strided STFT: each coarse column is the spectrum of the window centred on its own
+time, not an average), all levels share the ``nfft // 2 + 1`` frequency rows.  napari draws a 2D
+multiscale image by asking the level that matches the zoom for the visible block only, so an
+hour-long recording opens by computing the coarsest level (about :data:`COARSEST_COLUMNS`
+columns) and browsing computes a screenful at a time.  Columns are computed in blocks of
+:data:`BLOCK_COLUMNS` and kept in a small LRU cache per level.
+
+The level arrays are numpy-like (``shape``, ``dtype``, ``ndim``, ``__getitem__``,
+``__array__``); the maths is :mod:`napari_das.core.spectrogram`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from ..core import audio
+from ..core.spectrogram import SpectrogramGeometry, extract_windows, power_db
+
+log = logging.getLogger(__name__)
+
+#: Columns computed (and cached) together.
+BLOCK_COLUMNS = 512
+#: The coarsest level has at most this many columns (computed in full when a file opens).
+COARSEST_COLUMNS = 2048
+#: Cached bytes per level before the least recently used blocks are dropped.
+CACHE_BYTES_PER_LEVEL = 32 * 2**20
+#: Read a block's samples in one piece if they span at most this many frames; else per window.
+CONTIGUOUS_READ_FRAMES = 2**21
+
+
+class AudioWindows:
+    """Random access to the samples of one channel of a recording (file or array).
+
+    ``.npz`` files stored without compression are memory-mapped; WAV/FLAC/OGG are read with
+    soundfile seeks; compressed ``.npz`` and ``.h5`` go through :func:`napari_das.core.audio.read`
+    (h5 slices are cheap; a compressed npz is loaded once).
+    """
+
+    def __init__(self, source: str | os.PathLike | np.ndarray, samplerate: float | None = None):
+        self.path: str | None = None
+        self._array: np.ndarray | None = None
+        if isinstance(source, np.ndarray):
+            if samplerate is None:
+                raise ValueError("samplerate is needed for in-memory audio")
+            data = source if source.ndim == 2 else source.reshape(len(source), -1)
+            self._array, self.samplerate = data, float(samplerate)
+            self.frames, self.channels = data.shape
+            return
+        self.path = os.fspath(source)
+        probe = audio.info(self.path)
+        self.samplerate, self.frames, self.channels = probe.samplerate, probe.frames, probe.channels
+        suffix = Path(self.path).suffix.lower()
+        if suffix == ".npz":
+            self._array = _memmap_npz_data(self.path)
+            if self._array is None:  # compressed: no random access, load once
+                self._array = audio.read(self.path)[0]
+        self._soundfile = suffix in audio.SOUNDFILE_SUFFIXES
+
+    def windows(self, centres: np.ndarray, nfft: int, channel: int) -> np.ndarray:
+        """``[len(centres), nfft]`` float32 windows of ``channel`` (zeros outside the file)."""
+        centres = np.asarray(centres, dtype=np.int64)
+        if len(centres) == 0:
+            return np.zeros((0, nfft), np.float32)
+        first = int(centres[0]) - nfft // 2
+        last = int(centres[-1]) - nfft // 2 + nfft
+        if last - first <= CONTIGUOUS_READ_FRAMES or self._array is not None and (
+            len(centres) * nfft >= last - first
+        ):
+            start, stop = max(first, 0), min(last, self.frames)
+            return extract_windows(self._read(start, stop, channel), start, centres, nfft)
+        return np.stack(
+            [self._window(int(c) - nfft // 2, nfft, channel) for c in centres]
+        ) if self._array is not None else self._sparse_windows(centres, nfft, channel)
+
+    def _window(self, first: int, nfft: int, channel: int) -> np.ndarray:
+        start, stop = max(first, 0), min(first + nfft, self.frames)
+        return extract_windows(self._read(start, stop, channel), start, [first + nfft // 2], nfft)[0]
+
+    def _sparse_windows(self, centres: np.ndarray, nfft: int, channel: int) -> np.ndarray:
+        out = np.zeros((len(centres), nfft), np.float32)
+        if self._soundfile:
+            import soundfile
+
+            with soundfile.SoundFile(self.path) as handle:
+                for row, centre in enumerate(centres):
+                    first = int(centre) - nfft // 2
+                    start, stop = max(first, 0), min(first + nfft, self.frames)
+                    if stop <= start:
+                        continue
+                    handle.seek(start)
+                    piece = handle.read(stop - start, dtype="float32", always_2d=True)
+                    out[row, start - first: start - first + len(piece)] = piece[:, channel]
+            return out
+        for row, centre in enumerate(centres):
+            out[row] = self._window(int(centre) - nfft // 2, nfft, channel)
+        return out
+
+    def _read(self, start: int, stop: int, channel: int) -> np.ndarray:
+        if stop <= start:
+            return np.zeros(0, np.float32)
+        if self._array is not None:
+            return np.asarray(self._array[start:stop, channel], dtype=np.float32)
+        return audio.read(self.path, start, stop)[0][:, channel]
+
+
+def _memmap_npz_data(path: str) -> np.ndarray | None:
+    """Memory-map ``data.npy`` inside an uncompressed ``.npz`` (None if compressed/odd)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = archive.getinfo("data.npy")
+            if member.compress_type != zipfile.ZIP_STORED:
+                return None
+        with open(path, "rb") as handle:
+            handle.seek(member.header_offset)
+            local = handle.read(30)
+            if local[:4] != b"PK\x03\x04":
+                return None
+            name_length = int.from_bytes(local[26:28], "little")
+            extra_length = int.from_bytes(local[28:30], "little")
+            handle.seek(member.header_offset + 30 + name_length + extra_length)
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            offset = handle.tell()
+        if dtype.hasobject or len(shape) not in (1, 2):
+            return None
+        data = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape,
+                         order="F" if fortran else "C")
+        return data.reshape(shape[0], -1) if data.ndim == 1 else data
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+class SpectrogramLevel:
+    """One level of a lazily computed spectrogram: numpy-like ``[nfreqs, ncolumns]`` float32.
+
+    Row 0 is 0 Hz; column ``j`` is centred on sample ``j * stride``.
+    """
+
+    dtype = np.dtype(np.float32)
+    ndim = 2
+
+    def __init__(self, windows: AudioWindows, channel: int, nfft: int, stride: int, ncolumns: int):
+        self.windows, self.channel, self.nfft, self.stride = windows, channel, nfft, stride
+        self.shape = (nfft // 2 + 1, int(ncolumns))
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # napari may slice asynchronously
+        block_bytes = self.shape[0] * BLOCK_COLUMNS * 4
+        self._max_blocks = max(4, CACHE_BYTES_PER_LEVEL // block_bytes)
+
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of computed columns currently held."""
+        return sum(block.nbytes for block in self._cache.values())
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"SpectrogramLevel(shape={self.shape}, stride={self.stride}, channel={self.channel})"
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        values = self[:, :]
+        return values if dtype is None else values.astype(dtype)
+
+    def __getitem__(self, key) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        if any(k is Ellipsis for k in key):
+            at = next(i for i, k in enumerate(key) if k is Ellipsis)
+            key = key[:at] + (slice(None),) * (2 - len(key) + 1) + key[at + 1:]
+        key = key + (slice(None),) * (2 - len(key))
+        if len(key) != 2:
+            raise IndexError(f"too many indices for a 2-D spectrogram: {key!r}")
+        rows, cols = key
+        if isinstance(cols, slice):
+            start, stop, step = cols.indices(self.shape[1])
+            if step > 0:
+                block = self._columns(start, max(start, stop))
+                return block[rows, ::step] if step != 1 else block[rows, :]
+            cols = np.arange(start, stop, step)
+        if isinstance(cols, (int, np.integer)):
+            col = int(cols) + (self.shape[1] if cols < 0 else 0)
+            if not 0 <= col < self.shape[1]:
+                raise IndexError(f"column {cols} out of range for {self.shape[1]} columns")
+            return self._columns(col, col + 1)[rows, 0]
+        index = np.arange(self.shape[1])[cols]
+        if index.size == 0:
+            return np.zeros((self.shape[0], 0), np.float32)[rows]
+        lo = int(index.min())
+        return self._columns(lo, int(index.max()) + 1)[:, index - lo][rows]
+
+    def _columns(self, start: int, stop: int) -> np.ndarray:
+        if stop <= start:
+            return np.zeros((self.shape[0], 0), np.float32)
+        first_block, last_block = start // BLOCK_COLUMNS, (stop - 1) // BLOCK_COLUMNS
+        pieces = [self._block(b) for b in range(first_block, last_block + 1)]
+        joined = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
+        offset = first_block * BLOCK_COLUMNS
+        return joined[:, start - offset: stop - offset]
+
+    def _block(self, index: int) -> np.ndarray:
+        with self._lock:
+            cached = self._cache.get(index)
+            if cached is not None:
+                self._cache.move_to_end(index)
+                return cached
+        first = index * BLOCK_COLUMNS
+        columns = np.arange(first, min(first + BLOCK_COLUMNS, self.shape[1]))
+        values = power_db(self.windows.windows(columns * self.stride, self.nfft, self.channel))
+        values.setflags(write=False)
+        with self._lock:
+            self._cache[index] = values
+            while len(self._cache) > self._max_blocks:
+                self._cache.popitem(last=False)
+        return values
+
+
+def spectrogram_levels(
+    windows: AudioWindows, channel: int, geometry: SpectrogramGeometry
+) -> list[SpectrogramLevel]:
+    """The multiscale pyramid of one channel (one level if the recording is short).
+
+    Level ``k`` has exactly ``ncolumns_0 / 2**k`` columns (level 0 is padded with a few silent
+    columns past the end so the factors are exact powers of two, which is what napari assumes
+    when it places a coarse tile: column ``j`` of level ``k`` sits at level-0 column ``j * 2**k``).
+    """
+    columns = geometry.ncolumns
+    nlevels = 1 + max(0, math.ceil(math.log2(columns / COARSEST_COLUMNS))) if columns > 0 else 1
+    coarsest = math.ceil(columns / 2 ** (nlevels - 1))
+    return [
+        SpectrogramLevel(windows, channel, geometry.nfft, geometry.hop * 2**k,
+                         coarsest * 2 ** (nlevels - 1 - k))
+        for k in range(nlevels)
+    ]

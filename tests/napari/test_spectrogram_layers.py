@@ -1,0 +1,91 @@
+"""Spectrogram maths and the lazy multiscale levels napari browses (no viewer needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_das._napari import lazy_spectrogram
+from napari_das._napari.lazy_spectrogram import AudioWindows, spectrogram_levels
+from napari_das.core import audio
+from napari_das.core.spectrogram import (
+    SpectrogramGeometry,
+    contrast_limits,
+    default_nfft,
+    extract_windows,
+    power_db,
+    spectrogram,
+)
+
+
+def test_power_db_of_a_bin_centred_tone_peaks_in_its_bin():
+    nfft, fs = 64, 640.0  # 10 Hz per bin
+    t = np.arange(nfft) / fs
+    window = np.cos(2 * np.pi * 50.0 * t)[None, :]  # bin 5
+    spec = power_db(window)
+    assert spec.shape == (33, 1)
+    assert spec[:, 0].argmax() == 5
+    # Hann-windowed cosine of amplitude 1: |X[5]| = nfft/4 -> power (nfft/4)^2
+    assert spec[5, 0] == pytest.approx(10 * np.log10((nfft / 4) ** 2), abs=1e-3)
+
+
+def test_extract_windows_zero_pads_outside_the_piece():
+    signal = np.arange(1, 11, dtype=np.float32)  # samples 100..109 of a recording
+    windows = extract_windows(signal, 100, np.array([100, 105, 110]), 4)
+    np.testing.assert_array_equal(windows[0], [0, 0, 1, 2])
+    np.testing.assert_array_equal(windows[1], [4, 5, 6, 7])
+    np.testing.assert_array_equal(windows[2], [9, 10, 0, 0])
+
+
+def test_geometry_times_and_frequencies():
+    geometry = SpectrogramGeometry.for_recording(10000, 25000)
+    assert (geometry.nfft, geometry.hop) == (256, 32)
+    assert geometry.ncolumns == 782  # ceil(25000 / 32)
+    assert geometry.time_step == pytest.approx(0.0032)
+    assert geometry.frequencies()[-1] == pytest.approx(5000.0)
+    assert geometry.column_of(2.0) == 625
+    assert default_nfft(8000) == 128
+
+
+def test_contrast_limits_from_percentiles_and_constant_input():
+    values = np.arange(1001, dtype=np.float32)
+    assert contrast_limits(values, (10, 90)) == pytest.approx((100.0, 900.0))
+    assert contrast_limits(np.full(5, -3.0)) == (-3.0, -2.0)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".wav"])
+def test_lazy_levels_equal_the_full_spectrogram(tmp_path, rng, monkeypatch, suffix):
+    monkeypatch.setattr(lazy_spectrogram, "COARSEST_COLUMNS", 64)
+    monkeypatch.setattr(lazy_spectrogram, "BLOCK_COLUMNS", 32)
+    monkeypatch.setattr(lazy_spectrogram, "CONTIGUOUS_READ_FRAMES", 256)  # force sparse reads
+    fs = 8000
+    data = (rng.standard_normal((3000, 2)) * 0.2).astype(np.float32)
+    path = audio.write(tmp_path / f"x{suffix}", data, fs)
+    windows = AudioWindows(path)
+    geometry = SpectrogramGeometry(fs, 3000, nfft=64, hop=8)
+    levels = spectrogram_levels(windows, 1, geometry)
+    full, _, _ = spectrogram(data[:, 1], fs, nfft=64, hop=8)
+    assert len(levels) == 4  # 375 columns -> 376 = 47 * 2**3
+    assert [level.shape[1] for level in levels] == [376, 188, 94, 47]
+    np.testing.assert_allclose(levels[0][:, :375], full, atol=1e-3)
+    for k, level in enumerate(levels):  # coarse column j is the full column j * 2**k
+        columns = np.arange(0, 375, 2**k)
+        np.testing.assert_allclose(level[:, : len(columns)], full[:, columns], atol=1e-3)
+    # numpy-style indexing napari uses: slices with steps, ints, negative ints, arrays
+    np.testing.assert_allclose(levels[0][3:10, 100:200:7], full[3:10, 100:200:7], atol=1e-3)
+    np.testing.assert_allclose(levels[0][:, 5], full[:, 5], atol=1e-3)
+    np.testing.assert_allclose(levels[1][2, [1, 40, 3]], full[2, [2, 80, 6]], atol=1e-3)
+    assert levels[0][:, -1].shape == (33,)
+    assert np.asarray(levels[3]).shape == (33, 47)
+
+
+def test_in_memory_audio_and_cache_is_bounded(rng, monkeypatch):
+    monkeypatch.setattr(lazy_spectrogram, "CACHE_BYTES_PER_LEVEL", 1)  # keeps the minimum 4 blocks
+    data = rng.standard_normal(50000).astype(np.float32)
+    windows = AudioWindows(data, samplerate=1000)
+    level = spectrogram_levels(windows, 0, SpectrogramGeometry(1000, 50000, nfft=32, hop=16))[0]
+    for start in range(0, 6 * 512, 512):  # six full blocks touched, the four latest kept
+        level[:, start: start + 10]
+    assert level.cached_bytes == 4 * 17 * 512 * 4
+    with pytest.raises(ValueError, match="samplerate"):
+        AudioWindows(data)
