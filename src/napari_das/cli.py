@@ -206,17 +206,52 @@ def _cmd_make_dataset(args: argparse.Namespace) -> int:
     from .core.dataset import make_dataset
 
     config = config_from_args(DatasetConfig, args).validated()
-    summary = make_dataset(config, progress=_progress(args))
+    progress = _progress(args)
+    try:
+        summary = make_dataset(config, progress=progress)
+    finally:
+        progress._close()  # an error must not be printed after a half-drawn bar
     print(summary.format())
     return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    """Train; SIGINT/SIGTERM stop at the end of the current batch (files kept, exit code 0).
+
+    With ``--resume SAVE_NAME`` the saved options are the defaults and the options given on
+    the command line override them.  A second SIGINT interrupts at once (KeyboardInterrupt).
+    """
+    import signal
+
+    from .core.progress import StopToken
     from .core.train import train
 
-    network = config_from_args(NetworkConfig, args).validated()
-    training = config_from_args(TrainingConfig, args).validated()
-    result = train(network, training, progress=_progress(args, getattr(args, "verbose", 2)))
+    given = vars(args)  # argparse keeps only the options the user gave (default=SUPPRESS)
+    if given.get("resume"):
+        from .core.params import load_params, strip_result_suffix
+
+        saved = load_params(strip_result_suffix(given["resume"]))
+        network = NetworkConfig.from_dict({**saved, **given})
+        training = TrainingConfig.from_dict(
+            {**saved, "save_name": None, "save_prefix": "", **given})
+    else:
+        network = config_from_args(NetworkConfig, args)
+        training = config_from_args(TrainingConfig, args)
+    network, training = network.validated(), training.validated()
+    stop = StopToken()
+
+    def request_stop(signum, frame):  # noqa: ARG001 - signal handler signature
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        log.info("stopping at the end of the current batch (%s)", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = train(network, training, progress=_progress(args, training.verbose), stop=stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print(result.format())
     return 0
 

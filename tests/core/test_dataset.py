@@ -141,7 +141,7 @@ def test_split_by_files_keeps_recordings_whole(data_folder, tmp_path):
     assert sorted(ds.attrs["file_split_dict"].values()) == ["test", "train", "train", "val"]
     assert ds.attrs["file_splits"] == {"train": 0.5, "val": 0.25, "test": 0.25}
     for name, split in ds.splits.items():
-        for stem, (a, b) in zip(split.stems, split.boundaries):
+        for stem, (a, _) in zip(split.stems, split.boundaries):
             assert ds.attrs["file_split_dict"][stem] == name
             assert split.x[a, 0] == pytest.approx(int(stem[-1]))  # starts at sample 0
 

@@ -144,19 +144,22 @@ def check_times(recording: Recording) -> None:
     fs, frames = recording.samplerate, recording.frames
     duration = frames / fs
     table = recording.annotations.df
-    for name, start, stop in table.itertuples(index=False):
-        where = f"{_csv_line(recording.annotations_path, name, start)} ({name!r} {start:g}-{stop:g} s)"
-        if start < 0:
-            raise DasError(f"{where} starts before 0 s; fix or delete that row",
-                           recording.annotations_path)
-        first, _ = seconds_to_indices(np.array([start]), np.array([stop]), fs)
-        if first[0] >= frames:
-            raise DasError(f"{where} starts after the end of the recording ({duration:g} s); "
-                           "fix or delete that row or check that the audio file is complete",
-                           recording.annotations_path)
-        if stop > duration + 1 / fs:
-            raise DasError(f"{where} ends past the end of the recording ({duration:g} s); "
-                           "fix the stop time or check that the audio file is complete",
+    starts = table["start_seconds"].to_numpy(float)
+    stops = table["stop_seconds"].to_numpy(float)
+    first, _ = seconds_to_indices(starts, stops, fs)
+    problems = [
+        (starts < 0, "starts before 0 s; fix or delete that row"),
+        (first >= frames, f"starts after the end of the recording ({duration:g} s); fix or "
+                          "delete that row or check that the audio file is complete"),
+        (stops > duration + 1 / fs, f"ends past the end of the recording ({duration:g} s); fix "
+                                    "the stop time or check that the audio file is complete"),
+    ]
+    for bad, message in problems:
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            name, start, stop = table.iloc[row][["name", "start_seconds", "stop_seconds"]]
+            line = _csv_line(recording.annotations_path, name, start)
+            raise DasError(f"{line} ({name!r} {start:g}-{stop:g} s) {message}",
                            recording.annotations_path)
 
 

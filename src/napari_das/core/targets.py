@@ -125,7 +125,6 @@ def insert_gaps(labels: np.ndarray, half_width: int, onsets: Sequence[int] | Non
     h = int(half_width)
     if h <= 0 or len(labels) == 0:
         return labels
-    n = len(labels)
     # a. direct changes between two different non-zero labels
     changes = np.flatnonzero((labels[1:] != labels[:-1]) & (labels[1:] > 0) & (labels[:-1] > 0)) + 1
     for change in changes:
