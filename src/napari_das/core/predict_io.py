@@ -224,6 +224,8 @@ def predict_paths(path: str, model_stem: str, config: Any = None, save_format: s
             result.summary = prediction.summary()
         except DasError as err:
             if not folder_input:
+                if err.path is None:
+                    raise DasError(str(err), recording) from err
                 raise
             result.error = str(err)
             log.error("%s", err)
