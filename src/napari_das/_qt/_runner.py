@@ -112,6 +112,15 @@ class ChildRunner:
             timer.start(int(self.grace * 1000 * i))
             self._timers.append(timer)
 
+    def shut_down_with(self, widget) -> None:
+        """Stop the child when ``widget`` is destroyed (viewer closed) or the app quits."""
+        from qtpy.QtWidgets import QApplication
+
+        widget.destroyed.connect(lambda *_: self.shutdown())
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop the child now (blocking, short grace) and wait for the reader thread."""
         self._closed = True

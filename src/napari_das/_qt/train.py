@@ -191,13 +191,7 @@ class TrainWidget(QWidget):
         self.status.state_changed.connect(self._state_changed)
         self.status.epoch_added.connect(self._epoch_added)
         self.status.message_changed.connect(self.status_label.setText, check_nargs=False)
-        runner = self.runner
-        self.destroyed.connect(lambda *_: runner.shutdown())
-        if napari_viewer is not None:
-            try:
-                napari_viewer.window._qt_window.destroyed.connect(lambda *_: runner.shutdown())
-            except AttributeError:  # a viewer without a Qt window
-                pass
+        self.runner.shut_down_with(self)
 
     # ----------------------------------------------------------------------------- form
     def _data_dir_changed(self) -> None:
@@ -222,6 +216,11 @@ class TrainWidget(QWidget):
     def set_values(self, values: dict[str, Any]) -> None:
         self.training_form.set_values(values)
         self.network_form.set_values(values)
+
+    def reset_form(self) -> None:
+        """Back to the seed dialog's defaults."""
+        self.training_form.reset()
+        self.network_form.reset()
 
     def argv(self, python: str | None = None) -> list[str]:
         network, training = self.configs()
@@ -316,8 +315,8 @@ class TrainWidget(QWidget):
 
     def _finished(self, result: ChildResult) -> None:
         self.last_result = result
-        if result.done is not None and result.done.data.get("model_path"):
-            show_info(f"training finished: {result.done.data['model_path']}")
+        if result.done is not None and result.done.data.get("model"):
+            show_info(f"training finished: {result.done.data['model']}")
 
     def _state_changed(self, state: str) -> None:
         running = state in (RUNNING, STOPPING)

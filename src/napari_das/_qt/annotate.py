@@ -1,0 +1,410 @@
+"""The Annotate widget: song types (event/segment), the active type, number-key shortcuts,
+click-to-add events and drag-to-add segments, and "Export for DAS".
+
+Annotations live in napari layers (:mod:`napari_das._napari.layers`): one points layer for all
+event types and one shapes layer of rectangles for all segment types, each item carrying its
+song type as the feature ``name``.  Picking a type selects its layer in napari's add mode
+(points: click adds an event; shapes: drag a rectangle, stretched to the frequency range).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import audio
+from ..core.annotations import ANNOTATIONS_SUFFIX, Annotations
+from ..core.errors import DasError
+from .layer_tools import (
+    add_layer_tuples,
+    annotation_layers_of,
+    freq_range_of,
+    recording_samples,
+    spectrogram_layers_of,
+)
+
+CATEGORIES = ("event", "segment")
+EXPORT_FORMATS = ("npz", "wav")
+
+
+class AnnotateWidget(QWidget):
+    """Song types, active type and export of the current recording for DAS."""
+
+    def __init__(self, napari_viewer=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.categories: dict[str, str] = {}
+        self.active: str | None = None
+        self._syncing = False
+
+        self.recording_combo = QComboBox()
+        self.recording_combo.setToolTip("the recording (spectrogram layer) being annotated")
+        self.types_list = QListWidget()
+        self.types_list.setToolTip("song types; number keys 1-9 pick the active type")
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("song type name")
+        self.category_combo = QComboBox()
+        self.category_combo.addItems(CATEGORIES)
+        self.add_button = QPushButton("Add")
+        self.rename_button = QPushButton("Rename")
+        self.remove_button = QPushButton("Remove")
+        self.active_label = QLabel("active: none")
+        new_row = QHBoxLayout()
+        new_row.addWidget(self.name_edit, 2)
+        new_row.addWidget(self.category_combo, 1)
+        edit_row = QHBoxLayout()
+        for b in (self.add_button, self.rename_button, self.remove_button):
+            edit_row.addWidget(b)
+        types_box = QGroupBox("Song types")
+        types_layout = QVBoxLayout(types_box)
+        types_layout.addWidget(self.types_list)
+        types_layout.addLayout(new_row)
+        types_layout.addLayout(edit_row)
+        types_layout.addWidget(self.active_label)
+        types_layout.addWidget(QLabel("event: click to add · segment: drag a rectangle\n"
+                                      "select mode: move/delete (Backspace)"))
+
+        self.format_combo = QComboBox()
+        self.format_combo.addItems(EXPORT_FORMATS)
+        self.start_spin = QDoubleSpinBox()
+        self.end_spin = QDoubleSpinBox()
+        for spin in (self.start_spin, self.end_spin):
+            spin.setDecimals(3)
+            spin.setRange(0.0, 1e9)
+            spin.setSuffix(" s")
+        self.end_spin.setSpecialValueText("end")
+        self.end_spin.setToolTip("end of the exported range (0: the end of the recording)")
+        self.export_button = QPushButton("Export for DAS…")
+        self.export_button.setToolTip("write the audio and <stem>_annotations.csv into a folder "
+                                      "(annotations fully inside the range, times shifted)")
+        export_box = QGroupBox("Export for DAS")
+        export_form = QFormLayout(export_box)
+        export_form.addRow("Audio format", self.format_combo)
+        export_form.addRow("Start", self.start_spin)
+        export_form.addRow("End", self.end_spin)
+        export_form.addRow(self.export_button)
+
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        form.addRow("Recording", self.recording_combo)
+        layout.addLayout(form)
+        layout.addWidget(types_box, 1)
+        layout.addWidget(export_box)
+
+        self.add_button.clicked.connect(self._add_clicked)
+        self.rename_button.clicked.connect(self._rename_clicked)
+        self.remove_button.clicked.connect(self._remove_clicked)
+        self.types_list.currentRowChanged.connect(self._row_changed)
+        self.export_button.clicked.connect(self._export_clicked)
+        if napari_viewer is not None:
+            napari_viewer.layers.events.inserted.connect(self.refresh)
+            napari_viewer.layers.events.removed.connect(self.refresh)
+            for key in range(1, 10):
+                napari_viewer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
+        self.refresh()
+
+    # ------------------------------------------------------------------------------ layers
+    def _key_handler(self, index: int):
+        def select(viewer: Any = None) -> None:
+            names = list(self.categories)
+            if index < len(names):
+                self.set_active(names[index])
+
+        return select
+
+    def recording_layer(self):
+        name = self.recording_combo.currentText()
+        if self.viewer is None or not name or name not in self.viewer.layers:
+            return None
+        return self.viewer.layers[name]
+
+    def refresh(self, *_: Any) -> None:
+        """Re-read recordings and song types from the viewer's layers."""
+        if self.viewer is None or self._syncing:
+            return
+        current = self.recording_combo.currentText()
+        names = [layer.name for layer in spectrogram_layers_of(self.viewer)]
+        self.recording_combo.blockSignals(True)
+        self.recording_combo.clear()
+        self.recording_combo.addItems(names)
+        if current in names:
+            self.recording_combo.setCurrentText(current)
+        self.recording_combo.blockSignals(False)
+        for layer in annotation_layers_of(self.viewer):
+            for name, category in layer.metadata.get("das", {}).get("categories", {}).items():
+                self.categories.setdefault(name, category)
+            for name in layer.features.get("name", []):
+                self.categories.setdefault(str(name), "event" if type(layer).__name__ == "Points"
+                                           else "segment")
+            for key in range(1, 10):
+                layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
+            if type(layer).__name__ == "Shapes":
+                layer.events.data.connect(self._shape_added)
+        self._show_types()
+
+    def _show_types(self) -> None:
+        self.types_list.blockSignals(True)
+        self.types_list.clear()
+        for i, (name, category) in enumerate(self.categories.items(), start=1):
+            key = f"{i}: " if i < 10 else ""
+            self.types_list.addItem(f"{key}{name} ({category})")
+        if self.active in self.categories:
+            self.types_list.setCurrentRow(list(self.categories).index(self.active))
+        self.types_list.blockSignals(False)
+        self.active_label.setText(f"active: {self.active or 'none'}")
+
+    def layer_for(self, category: str, create: bool = True):
+        """The annotation layer (points for events, shapes for segments); created if missing."""
+        kind = "Points" if category == "event" else "Shapes"
+        for layer in annotation_layers_of(self.viewer):
+            if type(layer).__name__ == kind:
+                return layer
+        if not create:
+            return None
+        from .._napari.layers import annotations_to_layers
+
+        names = [n for n, c in self.categories.items() if c == category]
+        ann = Annotations(categories={n: category for n in names})
+        recording = self.recording_layer()
+        freq = freq_range_of(recording) if recording is not None else (0.0, 5000.0)
+        stem = recording.name if recording is not None else None
+        tuples = [t for t in annotations_to_layers(ann, freq, name=stem)
+                  if t[2] == kind.lower()]
+        self._syncing = True
+        try:
+            (layer,) = add_layer_tuples(self.viewer, tuples, replace=False)
+        finally:
+            self._syncing = False
+        layer.metadata["das"]["categories"] = dict(self.categories)
+        if kind == "Shapes":
+            layer.events.data.connect(self._shape_added)
+        for key in range(1, 10):
+            layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
+        return layer
+
+    def _sync_categories(self) -> None:
+        for layer in annotation_layers_of(self.viewer):
+            layer.metadata.setdefault("das", {})["categories"] = dict(self.categories)
+
+    # ------------------------------------------------------------------------ song types
+    def add_type(self, name: str, category: str) -> None:
+        name = name.strip()
+        if not name:
+            raise DasError("give the song type a name")
+        if category not in CATEGORIES:
+            raise DasError(f"the category must be event or segment, not {category!r}")
+        if name in self.categories:
+            raise DasError(f"song type {name!r} exists already")
+        self.categories[name] = category
+        self._sync_categories()
+        self.set_active(name)
+
+    def rename_type(self, old: str, new: str) -> None:
+        new = new.strip()
+        if old not in self.categories:
+            raise DasError(f"no song type {old!r}")
+        if not new or new in self.categories:
+            raise DasError(f"choose a new, unused name for {old!r}")
+        self.categories = {(new if n == old else n): c for n, c in self.categories.items()}
+        for layer in annotation_layers_of(self.viewer):
+            if "name" in layer.features.columns and len(layer.features):
+                features = layer.features.copy()
+                features["name"] = [new if n == old else n for n in features["name"]]
+                layer.features = features
+        if self.active == old:
+            self.active = new
+        self._sync_categories()
+        self.set_active(self.active)
+
+    def remove_type(self, name: str) -> None:
+        """Remove a song type and its annotations."""
+        if name not in self.categories:
+            raise DasError(f"no song type {name!r}")
+        category = self.categories.pop(name)
+        layer = self.layer_for(category, create=False)
+        if layer is not None and len(layer.data):
+            keep = np.asarray([n != name for n in layer.features["name"]], bool)
+            if not keep.all():
+                if type(layer).__name__ == "Points":
+                    layer.selected_data = set(np.flatnonzero(~keep).tolist())
+                    layer.remove_selected()
+                else:
+                    layer.selected_data = set(np.flatnonzero(~keep).tolist())
+                    layer.remove_selected()
+        if self.active == name:
+            self.active = next(iter(self.categories), None)
+        self._sync_categories()
+        self.set_active(self.active)
+
+    def set_active(self, name: str | None) -> None:
+        """Make ``name`` the active type and its layer ready to add (click or drag)."""
+        self.active = name
+        self._show_types()
+        if name is None or self.viewer is None:
+            return
+        layer = self.layer_for(self.categories[name])
+        layer.feature_defaults = {"name": name}
+        self.viewer.layers.selection.active = layer
+        layer.mode = "add" if self.categories[name] == "event" else "add_rectangle"
+
+    # ---------------------------------------------------------------------- annotations
+    def add_event(self, time: float, name: str | None = None) -> None:
+        name = name or self.active
+        if name is None or self.categories.get(name) != "event":
+            raise DasError("pick an event song type first")
+        layer = self.layer_for("event")
+        low, high = freq_range_of(layer)
+        from .._napari.layers import hz_to_world_y
+
+        layer.feature_defaults = {"name": name}
+        layer.add([[hz_to_world_y((low + high) / 2), float(time)]])
+
+    def add_segment(self, start: float, stop: float, name: str | None = None) -> None:
+        name = name or self.active
+        if name is None or self.categories.get(name) != "segment":
+            raise DasError("pick a segment song type first")
+        layer = self.layer_for("segment")
+        layer.feature_defaults = {"name": name}
+        layer.add_rectangles([self._rectangle(layer, start, stop)])
+
+    @staticmethod
+    def _rectangle(layer: Any, start: float, stop: float) -> np.ndarray:
+        from .._napari.layers import hz_to_world_y
+
+        low, high = freq_range_of(layer)
+        top, bottom = hz_to_world_y(high), hz_to_world_y(low)
+        t0, t1 = sorted((float(start), float(stop)))
+        return np.array([[top, t0], [top, t1], [bottom, t1], [bottom, t0]], np.float64)
+
+    def _shape_added(self, event: Any) -> None:
+        """A rectangle drawn with the mouse spans the frequency range (only time matters)."""
+        action = getattr(event, "action", None)
+        if getattr(action, "value", action) != "added":
+            return
+        layer = event.source
+        data = list(layer.data)
+        changed = False
+        for i in getattr(event, "data_indices", ()) or ():
+            x = np.asarray(data[i])[:, -1]
+            target = self._rectangle(layer, x.min(), x.max())
+            if data[i].shape != target.shape or not np.allclose(data[i], target):
+                data[i] = target
+                changed = True
+        if changed:
+            layer.events.data.disconnect(self._shape_added)
+            try:
+                layer.data = data
+            finally:
+                layer.events.data.connect(self._shape_added)
+
+    def annotations(self) -> Annotations:
+        """The annotations in the (non-proposal) annotation layers."""
+        from .._napari.layers import layers_to_annotations
+
+        layers = annotation_layers_of(self.viewer)
+        annotations = layers_to_annotations(layers)
+        categories = {**self.categories, **annotations.categories}
+        return Annotations(annotations.df, categories)
+
+    # --------------------------------------------------------------------------- export
+    def export(self, folder: str | os.PathLike, fmt: str = "npz", start: float = 0.0,
+               end: float | None = None, overwrite: bool = False) -> tuple[Path, Path]:
+        """Write ``<stem>.<fmt>`` and ``<stem>_annotations.csv`` into ``folder``.
+
+        Only annotations lying entirely inside ``[start, end]`` are kept, shifted by ``-start``.
+        Raises DasError if a file exists and ``overwrite`` is False.
+        """
+        recording = self.recording_layer()
+        if recording is None:
+            raise DasError("open a recording first")
+        if fmt not in EXPORT_FORMATS:
+            raise DasError(f"the audio format must be one of {', '.join(EXPORT_FORMATS)}")
+        meta = recording.metadata.get("das", {})
+        duration = float(meta.get("duration") or np.inf)
+        end = duration if end is None or end <= 0 else min(float(end), duration)
+        if not start < end:
+            raise DasError(f"the export range {start:g}-{end:g} s is empty")
+        stem = Path(meta["path"]).stem if meta.get("path") else recording.name
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        audio_path = folder / f"{stem}.{fmt}"
+        csv_path = folder / f"{stem}{ANNOTATIONS_SUFFIX}"
+        existing = [p for p in (audio_path, csv_path) if p.exists()]
+        if existing and not overwrite:
+            raise DasError("exists already: choose another folder or allow overwriting",
+                           existing[0])
+        data, samplerate = recording_samples(recording, start, end)
+        annotations = self.annotations().cropped(float(start), float(end))
+        audio.write(audio_path, data, samplerate, overwrite=overwrite)
+        annotations.to_file(csv_path, overwrite=overwrite)
+        return audio_path, csv_path
+
+    # --------------------------------------------------------------------------- buttons
+    def _add_clicked(self) -> None:
+        try:
+            self.add_type(self.name_edit.text(), self.category_combo.currentText())
+            self.name_edit.clear()
+        except DasError as err:
+            show_error(str(err))
+
+    def _rename_clicked(self) -> None:
+        try:
+            if self.active is None:
+                raise DasError("pick the song type to rename")
+            self.rename_type(self.active, self.name_edit.text())
+            self.name_edit.clear()
+        except DasError as err:
+            show_error(str(err))
+
+    def _remove_clicked(self) -> None:
+        if self.active is None:
+            return
+        try:
+            self.remove_type(self.active)
+        except DasError as err:
+            show_error(str(err))
+
+    def _row_changed(self, row: int) -> None:
+        names = list(self.categories)
+        if 0 <= row < len(names) and names[row] != self.active:
+            self.set_active(names[row])
+
+    def _export_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export for DAS into folder")
+        if not folder:
+            return
+        kwargs = {"fmt": self.format_combo.currentText(), "start": self.start_spin.value(),
+                  "end": self.end_spin.value() or None}
+        try:
+            try:
+                paths = self.export(folder, **kwargs)
+            except DasError as err:
+                if "exists already" not in str(err):
+                    raise
+                answer = QMessageBox.question(self, "Overwrite?", f"{err}\n\nOverwrite?")
+                if answer != QMessageBox.Yes:
+                    return
+                paths = self.export(folder, overwrite=True, **kwargs)
+        except DasError as err:
+            show_error(str(err))
+            return
+        show_info(f"exported {paths[0].name} and {paths[1].name} to {folder}")

@@ -1,0 +1,268 @@
+"""The Predict widget: run a trained model on the current recording in a child process and add
+the predictions as ``<name>_proposals`` layers to proofread, then accept them.
+
+``das predict <audio> <model stem> --save-filename <tmp>_annotations.csv --overwrite
+--progress-json`` runs in a child process (TensorFlow never enters the viewer); the CSV is read
+back with :class:`~napari_das.core.annotations.Annotations` and turned into layers with
+:func:`napari_das._napari.layers.annotations_to_layers`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.annotations import Annotations
+from ..core.config import PredictionConfig
+from ..core.errors import DasError
+from ._runner import ChildRunner
+from ._status import RUNNING, STOPPING, RunStatus
+from .child_process import ChildResult, config_flags
+from .forms import ConfigForm
+from .layer_tools import (
+    PROPOSALS_SUFFIX,
+    accept_proposals,
+    add_layer_tuples,
+    recording_audio,
+    spectrogram_layers_of,
+)
+
+MODEL_FILTER = "DAS models (*_model.h5 *.keras *_model.keras);;All files (*)"
+
+
+def model_stem(path: str | os.PathLike) -> str:
+    """``res/x_model.h5`` / ``res/x_model.keras`` / ``res/x.keras`` -> ``res/x``."""
+    from ..core.params import strip_result_suffix
+
+    text = os.fspath(path)
+    stem = strip_result_suffix(text)
+    if stem == text and text.endswith(".keras"):
+        stem = text[: -len(".keras")]
+    return stem
+
+
+class PredictWidget(QWidget):
+    """Annotate the current recording with a trained network (results to proofread)."""
+
+    def __init__(self, napari_viewer=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.status = RunStatus()
+        self.runner = ChildRunner(self.status, name="das predict")
+        self.last_result: ChildResult | None = None
+        self.added_layers: list = []
+        self._tmpdir: str | None = None
+        self._job: dict[str, Any] = {}
+
+        self.model_edit = QLineEdit()
+        self.model_edit.setPlaceholderText("…_model.h5 or .keras")
+        self.model_edit.setToolTip("a trained model (its _params.yaml must sit next to it)")
+        browse = QPushButton("…")
+        browse.setMaximumWidth(30)
+        browse.clicked.connect(self._browse_model)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_edit, 1)
+        model_row.addWidget(browse)
+        self.recording_combo = QComboBox()
+        self.recording_combo.setToolTip("the spectrogram layer of the recording to annotate")
+        refresh = QPushButton("↻")
+        refresh.setMaximumWidth(30)
+        refresh.setToolTip("refresh the list of recordings")
+        refresh.clicked.connect(self.refresh_recordings)
+        recording_row = QHBoxLayout()
+        recording_row.addWidget(self.recording_combo, 1)
+        recording_row.addWidget(refresh)
+        self.proofread_check = QCheckBox("add as <name>_proposals to proofread")
+        self.proofread_check.setChecked(True)
+        top = QFormLayout()
+        top.addRow("Model", model_row)
+        top.addRow("Recording", recording_row)
+        top.addRow("Proofreading", self.proofread_check)
+
+        self.form = ConfigForm(PredictionConfig, exclude=("block_seconds",), group_boxes=False)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.form)
+
+        self.predict_button = QPushButton("Predict")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.accept_button = QPushButton("Accept proposals")
+        self.accept_button.setToolTip("rename the _proposals layers to the song types (merging "
+                                      "into existing annotations)")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setValue(0)
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        run = QHBoxLayout()
+        run.addWidget(self.predict_button, 2)
+        run.addWidget(self.stop_button, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(run)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.accept_button)
+
+        self.predict_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.runner.stop)
+        self.accept_button.clicked.connect(self.accept)
+        self.status.state_changed.connect(self._state_changed)
+        self.status.progress_changed.connect(self._progress_changed)
+        self.status.message_changed.connect(self.status_label.setText, check_nargs=False)
+        self.runner.shut_down_with(self)
+        if napari_viewer is not None:
+            napari_viewer.layers.events.inserted.connect(self.refresh_recordings)
+            napari_viewer.layers.events.removed.connect(self.refresh_recordings)
+        self.refresh_recordings()
+
+    # ------------------------------------------------------------------------------ inputs
+    def _browse_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a trained model",
+                                              self.model_edit.text(), MODEL_FILTER)
+        if path:
+            self.model_edit.setText(path)
+
+    def set_model(self, path: str | os.PathLike) -> None:
+        self.model_edit.setText(os.fspath(path))
+
+    def refresh_recordings(self, *_: Any) -> None:
+        if self.viewer is None:
+            return
+        current = self.recording_combo.currentText()
+        names = [layer.name for layer in spectrogram_layers_of(self.viewer)]
+        self.recording_combo.blockSignals(True)
+        self.recording_combo.clear()
+        self.recording_combo.addItems(names)
+        if current in names:
+            self.recording_combo.setCurrentText(current)
+        self.recording_combo.blockSignals(False)
+
+    def current_recording(self):
+        name = self.recording_combo.currentText()
+        if self.viewer is None or not name or name not in self.viewer.layers:
+            raise DasError("open a recording first (File > Open, or a sample) and pick it here")
+        return self.viewer.layers[name]
+
+    # --------------------------------------------------------------------------------- run
+    def start(self) -> bool:
+        """Check the inputs and start ``das predict`` on the current recording."""
+        if self.runner.is_running:
+            show_error("a prediction is already running")
+            return False
+        tmpdir = None
+        try:
+            model = self.model_edit.text().strip()
+            if not model:
+                raise DasError("choose a trained model (…_model.h5 or .keras) first")
+            stem = model_stem(model)
+            if not any(os.path.isfile(stem + s) for s in ("_model.h5", "_model.keras", ".keras")):
+                raise DasError("model file not found: choose a …_model.h5 or .keras file", model)
+            if not os.path.isfile(stem + "_params.yaml"):
+                raise DasError("no _params.yaml next to the model: copy it from the training "
+                               "folder", stem + "_params.yaml")
+            config = self.form.config()
+            layer = self.current_recording()
+            meta = layer.metadata.get("das", {})
+            tmpdir = tempfile.mkdtemp(prefix="napari-das-predict-")
+            audio_path = recording_audio(layer, tmpdir)
+            name = Path(audio_path).stem if meta.get("path") else layer.name
+            csv = os.path.join(tmpdir, "prediction_annotations.csv")
+        except DasError as err:
+            if tmpdir:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+            show_error(str(err))
+            return False
+        self._cleanup_tmp()
+        self._tmpdir = tmpdir
+        self._job = {"csv": csv, "name": name, "layer": layer.name,
+                     "fmax": float(meta.get("samplerate", 2.0)) / 2,
+                     "proofread": self.proofread_check.isChecked()}
+        argv = [sys.executable, "-m", "napari_das.cli", "predict", audio_path, stem,
+                "--save-filename", csv, "--overwrite", *config_flags(config), "--progress-json"]
+        self.progress_bar.setRange(0, 0)
+        self.runner.start(argv, on_result=self._finished)
+        return True
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    def _finished(self, result: ChildResult) -> None:
+        self.last_result = result
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(1 if result.ok else 0)
+        try:
+            if result.ok:
+                self.added_layers = self._add_predictions()
+                count = sum(len(layer.data) for layer in self.added_layers)
+                show_info(f"prediction: {count} annotations added"
+                          + (" as proposals" if self._job.get("proofread") else ""))
+        finally:
+            self._cleanup_tmp()
+
+    def _add_predictions(self) -> list:
+        from .._napari.layers import annotations_to_layers
+
+        annotations = Annotations.from_file(self._job["csv"])
+        suffix = PROPOSALS_SUFFIX if self._job["proofread"] else ""
+        tuples = annotations_to_layers(annotations, freq_range=(0.0, self._job["fmax"]),
+                                       name=self._job["name"])
+        return add_layer_tuples(self.viewer, tuples, suffix=suffix, replace=True)
+
+    def accept(self) -> list:
+        """Turn every ``*_proposals`` layer into annotations (merged with existing ones)."""
+        try:
+            layers = accept_proposals(self.viewer)
+        except DasError as err:
+            show_error(str(err))
+            return []
+        if not layers:
+            show_info("no _proposals layers to accept")
+        return layers
+
+    def _cleanup_tmp(self) -> None:
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def _state_changed(self, state: str) -> None:
+        running = state in (RUNNING, STOPPING)
+        self.predict_button.setEnabled(not running)
+        self.stop_button.setEnabled(state == RUNNING)
+        if not running:
+            self.progress_bar.setRange(0, 1)
+        self.status_label.setText(self.status.describe())
+
+    def _progress_changed(self, current: int, total: int) -> None:
+        if total:
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(min(current, total))
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.runner.shutdown()
+        self._cleanup_tmp()
+        super().closeEvent(event)
+
+
+__all__ = ["PredictWidget", "model_stem"]

@@ -1,0 +1,138 @@
+"""Annotate (song types, events, segments, export) and Make dataset widgets in a real viewer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_das._qt import annotate as annotate_module
+from napari_das._qt import make_dataset as make_dataset_module
+from napari_das.core import audio
+from napari_das.core.annotations import Annotations
+from napari_das.core.dataset import load_dataset
+from napari_das.core.errors import DasError
+from napari_das.core.synth import write_fly_song_folder
+
+SAMPLERATE = 8000
+
+
+@pytest.fixture
+def recording(tmp_path, rng):
+    data = rng.normal(0, 0.1, size=(5 * SAMPLERATE, 1)).astype(np.float32)
+    path = tmp_path / "rec" / "song.npz"
+    path.parent.mkdir()
+    audio.write(path, data, SAMPLERATE)
+    return path, data
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    """Messages the widgets show with napari's show_error."""
+    shown: list[str] = []
+    for module in (annotate_module, make_dataset_module):
+        monkeypatch.setattr(module, "show_error", shown.append)
+    return shown
+
+
+def _annotate(make_napari_viewer, recording):
+    viewer = make_napari_viewer()
+    viewer.open(str(recording[0]), plugin="napari-das")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Annotate")
+    return viewer, widget
+
+
+def test_song_types_keys_and_layers(make_napari_viewer, recording):
+    viewer, widget = _annotate(make_napari_viewer, recording)
+    assert widget.recording_combo.currentText() == "song"
+    widget.add_type("pulse", "event")
+    widget.add_type("sine", "segment")
+    assert widget.categories == {"pulse": "event", "sine": "segment"}
+    assert widget.active == "sine"
+    assert viewer.layers.selection.active.mode == "add_rectangle"
+    widget._key_handler(0)(viewer)  # number key 1 -> first type
+    assert widget.active == "pulse"
+    points = viewer.layers.selection.active
+    assert type(points).__name__ == "Points" and points.mode == "add"
+    assert points.feature_defaults["name"][0] == "pulse"
+    with pytest.raises(DasError, match="exists already"):
+        widget.add_type("pulse", "segment")
+
+    widget.add_event(1.25)
+    widget.add_segment(2.0, 3.0, "sine")
+    shapes = widget.layer_for("segment")
+    shapes.add_rectangles([np.array([[-1.0, 3.5], [-2.0, 4.0]])])  # a drawn rectangle
+    top, bottom = -SAMPLERATE / 2 / 1000, 0.0
+    assert np.allclose(np.sort(shapes.data[-1][:, 0]), [top, top, bottom, bottom])
+    widget.rename_type("pulse", "click")
+    ann = widget.annotations()
+    assert ann.categories == {"click": "event", "sine": "segment"}
+    assert ann.events("click").tolist() == [1.25]
+    assert [list(a) for a in ann.segments("sine")] == [[2.0, 3.5], [3.0, 4.0]]
+    widget.remove_type("sine")
+    assert len(shapes.data) == 0 and widget.annotations().categories == {"click": "event"}
+
+
+def test_export_for_das(make_napari_viewer, recording, tmp_path):
+    viewer, widget = _annotate(make_napari_viewer, recording)
+    widget.add_type("pulse", "event")
+    widget.add_type("sine", "segment")
+    for t in (0.2, 1.5, 4.5):
+        widget.add_event(t, "pulse")
+    widget.add_segment(0.5, 1.2, "sine")  # only partly inside the range: left out
+    widget.add_segment(2.0, 3.0, "sine")
+    out = tmp_path / "export"
+    audio_path, csv_path = widget.export(out, fmt="wav", start=1.0, end=4.0)
+    assert audio_path == out / "song.wav" and csv_path == out / "song_annotations.csv"
+    back = Annotations.from_file(csv_path)
+    assert back.categories == {"pulse": "event", "sine": "segment"}
+    assert back.events("pulse").tolist() == [0.5]
+    assert [a.tolist() for a in back.segments("sine")] == [[1.0], [2.0]]
+    data, samplerate = audio.read(audio_path)
+    assert samplerate == SAMPLERATE and data.shape == (3 * SAMPLERATE, 1)
+    np.testing.assert_allclose(data, recording[1][SAMPLERATE:4 * SAMPLERATE], atol=1e-6)
+    with pytest.raises(DasError, match="exists already"):
+        widget.export(out, fmt="wav", start=1.0, end=4.0)
+    widget.add_event(2.5, "pulse")
+    widget.export(out, fmt="wav", start=1.0, end=4.0, overwrite=True)
+    assert Annotations.from_file(csv_path).events("pulse").tolist() == [0.5, 1.5]
+    npz, _ = widget.export(out, fmt="npz")  # whole recording
+    assert audio.read(npz)[0].shape == (5 * SAMPLERATE, 1)
+
+
+def test_make_dataset_from_a_synthetic_folder(make_napari_viewer, qtbot, tmp_path, errors):
+    folder = tmp_path / "flies"
+    write_fly_song_folder(folder, nfiles=3, duration=4.0, seed=2)
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Make dataset")
+    widget.set_data_folder(folder)
+    assert widget.form.editors["store_folder"].editor.placeholderText() == f"{folder}.npy"
+    widget.form.set_values({"seed": 7, "train_fraction": 0.6, "val_fraction": 0.4,
+                            "test_fraction": 0.0, "make_single_class_datasets": True})
+    qtbot.mouseClick(widget.make_button, 1)
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    assert errors == []
+    assert widget.result is not None and widget.status.state == "done"
+    assert "flies.npy" in widget.summary.toPlainText()
+    dataset = load_dataset(f"{folder}.npy")
+    assert set(dataset.class_names) >= {"pulse", "sine"} and dataset.attrs["seed"] == 7
+    assert (folder.parent / "flies.npy" / "train" / "y_pulse.npy").is_file()
+    assert widget.progress_bar.value() == widget.progress_bar.maximum()
+
+    # a second run without overwrite fails with a notification; the widget stays usable
+    assert widget.start()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    assert len(errors) == 1 and "flies.npy" in errors[0]
+    assert widget.status.state == "failed" and widget.make_button.isEnabled()
+
+
+def test_make_dataset_rejects_bad_input(make_napari_viewer, tmp_path, errors):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Make dataset")
+    assert not widget.start()
+    assert "no data folder" in errors[-1]
+    widget.set_data_folder(tmp_path / "missing")
+    assert not widget.start() and "not found" in errors[-1]
+    widget.set_data_folder(tmp_path)
+    widget.form.set_values({"train_fraction": 0.9})
+    assert not widget.start() and "add up to" in errors[-1]
+    assert widget.worker is None
