@@ -1,0 +1,214 @@
+"""``das train``: train the TCN on a dataset and write the result files (spec 5).
+
+Files in ``save_dir`` (stem ``<prefix_><YYYYMMDD_hhmmss | save_name>``):
+
+``_model.keras``, ``_model.h5``
+    Best model (lowest validation loss), written on every improvement.
+``_params.yaml``
+    Safe YAML: both configs, derived values, dataset attributes, seed, history, test metrics.
+    Written at the start, after every epoch and at the end.
+``_results.h5``
+    Fit history, test probabilities/labels aligned with the test audio, confusion matrix and
+    per-class scores (written at the end).
+``_checkpoint.keras``, ``_checkpoint.yaml``
+    Last finished epoch with the optimizer state, for ``--resume``.
+
+A stop request (stop token, or SIGINT/SIGTERM in the command line) ends training at the end of
+the current batch; the interrupted epoch is discarded, the best model and params stay, and the
+result reports ``stopped=True``.  Training is reproducible with a seed (drawn and recorded when
+not given): weights, batch sampling and TensorFlow ops are seeded and deterministic.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import train_setup as setup
+from .callbacks import EpochKeeper, keras_callback, read_state
+from .config import NetworkConfig, TrainingConfig
+from .errors import DasError
+from .params import result_paths, save_params, strip_result_suffix
+from .progress import check_stop, emit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` produced."""
+
+    save_name: str
+    model_path: str | None
+    params_path: str
+    results_path: str | None
+    history: dict[str, list[float]] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    stopped: bool = False
+    early_stopped: bool = False
+    best_epoch: int | None = None
+    epochs: int = 0
+    seconds: float = 0.0
+
+    def format(self) -> str:
+        """Human summary for the terminal."""
+        how = ("stopped by request" if self.stopped else
+               "early stopping" if self.early_stopped else "epoch budget reached")
+        lines = [f"trained {self.epochs} epochs in {self.seconds:.0f} s ({how})"]
+        if self.best_epoch is not None:
+            best = min(v for v in self.history.get("val_loss", [math.inf]) if v == v)
+            lines.append(f"best val_loss {best:.4g} at epoch {self.best_epoch}")
+        report = self.metrics.get("report") or {}
+        for name, scores in report.items():
+            if isinstance(scores, dict) and "f1-score" in scores and "avg" not in name:
+                lines.append(f"  test {name:<12} precision {scores['precision']:.3f}  recall "
+                             f"{scores['recall']:.3f}  F1 {scores['f1-score']:.3f}")
+        for key, label in (("model", self.model_path), ("params", self.params_path),
+                           ("results", self.results_path)):
+            if label:
+                lines.append(f"{key:<8} {label}")
+        lines.append(f"save name {self.save_name}")
+        return "\n".join(lines)
+
+
+def new_save_name(training: TrainingConfig) -> str:
+    """``<save_dir>/<prefix_><save_name or YYYYMMDD_hhmmss>``."""
+    name = training.save_name or datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
+    return os.path.join(os.fspath(training.save_dir or "."), training.prefix + name)
+
+
+def train(network: NetworkConfig, training: TrainingConfig, progress=None,
+          stop=None) -> TrainResult:
+    """Train a network and write the result files.
+
+    Parameters
+    ----------
+    network : NetworkConfig
+        Architecture (for ``training.resume`` the saved architecture is used).
+    training : TrainingConfig
+        Data, optimisation and output options.
+    progress : callable, optional
+        Receives :class:`~napari_das.core.progress.Progress` records: ``start`` (total epochs),
+        ``epoch`` (data: epoch, loss, val_loss, lr, seconds, best), ``checkpoint``, ``done``
+        (data: save_name, model, params, results, stopped).
+    stop : StopToken, optional
+        Ends training at the end of the current batch (files stay usable).
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    DasError
+        For bad input (dataset, song type, save folder, resume target), before any file is
+        written.
+    """
+    t_start = time.perf_counter()
+    network, training = network.validated(), training.validated()
+    state: dict[str, Any] = {}
+    if training.resume:
+        stem = strip_result_suffix(training.resume)
+        paths = result_paths(stem)
+        saved = setup.check_resumable(paths)
+        saved_network = NetworkConfig.from_dict(saved).validated()
+        if saved_network.to_dict() != network.to_dict():
+            log.info("resuming with the saved architecture of %s", stem)
+        network = saved_network
+        state = read_state(paths["checkpoint_state"])
+        seed = int(saved["seed"])
+    else:
+        stem = new_save_name(training)
+        paths = result_paths(stem)
+        existing = [p for p in paths.values() if os.path.exists(p)]
+        if existing:
+            raise DasError("result files with this save name exist already: choose another "
+                           "--save-name, or continue the run with --resume", existing[0])
+        seed = training.seed if training.seed is not None else setup.draw_seed()
+    data = setup.prepare_data(network, training, seed)
+    setup.check_writable(Path(stem).parent)
+    check_stop(stop)
+
+    params = setup.initial_params(network, training, data, seed, stem)
+    if training.resume:
+        params = {**setup.load_saved_params(paths), **params}
+    save_params(paths["params"], params)
+
+    tf, keras = setup.import_tensorflow(seed)
+    strategy = setup.make_strategy(training.strategy)
+    with strategy.scope():
+        if training.resume:
+            model = setup.load_checkpoint(paths["checkpoint"])
+        else:
+            from .model import build_model
+
+            model = build_model(network, data.nb_channels, data.nb_classes,
+                                learning_rate=training.effective_learning_rate)
+    steps = data.steps_per_epoch
+    initial_epoch = setup.initial_epoch(model, state, steps)
+    train_ds = setup.tf_dataset(tf, data.train, start=initial_epoch * steps, infinite=True)
+    val_ds = setup.tf_dataset(tf, data.val, take=training.validation_steps)
+
+    def write_params(k: EpochKeeper) -> None:
+        params.update(history=k.history, best_epoch=k.best_epoch, epochs_completed=k.epochs_done)
+        save_params(paths["params"], params)
+
+    keeper = EpochKeeper(paths, training.nb_epoch, training.early_stop_patience,
+                         training.reduce_lr, training.reduce_lr_patience, steps,
+                         write_params=write_params, progress=progress, stop=stop, state=state,
+                         save_files=setup.is_chief(strategy))
+    callbacks = [keras_callback(keeper)]
+    if training.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=stem + "_logs"))
+    emit(progress, "start", task="train", current=initial_epoch, total=training.nb_epoch,
+         message=f"training {stem} for up to {training.nb_epoch} epochs of {steps} batches",
+         data={"save_name": stem, "steps_per_epoch": steps, "initial_epoch": initial_epoch,
+               "seed": seed})
+    interrupted = False
+    try:
+        if initial_epoch < training.nb_epoch:
+            model.fit(train_ds, epochs=training.nb_epoch, initial_epoch=initial_epoch,
+                      steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks,
+                      shuffle=False, verbose=0)
+    except KeyboardInterrupt:
+        interrupted = keeper.stopped = True
+        log.info("interrupted: keeping the best model and params")
+    stopped = keeper.stopped
+    if not keeper.has_best_model and keeper.save_files:
+        # stopped before the first epoch ended: keep what there is so the files are usable
+        from .callbacks import save_model_atomic
+
+        save_model_atomic(model, paths["model_keras"])
+        save_model_atomic(model, paths["model"])
+
+    metrics: dict[str, Any] = {}
+    results_path = None
+    if keeper.save_files:
+        if not stopped:
+            metrics = setup.evaluate_test(paths, params, data, training, progress, stop)
+        results_path = setup.write_results(paths["results"], keeper.history, metrics, params)
+        params.update(history=keeper.history, best_epoch=keeper.best_epoch,
+                      epochs_completed=keeper.epochs_done, stopped=stopped,
+                      early_stopped=keeper.early_stopped,
+                      training_seconds=time.perf_counter() - t_start,
+                      **{k: v for k, v in metrics.items() if k in setup.PARAMS_METRIC_KEYS})
+        save_params(paths["params"], params)
+    result = TrainResult(save_name=stem, model_path=paths["model"], params_path=paths["params"],
+                         results_path=results_path, history=keeper.history,
+                         metrics=metrics, stopped=stopped, early_stopped=keeper.early_stopped,
+                         best_epoch=keeper.best_epoch, epochs=keeper.epochs_done,
+                         seconds=time.perf_counter() - t_start)
+    emit(progress, "done", task="train", current=keeper.epochs_done, total=training.nb_epoch,
+         message=f"training {'stopped' if stopped else 'done'}: {stem}",
+         data={"save_name": stem, "model": result.model_path, "params": result.params_path,
+               "results": results_path, "stopped": stopped, "best_epoch": keeper.best_epoch})
+    if interrupted:
+        raise KeyboardInterrupt
+    return result
+

@@ -1,0 +1,224 @@
+"""das train: CLI, result files, reproducibility, stop, resume, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from napari_das.cli import build_parser, main
+from napari_das.core.config import DatasetConfig, NetworkConfig, TrainingConfig
+from napari_das.core.errors import DasError
+from napari_das.core.progress import StopToken, parse_record
+
+SEED_COMMAND = ("train --data-dir {data} --save-dir {res} --nb-hist 256 --ignore-boundaries True "
+                "--nb-filters 32 --kernel-size 32 --nb-conv 3 --use-separable False False False "
+                "--learning-rate 0.0001 --nb-epoch 400 --model-name tcn --no-reduce-lr "
+                "--no-tensorboard")
+TINY = NetworkConfig(nb_hist=128, nb_filters=8, kernel_size=4, nb_conv=1, dilations=[1, 2])
+
+
+def make_tiny_dataset(root: Path, nfiles: int, duration: float) -> Path:
+    from napari_das.core.dataset import make_dataset
+    from napari_das.core.synth import write_fly_song_folder
+
+    write_fly_song_folder(root / "song", nfiles=nfiles, duration=duration, seed=3)
+    make_dataset(DatasetConfig(data_folder=str(root / "song"), store_folder=str(root / "d.npy"),
+                               make_single_class_datasets=True, seed=1))
+    return root / "d.npy"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """4 synthetic recordings of 3 s -> a dataset with individual targets."""
+    return make_tiny_dataset(tmp_path_factory.mktemp("train"), 4, 3.0)
+
+
+@pytest.fixture(scope="module")
+def smallest_dataset(tmp_path_factory) -> Path:
+    """2 recordings of 1 s (the seed's network is big: keep its data tiny)."""
+    return make_tiny_dataset(tmp_path_factory.mktemp("small"), 2, 1.0)
+
+
+def run_train(dataset, save_dir, network=TINY, stop=None, progress=None, **options):
+    from napari_das.core.train import train
+
+    options = {"data_dir": str(dataset), "save_dir": str(save_dir), "nb_epoch": 2,
+               "steps_per_epoch": 3, "batch_size": 4, "seed": 5, "save_name": "run",
+               "version_data": False, **options}
+    return train(network, TrainingConfig(**options), progress=progress, stop=stop)
+
+
+def test_cli_parses_seed_command_and_bool_spellings():
+    parser = build_parser()
+    args = parser.parse_args(SEED_COMMAND.format(data="d.npy", res="d.res").split())
+    net = {k: v for k, v in vars(args).items() if k in NetworkConfig.__dataclass_fields__}
+    assert net == {"nb_hist": 256, "ignore_boundaries": True, "nb_filters": 32,
+                   "kernel_size": 32, "nb_conv": 3, "use_separable": [False, False, False],
+                   "model_name": "tcn"}
+    assert args.learning_rate == 0.0001 and args.nb_epoch == 400
+    assert args.reduce_lr is False and args.tensorboard is False
+    for flags, expected in ((["--ignore-boundaries"], True), (["--no-ignore-boundaries"], False),
+                            (["--ignore-boundaries", "False"], False)):
+        args = parser.parse_args(["train", "--data-dir", "d.npy", *flags])
+        assert args.ignore_boundaries is expected
+
+
+def test_seed_command_trains_and_writes_the_three_files(smallest_dataset, tmp_path, capsys):
+    dataset = smallest_dataset
+    command = SEED_COMMAND.format(data=dataset, res=tmp_path / "res").split()
+    code = main([*command, "--nb-epoch", "1", "--steps-per-epoch", "2", "--save-prefix", "p",
+                 "--save-name", "one", "--progress-json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    records = [r for r in map(parse_record, out.splitlines()) if r is not None]
+    events = [r.event for r in records]
+    assert events[0] == "start" and records[0].total == 1
+    assert events[-1] == "done" and records[-1].data["stopped"] is False
+    epoch = next(r for r in records if r.event == "epoch")
+    assert set(epoch.data) == {"epoch", "loss", "val_loss", "lr", "seconds", "best"}
+    assert epoch.data["epoch"] == 1 and epoch.data["lr"] == pytest.approx(1e-4)
+    assert "checkpoint" in events
+    stem = tmp_path / "res" / "p_one"
+    for suffix in ("_model.h5", "_model.keras", "_params.yaml", "_results.h5",
+                   "_checkpoint.keras"):
+        assert Path(f"{stem}{suffix}").is_file(), suffix
+    params = yaml.safe_load(Path(f"{stem}_params.yaml").read_text())
+    assert params["nb_filters"] == 32 and params["kernel_size"] == 32 and params["nb_hist"] == 256
+    assert params["use_separable"] == [False, False, False]
+    assert params["class_names"] == ["noise", "pulse", "sine"]
+    assert params["samplerate_x_Hz"] == 10000.0 and isinstance(params["seed"], int)
+    assert params["data_padding"] == NetworkConfig(nb_hist=256, kernel_size=32).validated().data_padding
+    assert params["save_prefix"] == "p_" and params["save_name"] == str(stem)
+    assert len(params["history"]["val_loss"]) == 1 and params["epochs_completed"] == 1
+    assert params["steps_per_epoch"] == 2 and isinstance(params["data_hash"], str)
+    assert np.array(params["conf_mat"]).shape == (3, 3) and "pulse" in params["report"]
+    assert params["napari_das_version"]
+    with h5py.File(f"{stem}_results.h5") as fh:
+        assert fh["fit_hist/val_loss"][:].tolist() == params["history"]["val_loss"]
+        y_test, y_pred = fh["y_test"][:], fh["y_pred"][:]
+        test_y = np.load(dataset / "test" / "y.npy")
+        assert y_test.shape == y_pred.shape == test_y.shape  # aligned with the test audio
+        assert np.array_equal(y_test, test_y)
+        assert np.array_equal(fh["labels_test"][:], test_y.argmax(1))
+        assert fh["confusion_matrix"][:].sum() == len(test_y)
+        assert fh["f1"].shape == (3,)
+    # the same save name again is refused (nothing overwritten)
+    before = Path(f"{stem}_model.h5").stat().st_mtime_ns
+    assert main([*command, "--save-prefix", "p", "--save-name", "one"]) == 2
+    assert "exist already" in capsys.readouterr().err
+    assert Path(f"{stem}_model.h5").stat().st_mtime_ns == before
+
+
+def test_same_seed_same_history_and_stop_then_resume(dataset, tmp_path):
+    full = run_train(dataset, tmp_path / "a", nb_epoch=3)
+    again = run_train(dataset, tmp_path / "b", nb_epoch=3)
+    assert full.history["loss"] == again.history["loss"]
+    assert full.history["val_loss"] == again.history["val_loss"]
+    other = run_train(dataset, tmp_path / "c", nb_epoch=1, seed=6)
+    assert other.history["loss"][0] != full.history["loss"][0]
+
+    # stop during epoch 3 (requested when epoch 2 ended): epoch 3 is discarded, files stay
+    stop = StopToken()
+    records = []
+
+    def progress(record):
+        records.append(record)
+        if record.event == "epoch" and record.current == 2:
+            stop.set()
+
+    stopped = run_train(dataset, tmp_path / "d", nb_epoch=3, stop=stop, progress=progress)
+    assert stopped.stopped and stopped.epochs == 2 and stopped.results_path
+    assert records[-1].event == "done" and records[-1].data["stopped"] is True
+    params = yaml.safe_load(Path(stopped.params_path).read_text())
+    assert params["stopped"] is True and params["history"]["loss"] == full.history["loss"][:2]
+    from napari_das.core.model import load_model
+
+    assert load_model(stopped.model_path).output_shape[-1] == 3
+
+    # resume: continues at epoch 3 with the optimizer state -> same curve as uninterrupted
+    resumed = run_train(dataset, tmp_path / "ignored", nb_epoch=3,
+                        resume=str(tmp_path / "d" / "run"))
+    assert resumed.epochs == 3 and not resumed.stopped
+    assert resumed.history["loss"] == pytest.approx(full.history["loss"], rel=1e-5)
+    assert resumed.history["val_loss"] == pytest.approx(full.history["val_loss"], rel=1e-5)
+    import keras
+
+    ckpt = keras.saving.load_model(tmp_path / "d" / "run_checkpoint.keras")
+    assert int(ckpt.optimizer.iterations.numpy()) == 3 * 3
+    assert not (tmp_path / "ignored").exists()
+
+
+def test_song_type_and_balance(dataset, tmp_path):
+    result = run_train(dataset, tmp_path, TINY.replace(ignore_boundaries=False), nb_epoch=1,
+                       steps_per_epoch=1, y_suffix="pulse", balance=True)
+    params = yaml.safe_load(Path(result.params_path).read_text())
+    assert params["class_names"] == ["noise", "pulse"] and params["nb_classes"] == 2
+    weights = np.array(params["class_weights"])
+    y = np.load(dataset / "train" / "y_pulse.npy")
+    freq = y.sum(0) / y.sum()
+    assert np.allclose(weights, 1 / (2 * freq), rtol=1e-4)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "dataset folder not found"),
+    ("suffix", "song type 'trill' is not in the dataset; song types: pulse, sine"),
+    ("noval", "no validation data"),
+    ("unwritable", "cannot write result files here"),
+    ("resume", "params file not found"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(dataset, tmp_path, capsys, case, message):
+    data, save = dataset, tmp_path / "res"
+    extra = []
+    if case == "missing":
+        data = tmp_path / "nothing.npy"
+    elif case == "suffix":
+        extra = ["--y-suffix", "trill"]
+    elif case == "noval":
+        data = tmp_path / "noval.npy"
+        shutil.copytree(dataset, data)
+        np.save(data / "val" / "x.npy", np.zeros((0, 1), np.float32))
+        np.save(data / "val" / "y.npy", np.zeros((0, 3), np.float32))
+        attrs = yaml.safe_load((data / "attrs.yaml").read_text())
+        attrs["recording_pieces"]["val"] = []
+        (data / "attrs.yaml").write_text(yaml.safe_dump(attrs))
+    elif case == "unwritable":
+        save.write_text("a file, not a folder")
+    elif case == "resume":
+        extra = ["--resume", str(tmp_path / "res" / "nothing")]
+    code = main(["train", "--data-dir", str(data), "--save-dir", str(save), "--nb-hist", "128",
+                 *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0], err
+    assert not save.is_dir() or not os.listdir(save)
+
+
+def test_mirrored_strategy_on_two_logical_cpus(dataset, tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import tensorflow as tf, sys\n"
+        "cpu = tf.config.list_physical_devices('CPU')[0]\n"
+        "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()]*2)\n"
+        "from napari_das.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    args = ["train", "--data-dir", str(dataset), "--save-dir", str(tmp_path), "--save-name", "m",
+            "--strategy", "mirrored", "--nb-hist", "128", "--nb-filters", "8", "--kernel-size",
+            "4", "--nb-conv", "1", "--dilations", "1", "2", "--nb-epoch", "1",
+            "--steps-per-epoch", "2", "--batch-size", "4", "--seed", "1", "--no-version-data",
+            "--progress-json"]
+    proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "MirroredStrategy" in proc.stderr or "mirrored training on" in proc.stderr
+    assert "CPU:1" in proc.stderr
+    done = [r for r in map(parse_record, proc.stdout.splitlines()) if r and r.event == "done"]
+    assert done and Path(done[0].data["model"]).is_file()
+    assert json.loads(json.dumps(done[0].data))["stopped"] is False
