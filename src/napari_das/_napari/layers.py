@@ -12,9 +12,12 @@ World coordinates (``(y, x)`` in napari's order):
 Segments become one shapes layer of rectangles spanning their time interval over the frequency
 range; events one points layer at their times (in the middle of the frequency range).  Each
 shape/point carries its song type as the feature ``name`` and a colour that depends only on
-the name.  Layer metadata ``["das"]["categories"]`` keeps every song type, also the ones without
-annotations, so layers -> annotations -> CSV keeps empty types.  Times are stored as float64 and
-read back from the ``x`` coordinate only, so the round trip of times is exact.
+the name, and features ``start_seconds``/``stop_seconds`` keep the exact float64 times (napari
+stores shape vertices as float32; unedited items get their exact times back; edited ones take
+their coordinates).  Layer metadata ``["das"]["categories"]`` keeps every song type, also the ones
+without annotations, so layers -> annotations -> CSV keeps empty types and exact times.  Widgets
+that change the type of new items set ``layer.feature_defaults = {"name": ..., "start_seconds":
+nan, "stop_seconds": nan}`` (napari wants every feature column).
 """
 
 from __future__ import annotations
@@ -57,14 +60,20 @@ def color_of(name: str) -> str:
     return PALETTE[zlib.crc32(str(name).encode("utf-8")) % len(PALETTE)]
 
 
-def _color_cycle(names: Iterable[str], alpha: float = 1.0) -> dict:
-    def rgba(hex_color: str) -> tuple[float, float, float, float]:
-        value = hex_color.lstrip("#")
-        return tuple(int(value[i: i + 2], 16) / 255 for i in (0, 2, 4)) + (alpha,)
+def _hex_to_rgba(hex_color: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
+    value = hex_color.lstrip("#")
+    return tuple(int(value[i: i + 2], 16) / 255 for i in (0, 2, 4)) + (alpha,)
 
+
+def _rgba(name: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
+    return _hex_to_rgba(color_of(name), alpha)
+
+
+def _color_cycle(names: Iterable[str], alpha: float = 1.0) -> dict:
+    """A napari categorical colormap: known names by :func:`color_of`, new ones cycle."""
     return {
-        "colormap": {name: rgba(color_of(name)) for name in names},
-        "fallback_color": [rgba(c) for c in PALETTE],
+        "colormap": {name: _rgba(name, alpha) for name in names},
+        "fallback_color": [_hex_to_rgba(c, alpha) for c in PALETTE],
     }
 
 
@@ -107,8 +116,9 @@ def annotations_to_layers(
         data = np.column_stack([np.full(len(times), (y_bottom + y_top) / 2), times])
         layers.append((data.reshape(-1, 2), {
             "name": f"{prefix}events",
-            "features": pd.DataFrame({"name": rows["name"].astype(object).to_numpy()}),
-            "feature_defaults": {"name": event_names[0]},
+            "features": _features(rows),
+            "feature_defaults": {"name": event_names[0], "start_seconds": np.nan,
+                                 "stop_seconds": np.nan},
             "face_color": "name",
             "face_color_cycle": _color_cycle(event_names),
             "border_width": 0,
@@ -129,18 +139,46 @@ def annotations_to_layers(
             "name": f"{prefix}segments",
             "shape_type": "rectangle",
             "ndim": 2,
-            "features": pd.DataFrame({"name": rows["name"].astype(object).to_numpy()}),
-            "face_color": "name",
-            "face_color_cycle": _color_cycle(segment_names, SEGMENT_ALPHA),
-            "edge_color": "name",
-            "edge_color_cycle": _color_cycle(segment_names),
+            "features": _features(rows),
             "edge_width": 0,
             "metadata": {"das": dict(metadata)},
         }
+        if rectangles:  # napari's shapes take colour lists in order, not by name: give each
+            kwargs["face_color"] = [_rgba(n, SEGMENT_ALPHA) for n in rows["name"]]
+            kwargs["edge_color"] = [_rgba(n) for n in rows["name"]]
         if segment_names:
-            kwargs["feature_defaults"] = {"name": segment_names[0]}
+            kwargs["feature_defaults"] = {"name": segment_names[0], "start_seconds": np.nan,
+                                          "stop_seconds": np.nan}
         layers.append((rectangles, kwargs, "shapes"))
     return layers
+
+
+def _features(rows: pd.DataFrame) -> pd.DataFrame:
+    """``name`` plus the exact float64 times (napari keeps shape vertices as float32)."""
+    return pd.DataFrame({
+        "name": rows["name"].astype(object).to_numpy(),
+        "start_seconds": rows["start_seconds"].to_numpy(np.float64),
+        "stop_seconds": rows["stop_seconds"].to_numpy(np.float64),
+    })
+
+
+def _exact_times(attributes: Mapping, coordinates: np.ndarray, column: str) -> np.ndarray:
+    """Times from the ``x`` coordinates, replaced by the float64 feature where they agree.
+
+    napari stores shape vertices (and possibly points) as float32; a time whose float32 value
+    still equals the coordinate was not edited, so its exact float64 value is kept.
+    """
+    coordinates = np.asarray(coordinates, dtype=np.float64)
+    features = attributes.get("features")
+    if features is None or column not in getattr(features, "columns", ()):
+        return coordinates
+    stored = pd.to_numeric(pd.Series(features[column]), errors="coerce").to_numpy(np.float64)
+    if len(stored) != len(coordinates):
+        return coordinates
+    unedited = np.isfinite(stored) & (
+        stored.astype(np.float32) == coordinates.astype(np.float32)
+    )
+    return np.where(unedited, stored, coordinates)
 
 
 def _as_tuple(layer: Any) -> LayerDataTuple:
@@ -196,15 +234,18 @@ def layers_to_annotations(layers: Sequence[Any]) -> Annotations:
             categories.setdefault(str(type_name), category)
         if layer_type == "points":
             coords = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
-            for type_name, t in zip(_names(attributes, len(coords), layer_name), coords[:, -1]):
+            times = _exact_times(attributes, coords[:, -1], "start_seconds")
+            for type_name, t in zip(_names(attributes, len(coords), layer_name), times):
                 events.setdefault(type_name, []).append(float(t))
         elif layer_type == "shapes":
             names = _names(attributes, len(data), layer_name)
-            for type_name, vertices in zip(names, data):
-                x = np.asarray(vertices, dtype=np.float64)[:, -1]
+            x = [np.asarray(vertices, dtype=np.float64)[:, -1] for vertices in data]
+            starts = _exact_times(attributes, [v.min() for v in x], "start_seconds")
+            stops = _exact_times(attributes, [v.max() for v in x], "stop_seconds")
+            for type_name, start, stop in zip(names, starts, stops):
                 onsets, offsets = segments.setdefault(type_name, ([], []))
-                onsets.append(float(x.min()))
-                offsets.append(float(x.max()))
+                onsets.append(float(start))
+                offsets.append(float(stop))
         else:
             raise DasError(f"layer {layer_name!r} is a {layer_type} layer; only shapes "
                            "(segments) and points (events) layers hold annotations")

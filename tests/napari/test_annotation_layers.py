@@ -1,0 +1,143 @@
+"""Annotations CSV <-> napari layers <-> writer round trips, writer refusals, sample data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from napari_das._napari.layers import (
+    annotations_to_layers,
+    color_of,
+    hz_to_world_y,
+    layers_to_annotations,
+)
+from napari_das._napari.reader import read_annotations
+from napari_das._napari.sample_data import DATA_DIR, FINCH_STEM
+from napari_das._napari.writer import write_annotations
+from napari_das.core.annotations import Annotations
+from napari_das.core.errors import DasError
+
+CSV = (
+    "name,start_seconds,stop_seconds\n"
+    "pulse,0.1234567890123,0.1234567890123\n"
+    "sine,0.2,0.35\n"
+    "pulse,0.3333333333333333,0.3333333333333333\n"
+    "sine,1.0000000000000002,2.5\n"
+    "clack,nan,nan\n"
+    "buzz,nan,0\n"
+)
+
+
+def _fake_annotations() -> Annotations:
+    return Annotations.from_events_segments(
+        {"pulse": [0.5, 1 / 3], "tick": []}, {"sine": ([0.1, 2.0], [0.4, 2.2 + 1e-12])}
+    )
+
+
+def test_annotations_to_layers_geometry_features_and_colours():
+    layers = annotations_to_layers(_fake_annotations(), freq_range=(0, 4000), name="rec")
+    (points, pkw, ptype), (shapes, skw, stype) = layers
+    assert (ptype, stype) == ("points", "shapes")
+    assert (pkw["name"], skw["name"]) == ("rec events", "rec segments")
+    np.testing.assert_array_equal(points[:, 1], [1 / 3, 0.5])
+    np.testing.assert_allclose(points[:, 0], hz_to_world_y(2000.0))
+    assert list(pkw["features"]["name"]) == ["pulse", "pulse"]
+    np.testing.assert_array_equal(shapes[1][:, 1], [2.0, 2.2 + 1e-12, 2.2 + 1e-12, 2.0])
+    np.testing.assert_allclose(sorted(set(shapes[0][:, 0])), [-4.0, 0.0])
+    assert skw["metadata"]["das"]["categories"] == {"pulse": "event", "tick": "event",
+                                                   "sine": "segment"}
+    assert color_of("sine") == color_of("sine") and len({color_of(n) for n in "abcdef"}) > 1
+    assert back_equal(layers)
+
+
+def back_equal(layers) -> bool:
+    return layers_to_annotations(layers) == _fake_annotations()
+
+
+def test_csv_layers_writer_round_trip_is_exact(make_napari_viewer, tmp_path):
+    source = tmp_path / "rec_annotations.csv"
+    source.write_text(CSV)
+    original = Annotations.from_file(source)
+    viewer = make_napari_viewer()
+    added = viewer.open(str(source), plugin="napari-das")
+    assert [layer.name for layer in added] == ["rec events", "rec segments"]
+    written = write_annotations(
+        str(tmp_path / "out.csv"), [layer.as_layer_data_tuple() for layer in added]
+    )
+    assert written == [str(tmp_path / "out_annotations.csv"), str(tmp_path / "out_definitions.csv")]
+    again = Annotations.from_file(written[0])
+    assert again == original  # same table (exact float64 times) and the empty types
+    assert again.categories == {"pulse": "event", "sine": "segment", "clack": "event",
+                                "buzz": "segment"}
+    # and writing what we read gives byte-identical files
+    second = write_annotations(str(tmp_path / "out_annotations.csv"), read_annotations(written[0]))
+    assert open(second[0]).read() == open(written[0]).read()
+
+
+def test_finch_annotations_round_trip_through_viewer_layers(make_napari_viewer, tmp_path):
+    source = DATA_DIR / f"{FINCH_STEM}_annotations.csv"
+    viewer = make_napari_viewer()
+    viewer.open(str(source), plugin="napari-das")
+    [shapes] = viewer.layers
+    assert len(shapes.data) == len(pd.read_csv(source))
+    written = write_annotations(str(tmp_path / "finch_annotations.csv"), [
+        shapes.as_layer_data_tuple()
+    ])
+    assert Annotations.from_file(written[0]) == Annotations.from_file(source)
+
+
+def test_edited_layers_become_annotations(make_napari_viewer):
+    viewer = make_napari_viewer()
+    for data, kwargs, layer_type in annotations_to_layers(_fake_annotations(), (0, 5000)):
+        getattr(viewer, f"add_{layer_type}")(data, **kwargs)
+    points, shapes = viewer.layers
+    points.feature_defaults = {"name": "tick", "start_seconds": np.nan, "stop_seconds": np.nan}
+    points.add([[-2.5, 3.25]])
+    points.data[0, 1] += 0.125  # move the pulse at 1/3 s
+    points.data = points.data
+    shapes.selected_data = {0}
+    shapes.remove_selected()
+    result = layers_to_annotations([points, shapes])
+    np.testing.assert_array_equal(result.events("tick"), [3.25])
+    np.testing.assert_allclose(result.events("pulse"), [1 / 3 + 0.125, 0.5])  # sorted
+    assert result.segments("sine")[0].tolist() == [2.0]
+
+
+def test_writer_refuses_other_layers_and_foreign_existing_files(tmp_path):
+    layers = annotations_to_layers(_fake_annotations())
+    with pytest.raises(DasError, match="only shapes"):
+        write_annotations(str(tmp_path / "x.csv"), layers + [(np.zeros((2, 2)), {"name": "img"},
+                                                                "image")])
+    (tmp_path / "y_annotations.csv").write_text("keep me")
+    with pytest.raises(DasError, match="already exists"):
+        write_annotations(str(tmp_path / "y.csv"), layers)
+    assert (tmp_path / "y_annotations.csv").read_text() == "keep me"
+    unnamed = [(np.array([[0.0, 1.0]]), {"name": "p", "features": pd.DataFrame({"name": [""]})},
+                "points")]
+    with pytest.raises(DasError, match="no song-type name"):
+        write_annotations(str(tmp_path / "z.csv"), unnamed)
+    assert not list(tmp_path.glob("z*"))
+    clash = [(np.array([[0.0, 1.0]]), {"features": pd.DataFrame({"name": ["a"]})}, "points"),
+             ([np.array([[0.0, 1.0], [1.0, 2.0]])], {"features": pd.DataFrame({"name": ["a"]})},
+              "shapes")]
+    with pytest.raises(DasError, match="as points and as shapes"):
+        layers_to_annotations(clash)
+
+
+def test_sample_data_open_in_the_viewer(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-das", "fly_song")
+    assert [layer.name for layer in viewer.layers] == ["fly_song", "fly_song events",
+                                                      "fly_song segments"]
+    image, points, shapes = viewer.layers
+    assert image.metadata["das"]["samplerate"] == 10000
+    assert image.metadata["das"]["duration"] == pytest.approx(20.0)
+    annotations = layers_to_annotations([points, shapes])
+    assert set(annotations.categories) == {"pulse", "sine"}
+    assert len(annotations.events("pulse")) > 10 and len(annotations.segments("sine")[0]) > 1
+    viewer.layers.clear()
+    viewer.open_sample("napari-das", "bengalese_finch")
+    assert [layer._type_string for layer in viewer.layers] == ["image", "shapes"]
+    assert viewer.layers[0].metadata["das"]["samplerate"] == 32000
+    assert "CC BY 4.0" in (DATA_DIR / "README.md").read_text()
