@@ -189,11 +189,8 @@ def load_model(path: str | os.PathLike) -> Any:
     file = resolve_model_path(path)
     import keras
 
-    custom = _custom_layers()
-    objects = {"ChannelNormalization": custom.ChannelNormalization,
-               "TrainableSTFT": custom.TrainableSTFT}
     try:
-        model = keras.saving.load_model(file, custom_objects=objects, compile=False)
+        model = keras.saving.load_model(file, custom_objects=custom_objects(), compile=False)
     except Exception as err:  # corrupt, truncated or foreign files
         first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
         raise DasError(f"cannot load the model ({type(err).__name__}: {first_line}); "
@@ -236,6 +233,17 @@ def model_flops_per_sample(network: NetworkConfig, nb_channels: int, nb_classes:
     macs_per_step += head_in * classes
     macs_per_sample += macs_per_step / hop
     return float(2 * macs_per_sample)
+
+
+def custom_objects() -> dict[str, Any]:
+    """Register the custom layers with Keras and return them by class name.
+
+    Call before ``keras.saving.load_model`` on a model file of ours (e.g. a compiled
+    ``_checkpoint.keras``); :func:`load_model` does it itself.
+    """
+    custom = _custom_layers()
+    return {"ChannelNormalization": custom.ChannelNormalization,
+            "TrainableSTFT": custom.TrainableSTFT}
 
 
 def _custom_layers():
