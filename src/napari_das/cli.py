@@ -155,6 +155,11 @@ class TerminalProgress:
             if self._bar is not None:
                 self._bar.n = record.current
                 self._bar.refresh()
+        elif record.event == "epoch" and self._bar is not None:
+            self._bar.n = record.current
+            self._bar.set_postfix_str(", ".join(
+                f"{k} {v:.4g}" for k, v in record.data.items()
+                if k in ("loss", "val_loss") and isinstance(v, float)))
         elif record.event in ("epoch", "message"):
             if self._bar is not None and record.event == "message":
                 self._bar.write(record.message, file=sys.stderr)

@@ -70,6 +70,7 @@ def test_cli_parses_seed_command_and_bool_spellings():
         assert args.ignore_boundaries is expected
 
 
+@pytest.mark.slow
 def test_seed_command_trains_and_writes_the_three_files(smallest_dataset, tmp_path, capsys):
     dataset = smallest_dataset
     command = SEED_COMMAND.format(data=dataset, res=tmp_path / "res").split()
@@ -116,6 +117,7 @@ def test_seed_command_trains_and_writes_the_three_files(smallest_dataset, tmp_pa
     assert Path(f"{stem}_model.h5").stat().st_mtime_ns == before
 
 
+@pytest.mark.slow
 def test_same_seed_same_history_and_stop_then_resume(dataset, tmp_path):
     full = run_train(dataset, tmp_path / "a", nb_epoch=3)
     again = run_train(dataset, tmp_path / "b", nb_epoch=3)
@@ -199,6 +201,7 @@ def test_bad_input_is_one_line_and_writes_nothing(dataset, tmp_path, capsys, cas
     assert not save.is_dir() or not os.listdir(save)
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_logical_cpus(dataset, tmp_path):
     import subprocess
     import sys

@@ -1,0 +1,52 @@
+"""End to end: synthetic fly song -> dataset -> training -> test scores and loadable files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from napari_das.core.config import DatasetConfig, NetworkConfig, TrainingConfig
+
+
+@pytest.mark.slow
+def test_small_network_learns_pulse_and_sine(tmp_path):
+    from napari_das.core.dataset import make_dataset
+    from napari_das.core.synth import write_fly_song_folder
+    from napari_das.core.train import train
+
+    write_fly_song_folder(tmp_path / "song", nfiles=4, duration=20.0, seed=11)
+    make_dataset(DatasetConfig(data_folder=str(tmp_path / "song"),
+                               store_folder=str(tmp_path / "song.npy"), seed=2))
+    network = NetworkConfig(nb_hist=1024, nb_filters=16, kernel_size=16, nb_conv=2)
+    training = TrainingConfig(data_dir=str(tmp_path / "song.npy"), save_dir=str(tmp_path / "res"),
+                              save_name="e2e", nb_epoch=8, steps_per_epoch=25, batch_size=16,
+                              learning_rate=0.002, seed=1, version_data=False)
+    result = train(network, training)
+    assert not result.stopped and result.epochs == 8
+    test = result.metrics["test_metrics"]
+    pulse_f1 = test["events"]["pulse"]["f1"]
+    sine_f1 = test["segments"]["sine"]["samplewise_f1"]
+    print(f"test pulse event F1 {pulse_f1:.3f}, sine sample F1 {sine_f1:.3f}")
+    assert pulse_f1 > 0.5 and sine_f1 > 0.5, (pulse_f1, sine_f1)
+    assert result.history["val_loss"][-1] < result.history["val_loss"][0]
+
+    params = yaml.safe_load(open(result.params_path))
+    assert params["test_metrics"]["events"]["pulse"]["f1"] == pytest.approx(pulse_f1)
+    with h5py.File(result.results_path) as fh:
+        assert len(fh["fit_hist/loss"]) == 8
+        labels_pred, labels_test = fh["labels_pred"][:], fh["labels_test"][:]
+        assert labels_pred.shape == labels_test.shape
+        assert np.mean(labels_pred == labels_test) > 0.8
+    # the best model loads in a fresh interpreter (our layers imported, compile=False)
+    code = ("import sys, keras, napari_das.core.model as m; m._custom_layers(); "
+            "model = keras.models.load_model(sys.argv[1], compile=False); "
+            "print(model.output_shape)")
+    for path in (result.model_path, result.model_path.replace(".h5", ".keras")):
+        proc = subprocess.run([sys.executable, "-c", code, path], capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0 and "(None, None, 3)" in proc.stdout, proc.stderr[-1500:]
