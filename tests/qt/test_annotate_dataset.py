@@ -95,7 +95,7 @@ def test_export_for_das(make_napari_viewer, recording, tmp_path):
     widget.add_event(2.5, "pulse")
     widget.export(out, fmt="wav", start=1.0, end=4.0, overwrite=True)
     assert Annotations.from_file(csv_path).events("pulse").tolist() == [0.5, 1.5]
-    npz, _ = widget.export(out, fmt="npz")  # whole recording
+    npz, _ = widget.export(tmp_path / "whole", fmt="npz")  # whole recording
     assert audio.read(npz)[0].shape == (5 * SAMPLERATE, 1)
 
 

@@ -184,6 +184,10 @@ def test_predict_adds_proposals_and_accepts_them(make_napari_viewer, qtbot, data
     viewer = make_napari_viewer()
     recording = folder / "flysong_000.npz"
     viewer.open(str(recording), plugin="napari-das")
+    viewer.open(str(folder / "flysong_000_annotations.csv"), plugin="napari-das")
+    before = {layer.name: len(layer.data) for layer in viewer.layers if layer.name.startswith(
+        "flysong_000 ")}
+    assert set(before) == {"flysong_000 events", "flysong_000 segments"}
     _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Predict")
     assert widget.recording_combo.currentText() == "flysong_000"
     widget.set_model(trained_model)
@@ -194,12 +198,15 @@ def test_predict_adds_proposals_and_accepts_them(make_napari_viewer, qtbot, data
     names = [layer.name for layer in widget.added_layers]
     assert names and all(n.endswith("_proposals") for n in names)
     assert all(n in viewer.layers for n in names)
-    count = sum(len(layer.data) for layer in widget.added_layers)
+    count = {layer.name: len(layer.data) for layer in widget.added_layers}
+    assert count["flysong_000 events_proposals"] > 0
     assert widget._tmpdir is None  # the temporary CSV was removed
     accepted = widget.accept()
-    assert [layer.name for layer in accepted] == [n[: -len("_proposals")] for n in names]
+    assert sorted(layer.name for layer in accepted) == sorted(before)
     assert not any(layer.name.endswith("_proposals") for layer in viewer.layers)
-    assert sum(len(layer.data) for layer in accepted) == count
+    for layer in accepted:  # merged: the existing annotations plus the accepted proposals
+        assert len(layer.data) == before[layer.name] + count.get(layer.name + "_proposals", 0)
+        assert set(layer.features["name"]) <= {"pulse", "sine"}
 
 
 def test_predict_reports_bad_input(make_napari_viewer, tmp_path, errors):

@@ -61,7 +61,7 @@ class ChildRunner:
         self._finished = threading.Event()
         self.status.begin()
         worker = create_worker(_records_and_flag, self.child, self._finished,
-                               _start_thread=False)
+                               _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_record)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)

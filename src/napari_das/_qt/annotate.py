@@ -38,12 +38,32 @@ from .layer_tools import (
     add_layer_tuples,
     annotation_layers_of,
     freq_range_of,
+    layer_kind,
     recording_samples,
     spectrogram_layers_of,
 )
 
 CATEGORIES = ("event", "segment")
 EXPORT_FORMATS = ("npz", "wav")
+
+
+def set_new_item_type(layer: Any, name: str, start: float = np.nan, stop: float = np.nan) -> None:
+    """Make items added next (by the mouse or by code) carry song type ``name``.
+
+    Every feature column needs a default (napari); ``start_seconds``/``stop_seconds`` hold the
+    exact times of items added by code, NaN for drawn ones (their coordinates count).
+    """
+    from .._napari.layers import color_of
+
+    defaults = {c: layer.feature_defaults[c].iloc[0] for c in layer.features.columns}
+    defaults.update({"name": name})
+    for column, value in (("start_seconds", start), ("stop_seconds", stop)):
+        if column in layer.features.columns:
+            defaults[column] = value
+    layer.feature_defaults = defaults
+    if layer_kind(layer) == "shapes":  # shapes colour items by list, not by feature
+        layer.current_face_color = color_of(name) + "4d"
+        layer.current_edge_color = color_of(name)
 
 
 class AnnotateWidget(QWidget):
@@ -153,11 +173,11 @@ class AnnotateWidget(QWidget):
             for name, category in layer.metadata.get("das", {}).get("categories", {}).items():
                 self.categories.setdefault(name, category)
             for name in layer.features.get("name", []):
-                self.categories.setdefault(str(name), "event" if type(layer).__name__ == "Points"
+                self.categories.setdefault(str(name), "event" if layer_kind(layer) == "points"
                                            else "segment")
             for key in range(1, 10):
                 layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
-            if type(layer).__name__ == "Shapes":
+            if layer_kind(layer) == "shapes":
                 layer.events.data.connect(self._shape_added)
         self._show_types()
 
@@ -176,7 +196,7 @@ class AnnotateWidget(QWidget):
         """The annotation layer (points for events, shapes for segments); created if missing."""
         kind = "Points" if category == "event" else "Shapes"
         for layer in annotation_layers_of(self.viewer):
-            if type(layer).__name__ == kind:
+            if layer_kind(layer) == kind.lower():
                 return layer
         if not create:
             return None
@@ -244,7 +264,7 @@ class AnnotateWidget(QWidget):
         if layer is not None and len(layer.data):
             keep = np.asarray([n != name for n in layer.features["name"]], bool)
             if not keep.all():
-                if type(layer).__name__ == "Points":
+                if layer_kind(layer) == "points":
                     layer.selected_data = set(np.flatnonzero(~keep).tolist())
                     layer.remove_selected()
                 else:
@@ -262,7 +282,7 @@ class AnnotateWidget(QWidget):
         if name is None or self.viewer is None:
             return
         layer = self.layer_for(self.categories[name])
-        layer.feature_defaults = {"name": name}
+        set_new_item_type(layer, name)
         self.viewer.layers.selection.active = layer
         layer.mode = "add" if self.categories[name] == "event" else "add_rectangle"
 
@@ -275,16 +295,25 @@ class AnnotateWidget(QWidget):
         low, high = freq_range_of(layer)
         from .._napari.layers import hz_to_world_y
 
-        layer.feature_defaults = {"name": name}
-        layer.add([[hz_to_world_y((low + high) / 2), float(time)]])
+        previous = str(layer.feature_defaults["name"].iloc[0])
+        set_new_item_type(layer, name, float(time), float(time))
+        try:
+            layer.add([[hz_to_world_y((low + high) / 2), float(time)]])
+        finally:
+            set_new_item_type(layer, previous)
 
     def add_segment(self, start: float, stop: float, name: str | None = None) -> None:
         name = name or self.active
         if name is None or self.categories.get(name) != "segment":
             raise DasError("pick a segment song type first")
         layer = self.layer_for("segment")
-        layer.feature_defaults = {"name": name}
-        layer.add_rectangles([self._rectangle(layer, start, stop)])
+        t0, t1 = sorted((float(start), float(stop)))
+        previous = str(layer.feature_defaults["name"].iloc[0])
+        set_new_item_type(layer, name, t0, t1)
+        try:
+            layer.add_rectangles([self._rectangle(layer, t0, t1)])
+        finally:
+            set_new_item_type(layer, previous)
 
     @staticmethod
     def _rectangle(layer: Any, start: float, stop: float) -> np.ndarray:

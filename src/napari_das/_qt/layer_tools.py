@@ -16,6 +16,16 @@ PROPOSALS_SUFFIX = "_proposals"
 DEFAULT_FMAX_HZ = 5000.0
 
 
+def layer_kind(layer: Any) -> str:
+    """"points", "shapes", "image" or "" (works on napari's proxies given to plugin widgets)."""
+    from napari.layers import Image, Points, Shapes
+
+    for cls in (Points, Shapes, Image):
+        if isinstance(layer, cls):
+            return cls.__name__.lower()
+    return ""
+
+
 def _das(layer: Any) -> dict:
     return (getattr(layer, "metadata", None) or {}).get("das", {}) or {}
 
@@ -33,7 +43,7 @@ def annotation_layers_of(viewer: Any, proposals: bool = False) -> list:
     """Shapes/points layers holding annotations (napari-das metadata, or a ``name`` feature)."""
     out = []
     for layer in viewer.layers:
-        kind = type(layer).__name__.lower()
+        kind = layer_kind(layer)
         if kind not in ("shapes", "points"):
             continue
         ours = _das(layer).get("kind") == "annotations" or "name" in layer.features.columns
@@ -87,10 +97,10 @@ def accept_proposals(viewer: Any) -> list:
     for proposal in list(annotation_layers_of(viewer, proposals=True)):
         base_name = proposal.name[: -len(PROPOSALS_SUFFIX)] if proposal.name.endswith(
             PROPOSALS_SUFFIX) else proposal.name
-        layer_type = type(proposal).__name__.lower()
+        layer_type = layer_kind(proposal)
         base = viewer.layers[base_name] if base_name in viewer.layers else None
         sources = [proposal] + ([base] if base is not None
-                                and type(base).__name__.lower() == layer_type else [])
+                                and layer_kind(base) == layer_type else [])
         annotations = layers_to_annotations(sources)
         tuples = [t for t in annotations_to_layers(annotations, freq_range_of(proposal))
                   if t[2] == layer_type]

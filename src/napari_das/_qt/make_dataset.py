@@ -112,7 +112,7 @@ class MakeDatasetWidget(QWidget):
         self.status.begin()
         relay = self._relay
         worker = create_worker(_make_dataset, config, relay.record.emit, self._stop,
-                               _start_thread=False)
+                               _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._returned)
         worker.errored.connect(self._errored)
         worker.finished.connect(self._worker_finished)

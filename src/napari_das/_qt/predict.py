@@ -61,6 +61,18 @@ def model_stem(path: str | os.PathLike) -> str:
     return stem
 
 
+def model_categories(stem: str) -> dict[str, str]:
+    """Song types and categories the model was trained on (from its ``_params.yaml``)."""
+    from ..core.params import load_params
+
+    try:
+        params = load_params(stem)
+    except (DasError, OSError):
+        return {}
+    names, types = params.get("class_names") or [], params.get("class_types") or []
+    return {str(n): str(t) for n, t in zip(names[1:], types[1:]) if t in ("event", "segment")}
+
+
 class PredictWidget(QWidget):
     """Annotate the current recording with a trained network (results to proofread)."""
 
@@ -196,7 +208,7 @@ class PredictWidget(QWidget):
             return False
         self._cleanup_tmp()
         self._tmpdir = tmpdir
-        self._job = {"csv": csv, "name": name, "layer": layer.name,
+        self._job = {"csv": csv, "name": name, "stem": stem, "layer": layer.name,
                      "fmax": float(meta.get("samplerate", 2.0)) / 2,
                      "proofread": self.proofread_check.isChecked()}
         argv = [sys.executable, "-m", "napari_das.cli", "predict", audio_path, stem,
@@ -225,6 +237,11 @@ class PredictWidget(QWidget):
         from .._napari.layers import annotations_to_layers
 
         annotations = Annotations.from_file(self._job["csv"])
+        categories = model_categories(self._job["stem"])
+        if categories:  # the CSV alone cannot tell a one-sample segment from an event
+            categories.update({n: c for n, c in annotations.categories.items()
+                               if n not in categories})
+            annotations = Annotations(annotations.df, categories)
         suffix = PROPOSALS_SUFFIX if self._job["proofread"] else ""
         tuples = annotations_to_layers(annotations, freq_range=(0.0, self._job["fmax"]),
                                        name=self._job["name"])
