@@ -14,7 +14,6 @@ import yaml
 
 from napari_das.cli import build_parser, main
 from napari_das.core.config import DatasetConfig, NetworkConfig, TrainingConfig
-from napari_das.core.errors import DasError
 from napari_das.core.progress import StopToken, parse_record
 
 SEED_COMMAND = ("train --data-dir {data} --save-dir {res} --nb-hist 256 --ignore-boundaries True "

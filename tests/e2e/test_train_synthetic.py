@@ -32,7 +32,8 @@ def test_small_network_learns_pulse_and_sine(tmp_path):
     pulse_f1 = test["events"]["pulse"]["f1"]
     sine_f1 = test["segments"]["sine"]["samplewise_f1"]
     print(f"test pulse event F1 {pulse_f1:.3f}, sine sample F1 {sine_f1:.3f}")
-    assert pulse_f1 > 0.5 and sine_f1 > 0.5, (pulse_f1, sine_f1)
+    # measured: pulse 0.93, sine 0.996 (seeded); thresholds leave a wide margin
+    assert pulse_f1 > 0.7 and sine_f1 > 0.8, (pulse_f1, sine_f1)
     assert result.history["val_loss"][-1] < result.history["val_loss"][0]
 
     params = yaml.safe_load(open(result.params_path))

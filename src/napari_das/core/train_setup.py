@@ -17,8 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from .chunks import ChunkBatches, class_weights_from_targets, default_steps_per_epoch
-from .chunks import subset_boundaries
+from .chunks import (
+    ChunkBatches,
+    class_weights_from_targets,
+    default_steps_per_epoch,
+    subset_boundaries,
+)
 from .config import NetworkConfig, TrainingConfig
 from .errors import DasError
 from .params import load_params
