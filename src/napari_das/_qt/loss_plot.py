@@ -18,6 +18,7 @@ class LossPlot(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "epoch")
         self.plot.setLabel("left", "loss")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.addLegend(offset=(-10, 10))
         self.train_curve = self.plot.plot([], [], name="training", symbol="o", symbolSize=5,
                                           pen=pg.mkPen("#5dade2", width=2), symbolBrush="#5dade2")

@@ -10,10 +10,10 @@ back with :class:`~napari_das.core.annotations.Annotations` and turned into laye
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
-from pathlib import Path
 from typing import Any
 
 from napari.utils.notifications import show_error, show_info
@@ -199,7 +199,7 @@ class PredictWidget(QWidget):
             meta = layer.metadata.get("das", {})
             tmpdir = tempfile.mkdtemp(prefix="napari-das-predict-")
             audio_path = recording_audio(layer, tmpdir)
-            name = Path(audio_path).stem if meta.get("path") else layer.name
+            name = re.sub(r" ch\d+$", "", layer.name)  # "<stem> events_proposals" etc.
             csv = os.path.join(tmpdir, "prediction_annotations.csv")
         except DasError as err:
             if tmpdir:
