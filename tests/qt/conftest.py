@@ -22,6 +22,10 @@ def no_tensorflow_no_leftovers():
         proc.kill()
         proc.wait()
     assert not leftovers, f"child processes left running: {[p.args for p in leftovers]}"
+    from qtpy.QtCore import QThreadPool
+
+    pool = QThreadPool.globalInstance()
+    assert pool.waitForDone(10_000), f"{pool.activeThreadCount()} worker thread(s) still running"
     extra = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()
              and t.name.startswith("das-")]
     assert not extra, f"threads left running: {extra}"

@@ -136,3 +136,24 @@ def test_make_dataset_rejects_bad_input(make_napari_viewer, tmp_path, errors):
     widget.form.set_values({"train_fraction": 0.9})
     assert not widget.start() and "add up to" in errors[-1]
     assert widget.worker is None
+
+
+def test_in_memory_recording_is_written_for_the_child(make_napari_viewer, rng, tmp_path):
+    from napari_das._napari.reader import spectrogram_layers
+    from napari_das._qt.layer_tools import add_layer_tuples, recording_audio
+
+    data = rng.normal(0, 0.1, size=(2 * SAMPLERATE, 2)).astype(np.float32)
+    viewer = make_napari_viewer()
+    (layer, _) = add_layer_tuples(viewer, spectrogram_layers(data, samplerate=SAMPLERATE,
+                                                             name="mem"))
+    path = recording_audio(layer, tmp_path)
+    back, samplerate = audio.read(path)
+    assert path.endswith(".npz") and samplerate == SAMPLERATE
+    np.testing.assert_array_equal(back, data)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Annotate")
+    widget.recording_combo.setCurrentText(layer.name)
+    widget.add_type("pulse", "event")
+    widget.add_event(0.5)
+    wav, csv = widget.export(tmp_path / "out", fmt="wav", start=0.25)
+    assert audio.read(wav)[0].shape == (int(1.75 * SAMPLERATE), 2)
+    assert Annotations.from_file(csv).events("pulse").tolist() == [0.25]
