@@ -23,7 +23,7 @@ nan, "stop_seconds": nan}`` (napari wants every feature column).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -69,14 +69,6 @@ def _rgba(name: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
     return _hex_to_rgba(color_of(name), alpha)
 
 
-def _color_cycle(names: Iterable[str], alpha: float = 1.0) -> dict:
-    """A napari categorical colormap: known names by :func:`color_of`, new ones cycle."""
-    return {
-        "colormap": {name: _rgba(name, alpha) for name in names},
-        "fallback_color": [_hex_to_rgba(c, alpha) for c in PALETTE],
-    }
-
-
 def annotations_to_layers(
     annotations: Annotations,
     freq_range: tuple[float, float] = (0.0, 5000.0),
@@ -119,8 +111,8 @@ def annotations_to_layers(
             "features": _features(rows),
             "feature_defaults": {"name": event_names[0], "start_seconds": np.nan,
                                  "stop_seconds": np.nan},
-            "face_color": "name",
-            "face_color_cycle": _color_cycle(event_names),
+            # explicit per-point colours: napari 0.9 ignores a categorical dict as a colour cycle
+            "face_color": [_rgba(n) for n in rows["name"]] if len(rows) else _rgba(event_names[0]),
             "border_width": 0,
             "symbol": "disc",
             "size": max(abs(y_top - y_bottom) * 0.05, 1e-6),
