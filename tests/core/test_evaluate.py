@@ -84,3 +84,34 @@ def test_write_results_keeps_training_history(tmp_path, oracle):
         assert f["confusion_matrix"].shape == (4, 4)
         assert "metrics_json" in f["evaluation"]
     assert [p.name for p in tmp_path.iterdir()] == ["run_results.h5"]  # no temp file left
+
+
+def test_precomputed_probabilities_are_not_predicted_again(oracle):
+    model, params = oracle
+    y = make_targets()
+    x = y.copy()
+    x[1000:1201] = [0, 0, 0, 1]  # one wrong syllable, so the scores are not trivially perfect
+    config = PredictionConfig(event_dist=0.0)
+    pieces = [(0, 1000), (1000, 3000)]
+    probs = E.split_probabilities(model, params, x, pieces)
+    np.testing.assert_allclose(probs, x, atol=1e-6)  # the oracle returns its input
+    predicted = E.evaluate_split(model, params, x, y, config, boundaries=pieces)
+    # model=None: any attempt to predict would fail, the given probabilities are used
+    given = E.evaluate_split(None, params, x, y, config, boundaries=pieces, probabilities=probs)
+    assert given == predicted
+    assert given["syllable_error_rate"] == pytest.approx(1 / 4)
+    with pytest.raises(ValueError, match="2999 probabilities for 3000 samples"):
+        E.evaluate_split(None, params, x, y, config, probabilities=probs[1:])
+
+
+def test_split_detections_never_cross_a_piece_boundary(oracle):
+    _, params = oracle
+    y = make_targets()
+    config = PredictionConfig(event_dist=0.0, segment_fillgap=0.0)
+    whole = E.split_detections(y, params, config)[1]
+    split = E.split_detections(y, params, config, boundaries=[(0, 1100), (1100, 3000)])[1]
+    # the "a" at 1000..1200 (1 s .. 1.2 s) is cut in two at the piece boundary (1.1 s)
+    assert list(whole.names) == ["a", "b", "a", "b"]
+    assert list(split.names) == ["a", "b", "a", "a", "b"]
+    np.testing.assert_allclose(split.onsets_seconds, [0.3, 0.45, 1.0, 1.1, 2.0])
+    np.testing.assert_allclose(split.offsets_seconds, [0.4, 0.6, 1.099, 1.2, 2.1])

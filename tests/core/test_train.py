@@ -224,3 +224,64 @@ def test_mirrored_strategy_on_two_logical_cpus(dataset, tmp_path):
     done = [r for r in map(parse_record, proc.stdout.splitlines()) if r and r.event == "done"]
     assert done and Path(done[0].data["model"]).is_file()
     assert json.loads(json.dumps(done[0].data))["stopped"] is False
+
+
+@pytest.mark.slow
+def test_post_opt_on_validation_without_test_split_is_used_by_predict(tmp_path):
+    """--post-opt searches fill gap/min length on the validation split (even when the dataset
+    has no test split), stores them in _params.yaml, and prediction uses them unless given."""
+    from napari_das.core.config import PredictionConfig
+    from napari_das.core.dataset import make_dataset
+    from napari_das.core.evaluate import optimize_postprocessing
+    from napari_das.core.model import load_model
+    from napari_das.core.predict import predict
+    from napari_das.core.predict_io import predict_paths
+    from napari_das.core.store import load_dataset
+    from napari_das.core.synth import write_fly_song_folder
+
+    write_fly_song_folder(tmp_path / "song", nfiles=2, duration=3.0, seed=4)
+    make_dataset(DatasetConfig(data_folder=str(tmp_path / "song"),
+                               store_folder=str(tmp_path / "d.npy"), train_fraction=0.7,
+                               val_fraction=0.3, test_fraction=0.0, seed=1))
+    grid = dict(post_opt_fill_gaps_min=0.001, post_opt_fill_gaps_max=0.1,
+                post_opt_fill_gaps_steps=3, post_opt_min_len_min=0.001,
+                post_opt_min_len_max=0.1, post_opt_min_len_steps=3)
+    result = run_train(tmp_path / "d.npy", tmp_path / "res", nb_epoch=1, post_opt=True, **grid)
+    params = yaml.safe_load(Path(result.params_path).read_text())
+    found = params["post_opt"]
+    assert set(found) == {"gap_dur", "min_len", "score_val"}
+    assert min(abs(found["gap_dur"] - g) for g in (0.001, 0.01, 0.1)) < 1e-9  # on the grid
+    assert min(abs(found["min_len"] - g) for g in (0.001, 0.01, 0.1)) < 1e-9
+    assert 0 <= found["score_val"] <= 1
+    assert result.metrics == {}  # no test split: nothing scored, but post-opt ran
+
+    # the same search by hand on the validation split gives the stored values
+    val = load_dataset(tmp_path / "d.npy").splits["val"]
+    model = load_model(result.model_path.replace(".h5", ".keras"))
+    again = optimize_postprocessing(model, params, np.asarray(val.x), np.asarray(val.y),
+                                    boundaries=val.boundaries)
+    assert again == pytest.approx(found)
+
+    # prediction: optimized values used when fill gap/min length are not given
+    recording = next((tmp_path / "song").glob("*.npz"))
+    x = np.load(recording)["data"]
+    stem = result.save_name
+    explicit = PredictionConfig(segment_fillgap=found["gap_dur"], segment_minlen=found["min_len"])
+    with_opt = predict(x, 10000.0, stem).segments
+    given = predict(x, 10000.0, stem, explicit).segments
+    assert with_opt.names == given.names
+    np.testing.assert_array_equal(with_opt.onsets_seconds, given.onsets_seconds)
+    np.testing.assert_array_equal(with_opt.offsets_seconds, given.offsets_seconds)
+    from napari_das.core.predict import _postprocessor
+
+    post = _postprocessor(params, PredictionConfig(), 10000.0, 3)
+    assert (post.fillgap, post.minlen) == (found["gap_dur"], found["min_len"])
+    post = _postprocessor(params, PredictionConfig(segment_fillgap=0.5), 10000.0, 3)
+    assert (post.fillgap, post.minlen) == (0.5, found["min_len"])
+    post = _postprocessor(params, PredictionConfig(segment_use_optimized=False), 10000.0, 3)
+    assert (post.fillgap, post.minlen) == (None, None)
+    # das predict (files) writes the same segments as the explicit values
+    out = predict_paths(str(recording), stem, save_filename=str(tmp_path / "opt.csv"))
+    ref = predict_paths(str(recording), stem, explicit, save_filename=str(tmp_path / "ref.csv"))
+    assert out.ok and ref.ok
+    assert (tmp_path / "opt.csv").read_text() == (tmp_path / "ref.csv").read_text()

@@ -39,35 +39,64 @@ def _pieces(frames: int, boundaries: Any) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in boundaries if int(b) > int(a)]
 
 
+def split_probabilities(model: Any, params: dict[str, Any], x: np.ndarray,
+                        boundaries: Any = None, batch_size: int | None = None, progress=None,
+                        stop=None) -> np.ndarray:
+    """Probabilities ``[T, K]`` of a split, every recording piece predicted on its own.
+
+    ``x`` is at the model's rate (dataset splits are); nothing is resampled or filtered.
+    """
+    from .predict import predict_probabilities
+
+    probs = None
+    for a, b in _pieces(len(x), boundaries):
+        piece = predict_probabilities(model, np.asarray(x[a:b], np.float32), params,
+                                      batch_size=batch_size, progress=progress, stop=stop)
+        if probs is None:
+            probs = np.zeros((len(x), piece.shape[1]), np.float32)
+        probs[a:b] = piece
+    if probs is None:  # empty split
+        probs = np.zeros((len(x), int(model.output_shape[-1])), np.float32)
+    return probs
+
+
+def split_detections(probs: np.ndarray, params: dict[str, Any], config: Any,
+                     boundaries: Any = None) -> tuple[Any, Any]:
+    """Events and segments (times in split seconds) from the probabilities of a split.
+
+    Each recording piece is post-processed on its own (no segment or event crosses a piece
+    boundary), exactly as :func:`napari_das.core.predict.predict_stream` would.
+    """
+    from .predict import _postprocessor
+    from .prediction import Events, Segments
+
+    fs = float(params.get("samplerate_x_Hz") or params.get("samplerate") or 1.0)
+    ev_s, ev_n, ev_c, on, off, sn, sc = [], [], [], [], [], [], []
+    for a, b in _pieces(len(probs), boundaries):
+        post = _postprocessor(params, config, fs, probs.shape[1])
+        post.push(0, np.asarray(probs[a:b], np.float32))
+        events, segments = post.finish()
+        ev_s.append(events.seconds + a / fs)
+        ev_n += events.names
+        ev_c.append(events.confidence)
+        on.append(segments.onsets_seconds + a / fs)
+        off.append(segments.offsets_seconds + a / fs)
+        sn += segments.names
+        sc.append(segments.confidence)
+    if not ev_s:
+        return Events(), Segments()
+    return (Events(np.concatenate(ev_s), ev_n, np.concatenate(ev_c)),
+            Segments(np.concatenate(on), np.concatenate(off), sn, np.concatenate(sc)))
+
+
 def predict_split(model: Any, params: dict[str, Any], x: np.ndarray, config: Any,
                   boundaries: Any = None, progress=None, stop=None) -> tuple[np.ndarray, Any]:
     """Probabilities ``[T, K]`` plus events/segments (times in split seconds) of a split."""
-    from .predict import predict_stream
-    from .prediction import Events, Segments
+    from .config import PredictionConfig
 
-    config = config.replace(resample=False, bandpass_low_freq=None, bandpass_up_freq=None)
-    fs = float(params.get("samplerate_x_Hz") or params.get("samplerate") or 1.0)
-    probs = None
-    events, segments = Events(), Segments()
-    ev_s, ev_n, ev_c, on, off, sn, sc = [], [], [], [], [], [], []
-    for a, b in _pieces(len(x), boundaries):
-        piece = np.asarray(x[a:b], np.float32)
-        pred = predict_stream(model, params, lambda i, j, p=piece: p[i:j], b - a, fs, config,
-                              progress=progress, stop=stop)
-        if probs is None:
-            probs = np.zeros((len(x), pred.probabilities.shape[1]), np.float32)
-        probs[a:b] = pred.probabilities
-        ev_s.append(pred.events.seconds + a / fs)
-        ev_n += pred.events.names
-        ev_c.append(pred.events.confidence)
-        on.append(pred.segments.onsets_seconds + a / fs)
-        off.append(pred.segments.offsets_seconds + a / fs)
-        sn += pred.segments.names
-        sc.append(pred.segments.confidence)
-    if ev_s:
-        events = Events(np.concatenate(ev_s), ev_n, np.concatenate(ev_c))
-        segments = Segments(np.concatenate(on), np.concatenate(off), sn, np.concatenate(sc))
-    return probs, (events, segments)
+    config = (config or PredictionConfig()).validated()
+    probs = split_probabilities(model, params, x, boundaries, config.batch_size, progress, stop)
+    return probs, split_detections(probs, params, config, boundaries)
 
 
 def true_events_segments(y: np.ndarray, fs: float, class_names: list[str],
@@ -94,7 +123,8 @@ def true_events_segments(y: np.ndarray, fs: float, class_names: list[str],
 
 def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndarray,
                    config: Any = None, tolerance: float = 0.01, boundaries: Any = None,
-                   progress=None, stop=None) -> dict[str, Any]:
+                   progress=None, stop=None, probabilities: np.ndarray | None = None
+                   ) -> dict[str, Any]:
     """All metrics of one split (plain types, ready for YAML/JSON).
 
     Parameters
@@ -110,6 +140,10 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
         Seconds for event and onset/offset matching.
     boundaries : list of (start, stop), optional
         Recording pieces (never predicted across).
+    probabilities : array ``[T, K]``, optional
+        The model's probabilities for ``x`` if already computed (e.g. by
+        :func:`split_probabilities`); the split is then not predicted again and ``model`` is
+        not used.
 
     Returns
     -------
@@ -124,7 +158,13 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
     config = (config or PredictionConfig()).validated()
     names, types = class_info(params, int(np.shape(y)[1]))
     fs = float(params.get("samplerate_x_Hz") or params.get("samplerate") or 1.0)
-    probs, (events, segments) = predict_split(model, params, x, config, boundaries, progress, stop)
+    if probabilities is None:
+        probabilities = split_probabilities(model, params, x, boundaries, config.batch_size,
+                                            progress, stop)
+    elif np.shape(probabilities)[0] != len(y):
+        raise ValueError(f"{np.shape(probabilities)[0]} probabilities for {len(y)} samples")
+    probs = np.asarray(probabilities, np.float32)
+    events, segments = split_detections(probs, params, config, boundaries)
     sw = metrics.samplewise_scores(np.asarray(y), probs, names)
     out: dict[str, Any] = {"nb_samples": int(len(y)), "tolerance_s": float(tolerance),
                            "samplewise": sw.to_dict()}
@@ -165,8 +205,14 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
 
 def optimize_postprocessing(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndarray,
                             config: Any = None, boundaries: Any = None, progress=None,
-                            stop=None) -> dict[str, float] | None:
-    """Grid search of fill gap / min length on a (validation) split; None without segments."""
+                            stop=None, probabilities: np.ndarray | None = None
+                            ) -> dict[str, float] | None:
+    """Grid search of fill gap / min length on a (validation) split; None without segments.
+
+    The grids come from the ``post_opt_*`` keys of ``params`` (``TrainingConfig`` defaults);
+    ``probabilities`` skips predicting ``x`` again.  Returns ``gap_dur``, ``min_len`` (s) and
+    ``score_val`` (macro sample-wise F1 of the segment classes).
+    """
     from .config import PredictionConfig, TrainingConfig
     from .predict import class_info
 
@@ -176,7 +222,8 @@ def optimize_postprocessing(model: Any, params: dict[str, Any], x: np.ndarray, y
     if not seg_classes or len(y) == 0:
         return None
     fs = float(params.get("samplerate_x_Hz") or 1.0)
-    probs, _ = predict_split(model, params, x, config, boundaries, progress, stop)
+    probs = probabilities if probabilities is not None else split_probabilities(
+        model, params, x, boundaries, config.batch_size, progress, stop)
     d = TrainingConfig(data_dir="x.npy")
 
     def grid(name: str) -> list[float]:

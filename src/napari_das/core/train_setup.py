@@ -310,30 +310,35 @@ def tf_dataset(tf: Any, batches: ChunkBatches, start: int = 0, infinite: bool = 
 # ------------------------------------------------------------------------------------ results
 def evaluate_test(paths: dict[str, str], params: dict[str, Any], data: PreparedData,
                   training: TrainingConfig, progress: Any, stop: Any) -> dict[str, Any]:
-    """Test-set probabilities, labels and scores of the best model (empty without test data)."""
-    test = data.dataset.splits.get("test")
-    nb_hist = int(params["nb_hist"])
-    if test is None or not any(b - a >= nb_hist for a, b in test.boundaries):
-        log.info("no test data: skipping the test evaluation")
-        return {}
+    """Test-set probabilities, labels and scores of the best model (empty without test data).
+
+    With ``training.post_opt`` the fill-gap/min-length search runs first on the validation split
+    (also without test data) and its result goes to ``params["post_opt"]``, so the test scores
+    use it.  The test split is predicted once (its probabilities feed the scores).
+    """
+    from .evaluate import evaluate_split, optimize_postprocessing, split_probabilities
     from .metrics import classification_report, confusion_matrix
     from .model import load_model
-    from .predict import predict_probabilities
 
+    test = data.dataset.splits.get("test")
+    nb_hist = int(params["nb_hist"])
+    has_test = test is not None and any(b - a >= nb_hist for a, b in test.boundaries)
+    if not has_test and not training.post_opt:
+        log.info("no test data: skipping the test evaluation")
+        return {}
     model = load_model(paths["model_keras"])
     if training.post_opt:
-        from .evaluate import optimize_postprocessing
-
         val = data.dataset.splits["val"]
         params["post_opt"] = optimize_postprocessing(
             model, params, np.asarray(val.x, np.float32), np.asarray(val.y, np.float32),
-            boundaries=val.boundaries, stop=stop)
-    y_pred = np.zeros(test.y.shape, dtype=np.float32)
-    for a, b in test.boundaries:  # recordings are predicted separately (no crossing)
-        if b > a:
-            y_pred[a:b] = predict_probabilities(model, np.asarray(test.x[a:b], np.float32),
-                                                params, stop=stop)
+            boundaries=val.boundaries, progress=progress, stop=stop)
+    if not has_test:
+        log.info("no test data: skipping the test evaluation")
+        return {}
+    x_test = np.asarray(test.x, np.float32)
     y_test = np.asarray(test.y, dtype=np.float32)
+    # recordings are predicted separately (no crossing)
+    y_pred = split_probabilities(model, params, x_test, test.boundaries, stop=stop)
     labels_test, labels_pred = y_test.argmax(axis=1), y_pred.argmax(axis=1)
     conf = confusion_matrix(labels_test, labels_pred, len(data.dataset.class_names))
     metrics: dict[str, Any] = {
@@ -341,11 +346,9 @@ def evaluate_test(paths: dict[str, str], params: dict[str, Any], data: PreparedD
         "labels_pred": labels_pred, "conf_mat": conf,
         "report": classification_report(conf, data.dataset.class_names),
     }
-    from .evaluate import evaluate_split
-
-    metrics["test_metrics"] = evaluate_split(model, params, np.asarray(test.x, np.float32),
-                                             y_test, None, 0.01, boundaries=test.boundaries,
-                                             stop=stop)
+    metrics["test_metrics"] = evaluate_split(model, params, x_test, y_test, None, 0.01,
+                                             boundaries=test.boundaries, stop=stop,
+                                             probabilities=y_pred)
     return metrics
 
 
