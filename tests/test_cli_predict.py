@@ -115,3 +115,21 @@ def test_predicted_csv_reads_back_into_a_dataset(tmp_path, model_stem, rng):
     data = load_dataset(summary.store_folder)
     assert set(data.class_names) == {"noise", *predicted.categories}
     assert data.class_types[data.class_names.index("pulse")] == "event"
+
+
+def test_predicted_csv_carries_definitions_so_categories_survive(tmp_path, model_stem, rng):
+    """`das predict` writes <stem>_definitions.csv beside the CSV: a one-sample predicted segment
+    (start == stop) must read back as a segment, not be re-inferred as an event."""
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    audio.write(folder / "a.wav", 0.1 * rng.normal(size=(3000, 1)).astype(np.float32), FS)
+    assert main(["predict", str(folder / "a.wav"), model_stem, "--segment-thres", "0.2"]) == 0
+    definitions = (folder / "a_definitions.csv").read_text().split()
+    assert sorted(definitions) == ["pulse,event", "sine,segment"]
+    # a CSV whose first sine row has start == stop still reads back as a segment
+    csv = folder / "a_annotations.csv"
+    csv.write_text("name,start_seconds,stop_seconds\nsine,0.1,0.1\npulse,0.2,0.2\n")
+    assert Annotations.from_file(csv).categories == {"pulse": "event", "sine": "segment"}
+    # a second run refuses to replace the definitions it wrote without --overwrite
+    csv.unlink()
+    assert main(["predict", str(folder / "a.wav"), model_stem]) != 0

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .annotations import definitions_path_for
 from .errors import DasError, StopRequested
 from .progress import emit
 
@@ -204,7 +205,10 @@ def predict_paths(path: str, model_stem: str, config: Any = None, save_format: s
         writer = None
         started = time.perf_counter()
         try:
-            existing = [str(p) for p in targets.values() if p.exists()]
+            # the definitions file keeps categories exact (a one-sample segment has start == stop
+            # and would otherwise read back as an event)
+            aux = [definitions_path_for(targets["csv"])] if "csv" in targets else []
+            existing = [str(p) for p in [*targets.values(), *aux] if p.exists()]
             if existing and not overwrite:
                 raise DasError(f"output {', '.join(existing)} exists (maybe ground truth): "
                                "choose --save-filename or pass --overwrite")
@@ -215,7 +219,8 @@ def predict_paths(path: str, model_stem: str, config: Any = None, save_format: s
             prediction = predict_file(str(recording), model, params, config,
                                       sink=writer, progress=progress, stop=stop)
             if "csv" in targets:
-                prediction.to_annotations().to_file(targets["csv"], overwrite=True)
+                prediction.to_annotations().to_file(targets["csv"], overwrite=True,
+                                                    definitions=True)
                 result.outputs.append(str(targets["csv"]))
             if writer is not None:
                 writer.finish(prediction)
