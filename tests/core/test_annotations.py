@@ -215,3 +215,10 @@ def test_constructor_validates_and_sorts():
         Annotations.from_events_segments({"x": [1]}, {"x": ([1], [2])})
     with pytest.raises(DasError, match="category of 'a' must be"):
         Annotations(df, {"a": "syllable"})
+
+
+def test_definitions_keep_zero_length_segments_but_not_events_with_durations(tmp_path):
+    csv = tmp_path / "r_annotations.csv"
+    csv.write_text("name,start_seconds,stop_seconds\nsine,0.1,0.1\nclick,0.2,0.3\n")
+    (tmp_path / "r_definitions.csv").write_text("sine,segment\nclick,event\n")
+    assert Annotations.from_file(csv).categories == {"sine": "segment", "click": "segment"}

@@ -436,19 +436,23 @@ def _check_rows(table: pd.DataFrame, where: Path | None) -> None:
 def _merge_definitions(
     categories: dict[str, str], definitions: dict[str, str], where: Path
 ) -> dict[str, str]:
-    """Order by the definitions file, then types only in the CSV; CSV rows win on conflicts."""
+    """Order by the definitions file, then types only in the CSV.
+
+    A type declared ``segment`` stays a segment even if its first row has start == stop (a
+    one-sample segment, as prediction can produce).  A type declared ``event`` whose rows have
+    durations is a conflict: the CSV wins, with a warning.
+    """
     merged: dict[str, str] = {}
     for name, category in definitions.items():
-        if name in categories and categories[name] != category:
+        inferred = categories.get(name, category)
+        if inferred != category and category == "event":
             log.warning(
-                "%s: %r is a %s in the definitions but its annotations make it a %s; using %s",
+                "%s: %r is an event in the definitions but its annotations have durations; "
+                "using segment",
                 where,
                 name,
-                category,
-                categories[name],
-                categories[name],
             )
-            category = categories[name]
+            category = inferred
         merged[name] = category
     for name, category in categories.items():
         merged.setdefault(name, category)
