@@ -15,6 +15,7 @@ import os
 import sys
 import types
 import typing
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -134,10 +135,19 @@ def config_from_args(cls: type, args: argparse.Namespace, **extra: Any):
 class TerminalProgress:
     """Prints progress records for people (or as JSON lines with ``json_lines=True``)."""
 
+    _instances: weakref.WeakSet = weakref.WeakSet()
+
     def __init__(self, json_lines: bool = False, verbose: int = 1):
         self.json_lines = json_lines
         self.verbose = verbose
         self._bar = None
+        TerminalProgress._instances.add(self)
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close open progress bars (before an error line is printed)."""
+        for instance in list(cls._instances):
+            instance._close()
 
     def __call__(self, record: Progress) -> None:
         if self.json_lines:
@@ -149,7 +159,8 @@ class TerminalProgress:
             from tqdm import tqdm
 
             self._close()
-            self._bar = tqdm(total=record.total, desc=record.task or None, unit="",
+            # disable=None: no bar when stderr is not a terminal (logs stay readable)
+            self._bar = tqdm(total=record.total, desc=record.task or None, unit="", disable=None,
                              file=sys.stderr, dynamic_ncols=True, leave=False)
         elif record.event == "step":
             if self._bar is not None:
@@ -211,11 +222,7 @@ def _cmd_make_dataset(args: argparse.Namespace) -> int:
     from .core.dataset import make_dataset
 
     config = config_from_args(DatasetConfig, args).validated()
-    progress = _progress(args)
-    try:
-        summary = make_dataset(config, progress=progress)
-    finally:
-        progress._close()  # an error must not be printed after a half-drawn bar
+    summary = make_dataset(config, progress=_progress(args))
     print(summary.format())
     return 0
 
@@ -380,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report_error(message: str, json_lines: bool) -> None:
+    TerminalProgress.close_all()
     message = " ".join(str(message).split())
     if json_lines:
         print(Progress(event="error", message=message).to_json(), flush=True)

@@ -193,8 +193,13 @@ def predict_paths(path: str, model_stem: str, config: Any = None, save_format: s
     recordings = list_recordings(source) if folder_input else [source]
     if not recordings:
         raise DasError("no recordings (.wav .flac .ogg .npz .h5) in this folder", source)
-    if folder_input and save_filename:
-        Path(save_filename).mkdir(parents=True, exist_ok=True)
+    if save_filename:  # the output folder (or the output file's folder) is created up front
+        out_dir = Path(save_filename) if folder_input else Path(save_filename).parent
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise DasError(f"cannot create the output folder ({err.strerror}); choose another "
+                           "--save-filename", out_dir) from None
     model, params = load_model_and_params(model_stem)
     outcome = PredictOutcome()
     for number, recording in enumerate(recordings, 1):
