@@ -26,6 +26,7 @@ sys.path.insert(0, str(BENCH))
 import compare_das  # noqa: E402
 
 SCORE_SLACK = 0.01  # "same" score: at most this much below DAS
+NOTES_MARK = "<!-- notes: kept when the table is regenerated -->"
 
 
 def _fmt(v: Any, digits: int = 3) -> str:
@@ -153,18 +154,11 @@ def build_table(r: dict[str, Any]) -> Table:
     t.add("finch test day predict: bytes written minus output CSVs (MB)",
           (bo["write_bytes"] - bo["output_bytes"]) / 1e6,
           (bd["write_bytes"] - bd["output_bytes"]) / 1e6)
-    f = r["flops"]
-    t.add("machine: matmul FLOP/s numpy 2048^2 | TF 2048^2",
-          f["numpy"]["square"], f["tensorflow"]["square"], ratio=False)
-    t.add("machine: conv-shaped [T,1024]@[1024,32] numpy | TF",
-          f["numpy"]["conv"], f["tensorflow"]["conv"], ratio=False)
-    t.add("machine: TF dilated Conv1D (k=32, F=32) | peak used above",
-          f["tensorflow"]["conv1d_dilated"], peak, ratio=False)
     return t
 
 
 def render(r: dict[str, Any]) -> str:
-    m, s = r["machine"], r["settings"]
+    m, s, f = r["machine"], r["settings"], r["flops"]
     t = build_table(r)
     mode = "QUICK smoke run (not a result)" if s["quick"] else "full run"
     head = (f"# napari-das vs DAS 0.32.13: side-by-side benchmark\n\n"
@@ -180,7 +174,14 @@ def render(r: dict[str, Any]) -> str:
             f"`make_synth.py`), scored on a held-out {s['long_seconds'] / 60:.0f}-min recording "
             f"(also the prediction-speed file); finch: train day 032312, test day 032412. "
             f"Same post-processing flags for both (fly `{' '.join(s['fly_post'])}`, finch "
-            f"`{' '.join(s['bird_post'])}`), same scorer. Ratio = napari-das / DAS.\n\n")
+            f"`{' '.join(s['bird_post'])}`), same scorer. Ratio = napari-das / DAS.\n\n"
+            f"Matmul FLOP/s of this machine (`flops.py`, float32): numpy 2048^2 "
+            f"{f['numpy']['square'] / 1e9:.0f} G, TensorFlow 2048^2 "
+            f"{f['tensorflow']['square'] / 1e9:.0f} G; the network's conv shape "
+            f"[T,1024]@[1024,32]: numpy {f['numpy']['conv'] / 1e9:.0f} G, TensorFlow "
+            f"{f['tensorflow']['conv'] / 1e9:.0f} G; TensorFlow dilated Conv1D (k=32, F=32) "
+            f"{f['tensorflow']['conv1d_dilated'] / 1e9:.0f} G. Peak used for the targets (best "
+            f"of these): {f['peak'] / 1e9:.0f} GFLOP/s.\n\n")
     return head + t.markdown() + "\n"
 
 
@@ -200,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     text = render(results)
     print("\n" + build_table(results).text())
     out = work / "RESULTS.md" if results["settings"]["quick"] else BENCH / "RESULTS.md"
+    if out.exists() and NOTES_MARK in out.read_text():  # hand-written analysis survives re-runs
+        text += "\n" + NOTES_MARK + out.read_text().split(NOTES_MARK, 1)[1]
     out.write_text(text)
     print(f"\ntable written to {out}")
     return 0
