@@ -199,10 +199,15 @@ def _cmd_version(args: argparse.Namespace) -> int:
 
     print(f"napari-das {__version__}")
     print(f"python     {sys.version.split()[0]}")
-    for dist in ("numpy", "tensorflow-cpu", "tensorflow", "keras", "napari", "magicgui"):
-        v = version_of(dist)
-        if v != "not installed" or dist in ("tensorflow", "napari"):
-            print(f"{dist:<10} {v}")
+    tf_dists = [d for d in ("tensorflow", "tensorflow-cpu", "tensorflow-macos")
+                if version_of(d) != "not installed"]
+    rows = [("numpy", version_of("numpy")),
+            ("tensorflow", f"{version_of(tf_dists[0])} ({tf_dists[0]})" if tf_dists
+             else "not installed"),
+            ("keras", version_of("keras")), ("napari", version_of("napari")),
+            ("magicgui", version_of("magicgui"))]
+    for name, v in rows:
+        print(f"{name:<10} {v}")
     qt = [f"{d} {version_of(d)}" for d in ("PyQt5", "PyQt6", "PySide2", "PySide6")
           if version_of(d) != "not installed"]
     print(f"qt binding {', '.join(qt) if qt else 'none'}")

@@ -40,7 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from .core.annotations import Annotations
-    from .core.metrics import match_events, samplewise_scores  # noqa: F401  (import check)
     from .core.synth import write_fly_song_folder
 
     out = Path(args.out)
@@ -77,29 +76,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _score(truth, pred) -> None:
+    """Print event F1 (10 ms) and segment onset/offset F1 (40 ms) per song type."""
     import numpy as np
 
     from .core.metrics import match_events, segment_onset_offset_scores
 
     rows = []
     for name, category in truth.categories.items():
+        known = name in pred.categories
         if category == "event":
-            s = match_events(truth.events(name), pred.events(name) if name in pred.categories
-                             else np.array([]), 0.01)
-            rows.append((f"{name} events (10 ms)", len(truth.events(name)), s.precision,
-                         s.recall, s.f1))
+            s = match_events(truth.events(name), pred.events(name) if known else np.array([]),
+                             0.01)
+            rows.append((f"{name} events (10 ms)", len(truth.events(name)), s))
         else:
             t_on, t_off = truth.segments(name)
-            p_on, p_off = pred.segments(name) if name in pred.categories else (np.array([]),) * 2
-            s = segment_onset_offset_scores(t_on, t_off, p_on, p_off, 0.04)
-            for part in ("onsets", "offsets"):
-                sc = s[part] if isinstance(s, dict) else getattr(s, part)
-                get = (lambda k: sc[k]) if isinstance(sc, dict) else (lambda k: getattr(sc, k))
-                rows.append((f"{name} {part} (40 ms)", len(t_on), get("precision"),
-                             get("recall"), get("f1")))
+            p_on, p_off = pred.segments(name) if known else (np.array([]), np.array([]))
+            scores = segment_onset_offset_scores(t_on, t_off, p_on, p_off, 0.04)
+            rows.append((f"{name} onsets (40 ms)", len(t_on), scores.onsets))
+            rows.append((f"{name} offsets (40 ms)", len(t_on), scores.offsets))
     print(f"{'what':<24}{'true':>6}{'precision':>11}{'recall':>8}{'F1':>7}")
-    for what, n, p, r, f in rows:
-        print(f"{what:<24}{n:>6}{p:>11.3f}{r:>8.3f}{f:>7.3f}")
+    for what, n, s in rows:
+        print(f"{what:<24}{n:>6}{s.precision:>11.3f}{s.recall:>8.3f}{s.f1:>7.3f}")
 
 
 if __name__ == "__main__":
