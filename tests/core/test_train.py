@@ -285,3 +285,45 @@ def test_post_opt_on_validation_without_test_split_is_used_by_predict(tmp_path):
     ref = predict_paths(str(recording), stem, explicit, save_filename=str(tmp_path / "ref.csv"))
     assert out.ok and ref.ok
     assert (tmp_path / "opt.csv").read_text() == (tmp_path / "ref.csv").read_text()
+
+
+@pytest.mark.slow
+def test_das_evaluate_scores_the_test_split_and_keeps_the_training_results(dataset, tmp_path,
+                                                                           capsys):
+    result = run_train(dataset, tmp_path, nb_epoch=1)
+    stem = result.save_name
+    trained = yaml.safe_load(Path(result.params_path).read_text())["test_metrics"]
+    assert main(["evaluate", stem]) == 0
+    out = capsys.readouterr().out
+    assert f"evaluation of {stem}" in out and "post-opt (validation)" in out
+    params = yaml.safe_load(Path(result.params_path).read_text())
+    assert set(params["post_opt"]) == {"gap_dur", "min_len", "score_val"}
+    # the same best model on the same test split: same sample-wise confusion as training saw
+    assert params["test_metrics"]["samplewise"]["confusion_matrix"] == \
+        trained["samplewise"]["confusion_matrix"]
+    assert params["test_metrics"]["post_processing"]["segment_fillgap"] == \
+        pytest.approx(params["post_opt"]["gap_dur"])
+    with h5py.File(result.results_path) as fh:
+        assert len(fh["fit_hist/loss"]) == 1  # training history kept
+        metrics = json.loads(fh["evaluation/metrics_json"][()])
+        assert metrics["nb_samples"] == len(np.load(dataset / "test" / "y.npy"))
+    # given post-processing values: no search, and the report says which were used
+    assert main(["evaluate", stem, "--segment-fillgap", "0.02", "--segment-minlen", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "post-opt" not in out
+    params = yaml.safe_load(Path(result.params_path).read_text())
+    assert params["test_metrics"]["post_processing"]["segment_fillgap"] == 0.02
+    # one-line errors: no test split in the dataset, unknown model
+    notest = tmp_path / "notest.npy"
+    shutil.copytree(dataset, notest)
+    np.save(notest / "test" / "x.npy", np.zeros((0, 1), np.float32))
+    np.save(notest / "test" / "y.npy", np.zeros((0, 3), np.float32))
+    attrs = yaml.safe_load((notest / "attrs.yaml").read_text())
+    attrs["recording_pieces"]["test"] = []
+    (notest / "attrs.yaml").write_text(yaml.safe_dump(attrs))
+    assert main(["evaluate", stem, "--data-dir", str(notest)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no test split" in err[0], err
+    assert main(["evaluate", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nothing" in err[0], err
