@@ -307,8 +307,12 @@ def test_das_evaluate_scores_the_test_split_and_keeps_the_training_results(datas
         assert len(fh["fit_hist/loss"]) == 1  # training history kept
         metrics = json.loads(fh["evaluation/metrics_json"][()])
         assert metrics["nb_samples"] == len(np.load(dataset / "test" / "y.npy"))
-    # given post-processing values: no search, and the report says which were used
-    assert main(["evaluate", stem, "--segment-fillgap", "0.02", "--segment-minlen", "0"]) == 0
+    # given post-processing values: no search, and the report says which were used; --plots
+    assert main(["evaluate", stem, "--segment-fillgap", "0.02", "--segment-minlen", "0",
+                 "--plots"]) == 0
+    for kind in ("confusion", "precision_recall", "traces"):
+        png = Path(f"{stem}_{kind}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000, kind
     out = capsys.readouterr().out
     assert "post-opt" not in out
     params = yaml.safe_load(Path(result.params_path).read_text())

@@ -353,8 +353,10 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
         if found:
             params["post_opt"] = found
     emit(progress, "message", message="predicting the test split")
+    probabilities = split_probabilities(model, params, test.x, test.boundaries,
+                                        batch_size=config.batch_size, progress=progress, stop=stop)
     result = evaluate_split(model, params, test.x, test.y, config, tolerance, test.boundaries,
-                            progress=progress, stop=stop)
+                            progress=progress, stop=stop, probabilities=probabilities)
     paths = result_paths(stem)
     results_path = write_results(paths["results"], result)
     saved = load_params(stem)
@@ -363,7 +365,13 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
         saved["post_opt"] = found
     save_params(paths["params"], saved)
     if plots:
-        log.warning("--plots: matplotlib is not installed, no figures written")
+        from .plots import save_evaluation_plots
+
+        figures = save_evaluation_plots(stem, np.asarray(test.x), np.asarray(test.y),
+                                        probabilities, result["samplewise"]["confusion_matrix"],
+                                        list(params["class_names"]),
+                                        float(params["samplerate_x_Hz"]))
+        emit(progress, "message", message="figures: " + ", ".join(figures))
     emit(progress, "done", message=f"evaluated {stem}", data={"results": results_path})
     return EvaluationReport(stem, result, results_path, found)
 
