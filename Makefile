@@ -32,13 +32,18 @@ system-deps:
 	  else echo "warning: missing Debian packages (GUI tests may be skipped):" $$missing; fi; \
 	fi
 
-# Two processes: TensorFlow and napari's OpenGL canvas must not share one (PLATFORM.md).
+# Two processes: TensorFlow and napari's OpenGL canvas must not share one (PLATFORM.md), so
+# each run collects only its own test folders (collecting a module can import TensorFlow).
+GUI_TESTS := tests/napari tests/qt tests/packaging
+NO_GUI := $(foreach d,$(GUI_TESTS),--ignore=$(d))
+
 test: install system-deps
-	$(PY) -m pytest -ra --timeout=900 -m "not gui" -p no:xvfb --doctest-modules src/napari_das/core tests
-	$(PY) -m pytest -ra --timeout=600 -m gui tests
+	$(PY) -m pytest -ra --timeout=900 -m "not gui" -p no:xvfb $(NO_GUI) \
+		--doctest-modules src/napari_das/core tests
+	$(PY) -m pytest -ra --timeout=600 -m gui $(GUI_TESTS)
 
 test-fast: install
-	$(PY) -m pytest -q -m "not slow and not gui"
+	$(PY) -m pytest -q -m "not slow and not gui" -p no:xvfb $(NO_GUI) tests
 
 demo: install
 	$(PY) -m napari_das.demo

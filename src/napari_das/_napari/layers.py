@@ -39,8 +39,18 @@ WORLD_Y_PER_HZ = -1e-3
 
 #: Colours of song types (colour-blind friendly, Okabe-Ito + extras); a name always gets the same.
 PALETTE = (
-    "#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7",
-    "#ffffff", "#8dd3c7", "#fb8072", "#b3de69", "#bc80bd",
+    "#e69f00",
+    "#56b4e9",
+    "#009e73",
+    "#f0e442",
+    "#0072b2",
+    "#d55e00",
+    "#cc79a7",
+    "#ffffff",
+    "#8dd3c7",
+    "#fb8072",
+    "#b3de69",
+    "#bc80bd",
 )
 SEGMENT_ALPHA = 0.3
 
@@ -62,7 +72,7 @@ def color_of(name: str) -> str:
 
 def _hex_to_rgba(hex_color: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
     value = hex_color.lstrip("#")
-    return tuple(int(value[i: i + 2], 16) / 255 for i in (0, 2, 4)) + (alpha,)
+    return tuple(int(value[i : i + 2], 16) / 255 for i in (0, 2, 4)) + (alpha,)
 
 
 def _rgba(name: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
@@ -95,8 +105,11 @@ def annotations_to_layers(
     f_low, f_high = (float(f) for f in freq_range)
     y_bottom, y_top = hz_to_world_y(f_low), hz_to_world_y(f_high)
     prefix = f"{name} " if name else ""
-    metadata = {"kind": "annotations", "categories": dict(annotations.categories),
-                "freq_range": (f_low, f_high)}
+    metadata = {
+        "kind": "annotations",
+        "categories": dict(annotations.categories),
+        "freq_range": (f_low, f_high),
+    }
     df = annotations.df
     event_names = annotations.names_of("event")
     segment_names = annotations.names_of("segment")
@@ -106,26 +119,39 @@ def annotations_to_layers(
         rows = df[df["name"].isin(event_names)]
         times = rows["start_seconds"].to_numpy(np.float64)
         data = np.column_stack([np.full(len(times), (y_bottom + y_top) / 2), times])
-        layers.append((data.reshape(-1, 2), {
-            "name": f"{prefix}events",
-            "features": _features(rows),
-            "feature_defaults": {"name": event_names[0], "start_seconds": np.nan,
-                                 "stop_seconds": np.nan},
-            # explicit per-point colours: napari 0.9 ignores a categorical dict as a colour cycle
-            "face_color": [_rgba(n) for n in rows["name"]] if len(rows) else _rgba(event_names[0]),
-            "border_width": 0,
-            "symbol": "disc",
-            "size": max(abs(y_top - y_bottom) * 0.05, 1e-6),
-            "canvas_size_limits": (6, 14),
-            "metadata": {"das": dict(metadata)},
-        }, "points"))
+        layers.append(
+            (
+                data.reshape(-1, 2),
+                {
+                    "name": f"{prefix}events",
+                    "features": _features(rows),
+                    "feature_defaults": {
+                        "name": event_names[0],
+                        "start_seconds": np.nan,
+                        "stop_seconds": np.nan,
+                    },
+                    # explicit per-point colours: napari 0.9 ignores a categorical dict as a colour cycle
+                    "face_color": [_rgba(n) for n in rows["name"]]
+                    if len(rows)
+                    else color_of(event_names[0]),
+                    "border_width": 0,
+                    "symbol": "disc",
+                    "size": max(abs(y_top - y_bottom) * 0.05, 1e-6),
+                    "canvas_size_limits": (6, 14),
+                    "metadata": {"das": dict(metadata)},
+                },
+                "points",
+            )
+        )
 
     if segment_names or not event_names:
         rows = df[df["name"].isin(segment_names)]
         rectangles = [
             np.array([[y_top, t0], [y_top, t1], [y_bottom, t1], [y_bottom, t0]], np.float64)
-            for t0, t1 in zip(rows["start_seconds"].to_numpy(np.float64),
-                              rows["stop_seconds"].to_numpy(np.float64))
+            for t0, t1 in zip(
+                rows["start_seconds"].to_numpy(np.float64),
+                rows["stop_seconds"].to_numpy(np.float64),
+            )
         ]
         kwargs = {
             "name": f"{prefix}segments",
@@ -139,19 +165,24 @@ def annotations_to_layers(
             kwargs["face_color"] = [_rgba(n, SEGMENT_ALPHA) for n in rows["name"]]
             kwargs["edge_color"] = [_rgba(n) for n in rows["name"]]
         if segment_names:
-            kwargs["feature_defaults"] = {"name": segment_names[0], "start_seconds": np.nan,
-                                          "stop_seconds": np.nan}
+            kwargs["feature_defaults"] = {
+                "name": segment_names[0],
+                "start_seconds": np.nan,
+                "stop_seconds": np.nan,
+            }
         layers.append((rectangles, kwargs, "shapes"))
     return layers
 
 
 def _features(rows: pd.DataFrame) -> pd.DataFrame:
     """``name`` plus the exact float64 times (napari keeps shape vertices as float32)."""
-    return pd.DataFrame({
-        "name": rows["name"].astype(object).to_numpy(),
-        "start_seconds": rows["start_seconds"].to_numpy(np.float64),
-        "stop_seconds": rows["stop_seconds"].to_numpy(np.float64),
-    })
+    return pd.DataFrame(
+        {
+            "name": rows["name"].astype(object).to_numpy(),
+            "start_seconds": rows["start_seconds"].to_numpy(np.float64),
+            "stop_seconds": rows["stop_seconds"].to_numpy(np.float64),
+        }
+    )
 
 
 def _exact_times(attributes: Mapping, coordinates: np.ndarray, column: str) -> np.ndarray:
@@ -167,37 +198,41 @@ def _exact_times(attributes: Mapping, coordinates: np.ndarray, column: str) -> n
     stored = pd.to_numeric(pd.Series(features[column]), errors="coerce").to_numpy(np.float64)
     if len(stored) != len(coordinates):
         return coordinates
-    unedited = np.isfinite(stored) & (
-        stored.astype(np.float32) == coordinates.astype(np.float32)
-    )
+    unedited = np.isfinite(stored) & (stored.astype(np.float32) == coordinates.astype(np.float32))
     return np.where(unedited, stored, coordinates)
 
 
 def _as_tuple(layer: Any) -> LayerDataTuple:
     if isinstance(layer, tuple):
         if len(layer) != 3:
-            raise DasError(f"expected (data, attributes, layer_type) tuples, got {len(layer)} items")
+            raise DasError(
+                f"expected (data, attributes, layer_type) tuples, got {len(layer)} items"
+            )
         return layer
     if hasattr(layer, "as_layer_data_tuple"):
         return layer.as_layer_data_tuple()
-    raise DasError(f"cannot read annotations from a {type(layer).__name__}; "
-                   "pass napari shapes/points layers")
+    raise DasError(
+        f"cannot read annotations from a {type(layer).__name__}; pass napari shapes/points layers"
+    )
 
 
 def _names(attributes: Mapping, count: int, layer_name: str) -> list[str]:
     features = attributes.get("features")
     if features is None or "name" not in getattr(features, "columns", ()):
         if count:
-            raise DasError(f"layer {layer_name!r} has no feature 'name'; give every shape or "
-                           "point a song-type name")
+            raise DasError(
+                f"layer {layer_name!r} has no feature 'name'; give every shape or "
+                "point a song-type name"
+            )
         return []
     names = list(pd.Series(features["name"]).astype(object))
     if len(names) != count:
         raise DasError(f"layer {layer_name!r}: {count} items but {len(names)} names")
     bad = [i for i, n in enumerate(names) if not isinstance(n, str) or not n.strip()]
     if bad:
-        raise DasError(f"layer {layer_name!r}: item {bad[0]} has no song-type name; "
-                       "set its 'name' feature")
+        raise DasError(
+            f"layer {layer_name!r}: item {bad[0]} has no song-type name; set its 'name' feature"
+        )
     return names
 
 
@@ -239,12 +274,16 @@ def layers_to_annotations(layers: Sequence[Any]) -> Annotations:
                 onsets.append(float(start))
                 offsets.append(float(stop))
         else:
-            raise DasError(f"layer {layer_name!r} is a {layer_type} layer; only shapes "
-                           "(segments) and points (events) layers hold annotations")
+            raise DasError(
+                f"layer {layer_name!r} is a {layer_type} layer; only shapes "
+                "(segments) and points (events) layers hold annotations"
+            )
     clash = sorted(set(events) & set(segments))
     if clash:
-        raise DasError(f"song type(s) {', '.join(clash)} appear as points and as shapes; "
-                       "use one layer type per song type")
+        raise DasError(
+            f"song type(s) {', '.join(clash)} appear as points and as shapes; "
+            "use one layer type per song type"
+        )
     for type_name in events:
         categories[type_name] = "event"
     for type_name in segments:
