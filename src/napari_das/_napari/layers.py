@@ -134,6 +134,10 @@ def annotations_to_layers(
                     "face_color": [_rgba(n) for n in rows["name"]]
                     if len(rows)
                     else color_of(event_names[0]),
+                    # small points show their border even at width 0: colour it like the face
+                    "border_color": [_rgba(n) for n in rows["name"]]
+                    if len(rows)
+                    else color_of(event_names[0]),
                     "border_width": 0,
                     "symbol": "disc",
                     "size": max(abs(y_top - y_bottom) * 0.05, 1e-6),
