@@ -133,3 +133,24 @@ def test_predicted_csv_carries_definitions_so_categories_survive(tmp_path, model
     # a second run refuses to replace the definitions it wrote without --overwrite
     csv.unlink()
     assert main(["predict", str(folder / "a.wav"), model_stem]) != 0
+
+
+def test_predict_writes_no_temporary_files(tmp_path, model_stem, rng):
+    """DAS wrote ~11 GB of temporary zarr per hour; we write nothing besides the outputs (not even
+    TensorFlow autograph's generated source files)."""
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    audio.write(folder / "a.wav", 0.1 * rng.normal(size=(5000, 1)).astype(np.float32), FS)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmpdir))
+    out = subprocess.run([sys.executable, "-m", "napari_das.cli", "predict", str(folder / "a.wav"),
+                          model_stem], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert sorted(p.name for p in folder.iterdir()) == ["a.wav", "a_annotations.csv",
+                                                         "a_definitions.csv"]
+    assert list(tmpdir.rglob("*")) == []

@@ -172,7 +172,10 @@ class ModelRunner:
         self.nb_classes = int(model.output_shape[-1])
         # batch axis free (one trace serves full and partial batches), window length fixed
         spec = tf.TensorSpec([None, plan.window, self.nb_channels], tf.float32)
-        self._call = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        # autograph=False: a plain model call needs no conversion (the bench saw a 423-byte
+        # autograph source file in TMPDIR; not reproduced by the test)
+        self._call = tf.function(lambda x: model(x, training=False), input_signature=[spec],
+                                 autograph=False)
 
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         """``[n, W, C]`` -> ``[n, W, K]`` (n <= batch_size)."""
