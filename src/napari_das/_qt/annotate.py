@@ -37,10 +37,10 @@ from ..core.errors import DasError
 from .layer_tools import (
     add_layer_tuples,
     annotation_layers_of,
+    fill_recording_combo,
     freq_range_of,
     layer_kind,
     recording_samples,
-    spectrogram_layers_of,
 )
 
 CATEGORIES = ("event", "segment")
@@ -161,14 +161,7 @@ class AnnotateWidget(QWidget):
         """Re-read recordings and song types from the viewer's layers."""
         if self.viewer is None or self._syncing:
             return
-        current = self.recording_combo.currentText()
-        names = [layer.name for layer in spectrogram_layers_of(self.viewer)]
-        self.recording_combo.blockSignals(True)
-        self.recording_combo.clear()
-        self.recording_combo.addItems(names)
-        if current in names:
-            self.recording_combo.setCurrentText(current)
-        self.recording_combo.blockSignals(False)
+        fill_recording_combo(self.recording_combo, self.viewer)
         for layer in annotation_layers_of(self.viewer):
             for name, category in layer.metadata.get("das", {}).get("categories", {}).items():
                 self.categories.setdefault(name, category)

@@ -43,8 +43,8 @@ from .layer_tools import (
     PROPOSALS_SUFFIX,
     accept_proposals,
     add_layer_tuples,
+    fill_recording_combo,
     recording_audio,
-    spectrogram_layers_of,
 )
 
 MODEL_FILTER = "DAS models (*_model.h5 *.keras *_model.keras);;All files (*)"
@@ -162,14 +162,7 @@ class PredictWidget(QWidget):
     def refresh_recordings(self, *_: Any) -> None:
         if self.viewer is None:
             return
-        current = self.recording_combo.currentText()
-        names = [layer.name for layer in spectrogram_layers_of(self.viewer)]
-        self.recording_combo.blockSignals(True)
-        self.recording_combo.clear()
-        self.recording_combo.addItems(names)
-        if current in names:
-            self.recording_combo.setCurrentText(current)
-        self.recording_combo.blockSignals(False)
+        fill_recording_combo(self.recording_combo, self.viewer)
 
     def current_recording(self):
         name = self.recording_combo.currentText()
