@@ -94,3 +94,42 @@ def test_wrong_channel_count_is_one_line_error(model_and_params, rng):
     model, params = model_and_params
     with pytest.raises(DasError, match="channel"):
         P.predict_probabilities(model, rng.normal(size=(100, 1)), params)
+
+
+#: Chunks (64) shorter than the receptive field (1 + 7 * 31 = 218): trained on zero padding.
+SHORT = NetworkConfig(nb_hist=64, nb_filters=8, kernel_size=8, nb_conv=1,
+                      dilations=[1, 2, 4, 8, 16])
+
+
+def test_short_chunk_network_is_planned_in_its_training_geometry():
+    assert SHORT.margin_capped and SHORT.predicts_in_chunks
+    assert not PLAIN.predicts_in_chunks and not STFT.predicts_in_chunks
+    assert P.window_plan(SHORT).window >= 8192  # default: long windows
+    plan = P.window_plan(SHORT, window=10_000, training_windows=True)  # window is ignored
+    assert (plan.window, plan.margin_past, plan.margin_future) == (64, 16, 16)
+    assert plan.core == SHORT.stride == 32
+    # the margin the model was trained with (params) wins over today's derivation
+    assert P.window_plan(SHORT, data_padding=8, training_windows=True).core == 48
+    with pytest.raises(Exception, match="does not fit"):
+        P.window_plan(SHORT, data_padding=40, training_windows=True)
+    # a network whose chunks hold its receptive field keeps long windows
+    assert P.window_plan(PLAIN, training_windows=True) == P.window_plan(PLAIN)
+
+
+def test_short_chunk_network_outputs_equal_its_training_chunks(rng):
+    """Golden: every kept sample is the model's output on the training chunk around it."""
+    from napari_das.core.model import build_model
+
+    model = build_model(SHORT, nb_channels=1, nb_classes=2, compile=False)
+    x = rng.normal(size=(300, 1)).astype(np.float32)
+    got = P.predict_probabilities(model, x, SHORT.to_dict(), batch_size=3,
+                                  training_windows=True)
+    padded = np.pad(x, ((16, 64), (0, 0)), mode="reflect")  # margins, reflect like the reader
+    for j in range(0, 300, 32):  # chunk j covers padded[j : j + 64], keeps its middle 32
+        expect = model(padded[None, j: j + 64]).numpy()[0, 16:48]
+        n = min(32, 300 - j)
+        np.testing.assert_allclose(got[j: j + n], expect[:n], atol=1e-5)
+    long = model(np.pad(x, ((300, 300), (0, 0)), mode="reflect")[None]).numpy()[0, 300:600]
+    assert np.abs(got - long).max() > 1e-3  # a long window gives other outputs...
+    default = P.predict_probabilities(model, x, SHORT.to_dict())
+    np.testing.assert_allclose(default, long, atol=1e-5)  # ...and is the default

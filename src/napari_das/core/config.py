@@ -276,8 +276,9 @@ class NetworkConfig(_Config):
         so that kept samples never see the zero padding at chunk edges.  DAS used
         ``kernel_size*nb_conv`` (48 samples for a 1396-sample receptive field).  Chunks shorter
         than the receptive field cannot hold that margin: it is then capped at a quarter of the
-        chunk (half of every chunk still trains) and :attr:`margin_capped` is True; prediction is
-        unaffected because it runs on long windows overlapping by the full receptive field.
+        chunk (half of every chunk still trains) and :attr:`margin_capped` is True; such a
+        network can be predicted in its training geometry (:attr:`predicts_in_chunks`,
+        ``das predict --training-windows``).
         """
         if not self.ignore_boundaries:
             return 0
@@ -289,6 +290,18 @@ class NetworkConfig(_Config):
     def margin_capped(self) -> bool:
         """True when chunks are too short for a margin covering the receptive field."""
         return self.ignore_boundaries and self.data_padding < max(self.receptive_extent)
+
+    @property
+    def predicts_in_chunks(self) -> bool:
+        """True when the loss saw outputs whose receptive field reached past the chunk.
+
+        Such a network learned on zero padding where real signal would be: on long windows its
+        kept outputs meet inputs unlike any seen in training.  ``--training-windows`` runs it on
+        its training chunks (``nb_hist`` samples keeping the middle ``stride``) instead.
+        """
+        if self.ignore_boundaries:
+            return self.margin_capped
+        return self.nb_hist < 2 * max(self.receptive_extent) + 1
 
     @property
     def stride(self) -> int:
@@ -437,6 +450,10 @@ class PredictionConfig(_Config):
                                             min=0.0, label="Band-pass high (Hz)")
     resample: bool = option(True, "resample audio to the model's sample rate",
                             label="Resample")
+    training_windows: bool = option(False, "run a network trained on chunks shorter than its "
+                                    "receptive field on its training chunks (DAS's geometry): "
+                                    "fewer false events, ~1.6x slower, segments can break at "
+                                    "chunk borders", label="Predict in training chunks")
     block_seconds: float | None = option(None, "seconds of audio per streamed block (default: "
                                          "chosen from the model)", min=0.0, cli_hidden=True)
 
