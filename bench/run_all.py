@@ -91,14 +91,16 @@ def build_table(r: dict[str, Any]) -> Table:
     for ds, label in (("fly", "fly"), ("bird", "finch")):
         tr = r["train"][ds]
         o, d = tr["ours"], tr["das"]
-        nb_hist = compare_das.NETWORK_DICT["nb_hist"]
+        net = compare_das.NETWORKS[ds]
+        nb_hist = int(net[net.index("--nb-hist") + 1])
         t.add(f"{label}: training chunks/s (incl. validation)", o["chunks_per_s"],
               d["chunks_per_s"])
         t.add(f"{label}: training audio s/s (chunks x {nb_hist} samples)",
               o["chunks_per_s"] * nb_hist / rates[ds], d["chunks_per_s"] * nb_hist / rates[ds])
         t.add(f"{label}: time per epoch (s, {o['steps_per_epoch']} steps + validation)",
               sum(o["epoch_s"]) / len(o["epoch_s"]), sum(d["epoch_s"]) / len(d["epoch_s"]))
-        t.add(f"{label}: training process wall ({s['epochs']} epochs max, s)", o["wall_s"],
+        epochs = s.get("bird_epochs", s["epochs"]) if ds == "bird" else s["epochs"]
+        t.add(f"{label}: training process wall ({epochs} epochs max, s)", o["wall_s"],
               d["wall_s"])
         t.add(f"{label}: wall until val loss stopped improving (s; best epoch ours "
               f"{o['best_epoch']}, DAS {d['best_epoch']})", o["time_to_best_s"],
@@ -114,6 +116,12 @@ def build_table(r: dict[str, Any]) -> Table:
         o, d = fly["ours"]["scores"][key], fly["das"]["scores"][key]
         t.add(f"fly held-out {long_s / 60:.0f} min: {label}", o, d, ">= DAS",
               sign * (o - d) >= -SCORE_SLACK)
+    tw = fly.get("ours_training_windows")
+    if tw is not None:
+        for label, key, _sign in scores:
+            o, d = tw["scores"][key], fly["das"]["scores"][key]
+            t.add(f"fly held-out, ours `--training-windows`: {label}", o, d, ">= DAS",
+                  o - d >= -SCORE_SLACK)
     bird = r["predict"]["bird_test"]
     for label, key, sign in (("syllable onset F1 (10 ms)", "onset_f1", 1),
                              ("syllable offset F1 (10 ms)", "offset_f1", 1),
@@ -131,6 +139,11 @@ def build_table(r: dict[str, Any]) -> Table:
           pd["wall_s"])
     t.add("predict: throughput, whole process incl. model load (audio s/s)", thr_o, thr_d,
           ">= 5x DAS", thr_o >= 5 * thr_d)
+    if tw is not None:
+        thr_tw = long_s / tw["wall_s"]
+        t.add("predict `--training-windows`: throughput, whole process (audio s/s)", thr_tw,
+              thr_d, ">= 5x DAS", thr_tw >= 5 * thr_d)
+        t.add("predict `--training-windows`: peak RSS (MB)", tw["maxrss_mb"], pd["maxrss_mb"])
     t.add("predict: peak RSS (MB)", po["maxrss_mb"], pd["maxrss_mb"],
           "< 1536 MB" + ("" if long_s >= 3600 else f" (for 1 h; ran {long_s / 60:.0f} min)"),
           po["maxrss_mb"] < 1536)
@@ -149,6 +162,9 @@ def build_table(r: dict[str, Any]) -> Table:
     steady_o = st["ours"]["audio_s"] / st["ours"]["best_s"]
     steady_d = st["das"]["audio_s"] / st["das"]["best_s"]
     t.add("predict steady state, in process, 60 s file (audio s/s)", steady_o, steady_d)
+    if "training_windows_best_s" in st["ours"]:
+        t.add("predict steady state `--training-windows` (audio s/s)",
+              st["ours"]["audio_s"] / st["ours"]["training_windows_best_s"], steady_d)
     t.add("predict steady state: useful FLOP/s", fps * 10_000 * steady_o,
           fps * 10_000 * steady_d, ">= 60% of peak", fps * 10_000 * steady_o >= 0.6 * peak)
     t.add("predict steady state: % of peak matmul FLOP/s", 100 * fps * 10_000 * steady_o / peak,
@@ -173,10 +189,13 @@ def render(r: dict[str, Any]) -> str:
             f" Python {m['python']}; load average at start {m['load_avg_at_start'][0]:.2f}, at end"
             f" {m.get('load_avg_at_end', [math.nan])[0]:.2f} (1-min; this run included); "
             f"whole bench {r.get('total_wall_s', 0) / 60:.1f} min.\n\n"
-            f"Same files, same network (`{' '.join(compare_das.NETWORK)}`), seed {s['seed']}, "
-            f"learning rate {s['learning_rate']}, batch {s['batch_size']}, {s['epochs']} epochs "
-            f"max (early-stop patience 20), fraction of data fly {s['fly_fraction']} / finch "
-            f"{s['bird_fraction']}, equal steps per epoch (DAS's). Fly song: "
+            f"Same files and network for both systems, seed {s['seed']}, batch "
+            f"{s['batch_size']}, early-stop patience 20, equal steps per epoch (DAS's). Fly: the "
+            f"seed's network (`{' '.join(compare_das.NETWORK)}`), learning rate "
+            f"{s['learning_rate']}, {s['epochs']} epochs max, fraction of data "
+            f"{s['fly_fraction']}. Finch: a bird network (`{' '.join(compare_das.BIRD_NETWORK)}`"
+            f", DAS `--model-name tcn_stft`), learning rate {s.get('bird_learning_rate')}, "
+            f"{s.get('bird_epochs')} epochs max, fraction of data {s['bird_fraction']}. Fly song: "
             f"{s['fly_files']} x {s['fly_seconds']:.0f} s synthetic ("
             f"`make_synth.py`), scored on a held-out {s['long_seconds'] / 60:.0f}-min recording "
             f"(also the prediction-speed file); finch: train day 032312, test day 032412. "
