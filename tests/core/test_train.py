@@ -173,6 +173,8 @@ def test_song_type_and_balance(dataset, tmp_path):
     ("noval", "no validation data"),
     ("unwritable", "cannot write result files here"),
     ("resume", "params file not found"),
+    ("range", "--last-sample-train 10 must be above --first-sample-train 20"),
+    ("beyond", "--last-sample-val 99999999 is beyond the val split"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(dataset, tmp_path, capsys, case, message):
     data, save = dataset, tmp_path / "res"
@@ -193,6 +195,10 @@ def test_bad_input_is_one_line_and_writes_nothing(dataset, tmp_path, capsys, cas
         save.write_text("a file, not a folder")
     elif case == "resume":
         extra = ["--resume", str(tmp_path / "res" / "nothing")]
+    elif case == "range":
+        extra = ["--first-sample-train", "20", "--last-sample-train", "10"]
+    elif case == "beyond":
+        extra = ["--last-sample-val", "99999999"]
     code = main(["train", "--data-dir", str(data), "--save-dir", str(save), "--nb-hist", "128",
                  *extra])
     err = capsys.readouterr().err.strip().splitlines()
@@ -331,3 +337,23 @@ def test_das_evaluate_scores_the_test_split_and_keeps_the_training_results(datas
     assert main(["evaluate", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nothing" in err[0], err
+
+
+def test_explicit_sample_ranges_restrict_batches_and_override_fraction(dataset):
+    """DAS's --first/last-sample-train/val: the same data for two runs (and for DAS)."""
+    from napari_das.core.train_setup import prepare_data
+
+    training = TrainingConfig(data_dir=str(dataset), first_sample_train=1000,
+                              last_sample_train=6000, first_sample_val=500, last_sample_val=3000,
+                              fraction_data=0.5, batch_size=4).validated()
+    data = prepare_data(TINY.validated(), training, seed=3)
+    assert data.subsets == {"train": (1000, 6000), "val": (500, 3000)}
+    starts = np.concatenate([data.train.starts_of(i) for i in range(50)])
+    assert starts.min() >= 1000 and starts.max() + TINY.nb_hist <= 6000
+    assert starts.max() - starts.min() > 3000  # drawn across the range, not from one spot
+    val = np.concatenate([data.val.starts_of(i) for i in range(len(data.val))])
+    assert val.min() >= 500 and val.max() + TINY.nb_hist <= 3000
+    # only a first sample: up to the end of the split
+    open_end = TrainingConfig(data_dir=str(dataset), first_sample_train=1000).validated()
+    n = len(np.load(dataset / "train" / "x.npy", mmap_mode="r"))
+    assert prepare_data(TINY.validated(), open_end, seed=3).subsets["train"] == (1000, n)

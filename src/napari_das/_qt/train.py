@@ -132,7 +132,8 @@ class TrainWidget(QWidget):
         self.last_result: ChildResult | None = None
         self.training_form = ConfigForm(
             TrainingConfig, defaults=TRAINING_GUI_DEFAULTS, on_values=ON_VALUES,
-            exclude=("verbose",), editors={"y_suffix": SongTypeEditor})
+            exclude=("verbose", "first_sample_train", "last_sample_train",
+                     "first_sample_val", "last_sample_val"), editors={"y_suffix": SongTypeEditor})
         self.network_form = ConfigForm(
             NetworkConfig, defaults=NETWORK_GUI_DEFAULTS, exclude=("model_name",),
             editors={"nb_pre_conv": DownsampleEditor})

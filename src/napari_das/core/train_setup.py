@@ -134,7 +134,17 @@ def prepare_data(network: NetworkConfig, training: TrainingConfig, seed: int) ->
         split = dataset.splits[name]
         bounds = list(split.boundaries)
         fraction = _fraction(training, dataset.samplerate, len(split.x))
-        if fraction is not None and fraction < 1:
+        first = getattr(training, f"first_sample_{name}")
+        last = getattr(training, f"last_sample_{name}")
+        if first is not None or last is not None:  # explicit range (DAS: all four needed)
+            first, last = int(first or 0), int(len(split.x) if last is None else last)
+            if last > len(split.x):
+                raise DasError(f"--last-sample-{name} {last} is beyond the {name} split "
+                               f"({len(split.x)} samples)", training.data_dir)
+            bounds = [(max(a, first), min(b, last)) for a, b in bounds if min(b, last) > max(a,
+                                                                                      first)]
+            subsets[name] = (first, last)
+        elif fraction is not None and fraction < 1:
             rng = np.random.default_rng([seed, 1000 + offset])
             min_len = network.nb_hist * (training.batch_size + 2)
             bounds, subsets[name] = subset_boundaries(bounds, fraction, min_len, rng)
