@@ -13,8 +13,9 @@ Steps (results go to ``<workdir>/results.json``, rendered by ``run_all.py``):
    held-out 60 s file and one long recording (1 h; 10 min with ``--quick``); the Bengalese finch
    recordings, train day 032312 (symlinked), test day 032412;
 3. datasets: DAS's "Make dataset" (``das_make_dataset.py``) and ``das make-dataset``;
-4. training: DAS first (its steps per epoch follow from ``--fraction-data``), then ours with the
-   same network, seed, learning rate, batch size, epochs, data fraction and steps per epoch;
+4. training: DAS first (its steps per epoch follow from ``--fraction-data``), then ours on DAS's
+   dataset and DAS's sample ranges (the same training data) with the same network, seed,
+   learning rate, batch size, epochs and steps per epoch;
 5. prediction: both command lines with the same post-processing flags on the long fly recording
    and the finch test day; the CSVs are scored by one scorer (``score_annotations.py`` for fly
    song, ``napari_das.core.metrics`` for syllables); steady-state in-process timing on 60 s.
@@ -266,13 +267,28 @@ def train_das(work: Path, ds: str, s: Settings, fraction: float | None) -> dict[
                              marks.get("start_training", m.t_start), epochs[0]["steps"], s)
 
 
-def train_ours(work: Path, ds: str, s: Settings, fraction: float | None,
-               steps: int) -> dict[str, Any]:
+def das_ranges(stem: str) -> list[Any]:
+    """DAS's training/validation sample ranges from its params, as ``das train`` flags."""
+    sys.path.insert(0, str(REPO / "src"))
+    from napari_das.core.params import load_params
+
+    params = load_params(stem + "_params.yaml")
+    out: list[Any] = []
+    for name in ("train", "val"):
+        first, last = params.get(f"first_sample_{name}"), params.get(f"last_sample_{name}")
+        if last is not None:
+            out += [f"--first-sample-{name}", int(first or 0), f"--last-sample-{name}", int(last)]
+    return out
+
+
+def train_ours(work: Path, ds: str, s: Settings, fraction: float | None, steps: int,
+               ranges: list[Any]) -> dict[str, Any]:
+    """Our ``das train`` on DAS's dataset and DAS's sample ranges: the same training data."""
     sys.path.insert(0, str(REPO / "src"))
     from napari_das.core.progress import parse_record
 
     root = work / ds
-    m = run_measured([OUR_DAS, "train", "--data-dir", root / "ours.npy", "--save-dir",
+    m = run_measured([OUR_DAS, "train", "--data-dir", root / "das.npy", *ranges, "--save-dir",
                       root / "ours_res", "--save-name", "model", "--steps-per-epoch", steps,
                       "--early-stop-patience", 20, "--verbose", 2, "--progress-json",
                       *_train_common(s, ds, fraction)], work / "logs" / f"{ds}_train_ours.log",
@@ -449,7 +465,8 @@ def run(work: Path, s: Settings) -> dict[str, Any]:
     for step, ds in (("4/6", "fly"), ("5/6", "bird")):
         print(f"== {step} training on {ds} (DAS, then ours with DAS's steps per epoch)", flush=True)
         das = train_das(work, ds, s, fraction[ds])
-        ours = train_ours(work, ds, s, fraction[ds], das["steps_per_epoch"])
+        ours = train_ours(work, ds, s, fraction[ds], das["steps_per_epoch"],
+                          das_ranges(das["stem"]))
         results["train"][ds] = {"das": das, "ours": ours}
         save()
     print("== 6/6 prediction + scores", flush=True)
