@@ -473,8 +473,8 @@ class PredictionConfig(_Config):
                             label="Resample")
     training_windows: bool = option(False, "run a network trained on chunks shorter than its "
                                     "receptive field on its training chunks (DAS's geometry): "
-                                    "fewer false events, ~2x slower, segments can break at "
-                                    "chunk borders", label="Predict in training chunks")
+                                    "fewer false events, up to 4x slower, segments can "
+                                    "break at chunk borders", label="Predict in training chunks")
     block_seconds: float | None = option(None, "seconds of audio per streamed block (default: "
                                          "chosen from the model)", min=0.0, cli_hidden=True)
 

@@ -15,7 +15,7 @@ e.g. ``--nb-hist 256`` with a 2884-sample field) never saw real signal where its
 reached past the chunk, only zero padding.  It can be run in its training geometry: windows of
 ``nb_hist`` samples keeping the ``stride`` samples between the ``data_padding`` margins, exactly
 the outputs the loss saw.  Measured on held-out synthetic pulses (seed network, 96-sample margin):
-pulse F1 0.93 instead of 0.91 at about 2x the time; on finch syllables (STFT network) segments
+pulse F1 0.94 instead of 0.92 at 3.6x the time; on finch syllables (STFT network) segments
 break at chunk borders, so it is not the default.
 
 The model call is a ``tf.function`` with a fixed window length ``[None, W, C]``, so it is traced
