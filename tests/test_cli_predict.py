@@ -154,3 +154,19 @@ def test_predict_writes_no_temporary_files(tmp_path, model_stem, rng):
     assert sorted(p.name for p in folder.iterdir()) == ["a.wav", "a_annotations.csv",
                                                          "a_definitions.csv"]
     assert list(tmpdir.rglob("*")) == []
+
+
+def test_progress_json_child_accepts_sigint_that_arrived_ignored(tmp_path):
+    """A background job of a non-interactive shell inherits SIGINT ignored; Stop sends SIGINT."""
+    import signal
+    import subprocess
+    import sys
+
+    code = ("import signal, sys\n"
+            "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "from napari_das import cli\n"
+            "cli._accept_sigint()\n"
+            "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # this process is untouched

@@ -358,6 +358,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _accept_sigint() -> None:
+    """Let SIGINT interrupt even if it arrived ignored.
+
+    A shell without job control starts background commands (``napari ... &`` in a script) with
+    SIGINT ignored, and children inherit that; the viewer's Stop button sends SIGINT first.
+    """
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``das``; returns the exit code."""
     parser = build_parser()
@@ -371,6 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     json_lines = getattr(args, "progress_json", False)
+    if json_lines:
+        _accept_sigint()
     try:
         code = args.func(args)
     except DasError as err:

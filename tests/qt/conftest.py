@@ -58,6 +58,8 @@ elif mode == "stubborn":
     rec(event="start", total=1)
     time.sleep(120)
 elif mode == "interruptible":
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # as das --progress-json does
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     rec(event="start", total=1000)
     try:
         for e in range(1, 1000):
