@@ -345,8 +345,6 @@ def runs(binary: Any) -> tuple[np.ndarray, np.ndarray]:
     return steps[0::2], steps[1::2] - 1
 
 
-_runs = runs
-
 
 def fill_gaps(binary: Any, gap_samples: int) -> np.ndarray:
     """Set to True every run of False *between* two True runs that is shorter than ``gap_samples``.
@@ -354,7 +352,7 @@ def fill_gaps(binary: Any, gap_samples: int) -> np.ndarray:
     Leading and trailing False runs are not gaps.  Returns a new boolean array.
     """
     out = np.array(binary, dtype=bool)
-    starts, stops = _runs(out)
+    starts, stops = runs(out)
     gaps = starts[1:] - stops[:-1] - 1
     for i in np.flatnonzero(gaps < gap_samples):
         out[stops[i] + 1 : starts[i + 1]] = True
@@ -364,7 +362,7 @@ def fill_gaps(binary: Any, gap_samples: int) -> np.ndarray:
 def remove_short(binary: Any, min_samples: int) -> np.ndarray:
     """Set to False every True run shorter than ``min_samples`` (edge runs included)."""
     out = np.array(binary, dtype=bool)
-    starts, stops = _runs(out)
+    starts, stops = runs(out)
     for i in np.flatnonzero(stops - starts + 1 < min_samples):
         out[starts[i] : stops[i] + 1] = False
     return out
@@ -385,7 +383,7 @@ class _RunTable:
         labels_true: np.ndarray | None = None,
     ):
         self.nb_classes = nb_classes
-        self.starts, self.stops = _runs(labels > 0)
+        self.starts, self.stops = runs(labels > 0)
         n = self.starts.size
         self.gaps = self.starts[1:] - self.stops[:-1] - 1
         self.counts_cum = self.prob_cum = self.true_cum = None

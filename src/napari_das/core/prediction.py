@@ -163,7 +163,7 @@ class PostProcessor:
         probs = np.concatenate(self._probs)
         cut = len(labels)
         if not final:
-            starts, stops = postprocess._runs(labels == 0)
+            starts, stops = postprocess.runs(labels == 0)
             closed = np.flatnonzero(stops - starts + 1 >= self._gap)
             cut = int(starts[closed[-1]]) if closed.size else 0
         if cut > 0:
