@@ -43,14 +43,19 @@ OUR_DAS = REPO / ".venv" / "bin" / "das"
 DAS_VENV = Path(os.environ.get("DAS_VENV", REPO / ".venv-das"))
 DAS_PY, DAS_BIN = DAS_VENV / "bin" / "python", DAS_VENV / "bin" / "das"
 
-#: The seed's network, used for both systems and both data sets.
-NETWORK = ["--nb-hist", "256", "--nb-filters", "32", "--kernel-size", "32", "--nb-conv", "3"]
-NETWORK_DICT = {"nb_hist": 256, "nb_filters": 32, "kernel_size": 32, "nb_conv": 3}
-#: A bird network for the finch data (both systems): STFT frontend with 16x downsampling, as DAS's
-#: docs recommend for birds; the seed's 8 ms chunks at 32 kHz learn no syllables in either system.
-BIRD_NETWORK = ["--nb-hist", "2048", "--nb-pre-conv", "4", "--pre-nb-dft", "64", "--nb-filters",
-                "32", "--kernel-size", "16", "--nb-conv", "2"]
-NETWORKS = {"fly": NETWORK, "bird": BIRD_NETWORK}
+#: Networks per data set, used for both systems: fly, the seed's network; finch, a bird network
+#: (STFT frontend with 16x downsampling, as DAS's docs recommend for birds; the seed's 8 ms chunks
+#: at 32 kHz learn no syllables in either system).
+NETWORKS: dict[str, dict[str, int]] = {
+    "fly": {"nb_hist": 256, "nb_filters": 32, "kernel_size": 32, "nb_conv": 3},
+    "bird": {"nb_hist": 2048, "nb_pre_conv": 4, "pre_nb_dft": 64, "nb_filters": 32,
+             "kernel_size": 16, "nb_conv": 2},
+}
+
+
+def network_flags(ds: str) -> list[str]:
+    """``--nb-hist 256 ...``: the network of data set ``ds`` as ``das train`` flags."""
+    return [w for k, v in NETWORKS[ds].items() for w in (f"--{k.replace('_', '-')}", str(v))]
 
 
 @dataclass
@@ -242,7 +247,7 @@ def make_datasets(work: Path, s: Settings) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ training
 def _train_common(s: Settings, ds: str, fraction: float | None) -> list[Any]:
     bird = ds == "bird"
-    return [*NETWORKS[ds], "--learning-rate", s.bird_learning_rate if bird else s.learning_rate,
+    return [*network_flags(ds), "--learning-rate", s.bird_learning_rate if bird else s.learning_rate,
             "--nb-epoch", s.bird_epochs if bird else s.epochs, "--batch-size", s.batch_size,
             *(["--fraction-data", fraction] if fraction else []), "--seed", s.seed]
 
@@ -254,9 +259,9 @@ def train_das(work: Path, ds: str, s: Settings, fraction: float | None) -> dict[
     root = work / ds
     save_dir = root / "das_res"
     m = run_measured([DAS_BIN, "train", "--data-dir", root / "das.npy", "--save-dir", save_dir,
-                      "--model-name", "tcn_stft" if ds == "bird" else "tcn",
+                      "--model-name", "tcn_stft" if NETWORKS[ds].get("nb_pre_conv") else "tcn",
                       "--ignore-boundaries", "--use-separable",
-                      *(["False"] * int(NETWORKS[ds][NETWORKS[ds].index("--nb-conv") + 1])),
+                      *(["False"] * NETWORKS[ds]["nb_conv"]),
                       "--no-reduce-lr", "--no-tensorboard", "--verbose", "2",
                       *_train_common(s, ds, fraction)], work / "logs" / f"{ds}_train_das.log",
                      tmpdir=work / "tmp" / "train_das")
@@ -329,7 +334,6 @@ def predict_both(work: Path, ds: str, src: Path, post: tuple[str, ...],
     """Both command lines on one WAV (fly) or a folder of WAVs (finch test day)."""
     res: dict[str, Any] = {}
     for who in who_list:
-        extra = list(ours_extra)
         out = work / ds / f"pred_{who}{tag}"
         out.mkdir(parents=True, exist_ok=True)
         if who == "das":
@@ -345,7 +349,8 @@ def predict_both(work: Path, ds: str, src: Path, post: tuple[str, ...],
                    "--verbose", "0", *post]
         else:
             save = out if src.is_dir() else out / f"{src.stem}_annotations.csv"
-            cmd = [OUR_DAS, "predict", src, models[who], "--save-filename", save, *post, *extra]
+            cmd = [OUR_DAS, "predict", src, models[who], "--save-filename", save, *post,
+                   *ours_extra]
         m = run_measured(cmd, work / "logs" / f"{ds}_predict_{who}{tag}.log",
                          tmpdir=work / "tmp" / f"predict_{who}")
         res[who] = {**m.summary(), "out": str(out),
@@ -449,7 +454,7 @@ def run(work: Path, s: Settings) -> dict[str, Any]:
     print("== 1/6 matmul FLOP/s (numpy, TensorFlow)", flush=True)
     m = run_measured([OUR_PY, REPO / "bench" / "flops.py", "--json"], work / "logs" / "flops.log")
     results["flops"] = json.loads(m.lines[-1][1])
-    network = NetworkConfig(**NETWORK_DICT).validated()
+    network = NetworkConfig(**NETWORKS["fly"]).validated()
     results["model_flops_per_sample"] = {"fly": model_flops_per_sample(network, 1, 3)}
     # DAS predicts overlapping chunks: stride = nb_hist - 2 * kernel_size * nb_conv (spec 4.1)
     das_stride = network.nb_hist - 2 * network.kernel_size * network.nb_conv

@@ -91,8 +91,7 @@ def build_table(r: dict[str, Any]) -> Table:
     for ds, label in (("fly", "fly"), ("bird", "finch")):
         tr = r["train"][ds]
         o, d = tr["ours"], tr["das"]
-        net = compare_das.NETWORKS[ds]
-        nb_hist = int(net[net.index("--nb-hist") + 1])
+        nb_hist = compare_das.NETWORKS[ds]["nb_hist"]
         t.add(f"{label}: training chunks/s (incl. validation)", o["chunks_per_s"],
               d["chunks_per_s"])
         t.add(f"{label}: training audio s/s (chunks x {nb_hist} samples)",
@@ -193,9 +192,9 @@ def render(r: dict[str, Any]) -> str:
             f"{s['batch_size']}, early-stop patience 20, equal steps per epoch (DAS's); both "
             f"train on DAS's dataset and on the sample ranges DAS drew (napari-das's "
             f"`--first/last-sample-train/val`), i.e. on the same samples. Fly: the "
-            f"seed's network (`{' '.join(compare_das.NETWORK)}`), learning rate "
+            f"seed's network (`{' '.join(compare_das.network_flags('fly'))}`), learning rate "
             f"{s['learning_rate']}, {s['epochs']} epochs max, fraction of data "
-            f"{s['fly_fraction']}. Finch: a bird network (`{' '.join(compare_das.BIRD_NETWORK)}`"
+            f"{s['fly_fraction']}. Finch: a bird network (`{' '.join(compare_das.network_flags('bird'))}`"
             f", DAS `--model-name tcn_stft`), learning rate {s.get('bird_learning_rate')}, "
             f"{s.get('bird_epochs')} epochs max, fraction of data {s['bird_fraction']}. Fly song: "
             f"{s['fly_files']} x {s['fly_seconds']:.0f} s synthetic ("

@@ -119,6 +119,8 @@ def annotations_to_layers(
         rows = df[df["name"].isin(event_names)]
         times = rows["start_seconds"].to_numpy(np.float64)
         data = np.column_stack([np.full(len(times), (y_bottom + y_top) / 2), times])
+        # explicit per-point colours: napari 0.9 ignores a categorical dict as a colour cycle
+        colors = [_rgba(n) for n in rows["name"]] if len(rows) else color_of(event_names[0])
         layers.append(
             (
                 data.reshape(-1, 2),
@@ -130,14 +132,9 @@ def annotations_to_layers(
                         "start_seconds": np.nan,
                         "stop_seconds": np.nan,
                     },
-                    # explicit per-point colours: napari 0.9 ignores a categorical dict as a colour cycle
-                    "face_color": [_rgba(n) for n in rows["name"]]
-                    if len(rows)
-                    else color_of(event_names[0]),
+                    "face_color": colors,
                     # small points show their border even at width 0: colour it like the face
-                    "border_color": [_rgba(n) for n in rows["name"]]
-                    if len(rows)
-                    else color_of(event_names[0]),
+                    "border_color": colors,
                     "border_width": 0,
                     "symbol": "disc",
                     "size": max(abs(y_top - y_bottom) * 0.05, 1e-6),

@@ -35,7 +35,6 @@ def spectrogram_layers_of(viewer: Any) -> list:
     return [layer for layer in viewer.layers if _das(layer).get("kind") == "spectrogram"]
 
 
-
 def fill_recording_combo(combo: Any, viewer: Any) -> None:
     """List the viewer's spectrogram layers in ``combo``, keeping the current choice if present."""
     current = combo.currentText()
@@ -46,6 +45,7 @@ def fill_recording_combo(combo: Any, viewer: Any) -> None:
     if current in names:
         combo.setCurrentText(current)
     combo.blockSignals(False)
+
 
 def is_proposal(layer: Any) -> bool:
     return layer.name.endswith(PROPOSALS_SUFFIX) or bool(_das(layer).get("proposals"))

@@ -79,6 +79,16 @@ def random_starts(boundaries: Boundaries, nb_hist: int, count: int,
     return pieces[piece, 0] + offset
 
 
+def clip_boundaries(boundaries: Boundaries, first: int, last: int) -> list[tuple[int, int]]:
+    """The pieces cut to ``[first, last)``; pieces left empty are dropped.
+
+    >>> clip_boundaries([(0, 10), (10, 30), (30, 40)], 5, 30)
+    [(5, 10), (10, 30)]
+    """
+    clipped = [(max(a, first), min(b, last)) for a, b in _pieces(boundaries).tolist()]
+    return [(a, b) for a, b in clipped if b > a]
+
+
 def subset_boundaries(boundaries: Boundaries, fraction: float, min_samples: int,
                       rng: np.random.Generator) -> tuple[list[tuple[int, int]], tuple[int, int]]:
     """Restrict pieces to one contiguous random range of ``fraction`` of the samples.
@@ -100,8 +110,7 @@ def subset_boundaries(boundaries: Boundaries, fraction: float, min_samples: int,
     if length < total:
         first = first + int(rng.integers(0, total - length + 1))
         last = first + length
-    clipped = [(max(a, first), min(b, last)) for a, b in pieces.tolist()]
-    return [(a, b) for a, b in clipped if b > a], (first, last)
+    return clip_boundaries(pieces, first, last), (first, last)
 
 
 def class_weights_from_targets(y: np.ndarray, boundaries: Boundaries,

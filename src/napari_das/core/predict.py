@@ -125,7 +125,7 @@ def window_plan(network: NetworkConfig, window: int | None = None,
         (``nb_hist`` samples, ``data_padding`` margins; ``window`` is then ignored).
     """
     hop = int(network.hop)
-    if training_windows and getattr(network, "predicts_in_chunks", False):
+    if training_windows and network.predicts_in_chunks:
         pad = int(network.data_padding if data_padding is None else data_padding)
         if not 0 <= 2 * pad < int(network.nb_hist):
             raise DasError(f"data_padding {pad} does not fit chunks of {network.nb_hist} samples")

@@ -20,6 +20,7 @@ import numpy as np
 from .chunks import (
     ChunkBatches,
     class_weights_from_targets,
+    clip_boundaries,
     default_steps_per_epoch,
     subset_boundaries,
 )
@@ -141,9 +142,7 @@ def prepare_data(network: NetworkConfig, training: TrainingConfig, seed: int) ->
             if last > len(split.x):
                 raise DasError(f"--last-sample-{name} {last} is beyond the {name} split "
                                f"({len(split.x)} samples)", training.data_dir)
-            bounds = [(max(a, first), min(b, last)) for a, b in bounds if min(b, last) > max(a,
-                                                                                      first)]
-            subsets[name] = (first, last)
+            bounds, subsets[name] = clip_boundaries(bounds, first, last), (first, last)
         elif fraction is not None and fraction < 1:
             rng = np.random.default_rng([seed, 1000 + offset])
             min_len = network.nb_hist * (training.batch_size + 2)
