@@ -19,3 +19,14 @@ def test_version_lists_the_stack_and_gpu(capsys):
 def test_no_command_prints_help_and_fails(capsys):
     assert main([]) == 2
     assert "make-dataset" in capsys.readouterr().out
+
+
+def test_every_command_prints_its_help(capsys):
+    """The option help texts come from the config classes: they must format (no stray '%')."""
+    import pytest
+
+    for command in ("version", "make-dataset", "train", "evaluate", "predict"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: das " + command in capsys.readouterr().out

@@ -14,6 +14,7 @@ import yaml
 
 from napari_das.cli import build_parser, main
 from napari_das.core.config import DatasetConfig, NetworkConfig, TrainingConfig
+from napari_das.core.errors import DasError
 from napari_das.core.progress import StopToken, parse_record
 
 SEED_COMMAND = ("train --data-dir {data} --save-dir {res} --nb-hist 256 --ignore-boundaries True "
@@ -100,6 +101,9 @@ def test_seed_command_trains_and_writes_the_three_files(smallest_dataset, tmp_pa
     assert params["steps_per_epoch"] == 2 and isinstance(params["data_hash"], str)
     assert np.array(params["conf_mat"]).shape == (3, 3) and "pulse" in params["report"]
     assert params["napari_das_version"]
+    x = np.load(dataset / "train" / "x.npy").astype(np.float64)  # robust std of the training audio
+    mad = 1.4826 * np.median(np.abs(x - np.median(x, axis=0)), axis=0)
+    assert params["noise_level"] == pytest.approx(mad.tolist(), rel=1e-3)
     with h5py.File(f"{stem}_results.h5") as fh:
         assert fh["fit_hist/val_loss"][:].tolist() == params["history"]["val_loss"]
         y_test, y_pred = fh["y_test"][:], fh["y_pred"][:]
@@ -357,3 +361,26 @@ def test_explicit_sample_ranges_restrict_batches_and_override_fraction(dataset):
     open_end = TrainingConfig(data_dir=str(dataset), first_sample_train=1000).validated()
     n = len(np.load(dataset / "train" / "x.npy", mmap_mode="r"))
     assert prepare_data(TINY.validated(), open_end, seed=3).subsets["train"] == (1000, n)
+
+
+def test_cosine_schedule_decays_over_the_run_and_survives_resume(dataset, tmp_path):
+    """--lr-schedule cosine: lr0 * (0.02 + 0.98 * (1 + cos(pi * step / total)) / 2)."""
+    full = run_train(dataset, tmp_path / "a", lr_schedule="cosine", learning_rate=0.001)
+    # after epoch 1 (3 of 6 steps): half way down; after epoch 2: the 2% floor
+    assert full.history["lr"] == pytest.approx([0.001 * (0.02 + 0.98 * 0.5), 0.001 * 0.02],
+                                               rel=1e-5)
+    stop = StopToken()
+
+    def progress(record):
+        if record.event == "epoch":
+            stop.set()
+
+    run_train(dataset, tmp_path / "b", lr_schedule="cosine", learning_rate=0.001, stop=stop,
+              progress=progress)
+    resumed = run_train(dataset, tmp_path / "c", resume=str(tmp_path / "b" / "run"))
+    assert resumed.history["lr"] == pytest.approx(full.history["lr"], rel=1e-5)
+    assert resumed.history["loss"] == pytest.approx(full.history["loss"], rel=1e-5)
+    with pytest.raises(DasError, match="--reduce-lr needs the constant learning rate"):
+        TrainingConfig(data_dir=str(dataset), lr_schedule="cosine", reduce_lr=True).validated()
+    with pytest.raises(DasError, match="lr_schedule|lr-schedule"):
+        TrainingConfig(data_dir=str(dataset), lr_schedule="linear").validated()

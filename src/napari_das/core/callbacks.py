@@ -212,7 +212,7 @@ def keras_callback(keeper: EpochKeeper) -> Any:
             lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
             iterations = int(keras.ops.convert_to_numpy(optimizer.iterations))
             if keeper.epoch_end(self.model, epoch, dict(logs or {}), lr,
-                                optimizer.learning_rate.assign, iterations):
+                                lambda value: optimizer.learning_rate.assign(value), iterations):
                 self.model.stop_training = True
 
     return _Callback()

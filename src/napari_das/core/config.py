@@ -335,6 +335,9 @@ class NetworkConfig(_Config):
 
 # ------------------------------------------------------------------------------------ training
 STRATEGIES = ("default", "mirrored", "multi-worker")
+LR_SCHEDULES = ("constant", "cosine")
+#: The cosine schedule ends at this fraction of the initial learning rate.
+COSINE_FINAL_FRACTION = 0.02
 
 
 @dataclass
@@ -384,6 +387,10 @@ class TrainingConfig(_Config):
     validation_steps: int | None = option(None, "validation batches per epoch (default: the "
                                           "whole validation split)", min=1,
                                           group="Training parameters", label="Validation steps")
+    lr_schedule: str = option("constant", "learning-rate schedule: constant (DAS), or cosine "
+                              "(decays from --learning-rate to a fiftieth of it over --nb-epoch epochs: "
+                              "short runs end converged)", choices=LR_SCHEDULES,
+                              group="Training parameters", label="LR schedule")
     reduce_lr: bool = option(False, "reduce the learning rate when validation loss plateaus",
                              group="Training parameters", label="Reduce LR")
     reduce_lr_patience: int = option(5, "epochs without improvement before reducing the LR",
@@ -425,6 +432,9 @@ class TrainingConfig(_Config):
             if first is not None and last is not None and last <= first:
                 raise DasError(f"--last-sample-{name} {last} must be above --first-sample-{name} "
                                f"{first}")
+        if self.reduce_lr and self.lr_schedule != "constant":
+            raise DasError(f"--reduce-lr needs the constant learning rate, not --lr-schedule "
+                           f"{self.lr_schedule}: use one of them")
         if not str(self.data_dir).rstrip("/\\").endswith(".npy"):
             raise DasError("the dataset folder must end in .npy (make one with das make-dataset)",
                            self.data_dir)
@@ -475,6 +485,10 @@ class PredictionConfig(_Config):
                                     "receptive field on its training chunks (DAS's geometry): "
                                     "fewer false events, up to 4x slower, segments can "
                                     "break at chunk borders", label="Predict in training chunks")
+    match_noise: bool = option(True, "scale the recording so that its background noise level "
+                               "matches the training audio's (napari-das models; a louder or "
+                               "quieter rig otherwise gives false or missed events)",
+                               label="Match noise level to training")
     block_seconds: float | None = option(None, "seconds of audio per streamed block (default: "
                                          "chosen from the model)", min=0.0, cli_hidden=True)
 

@@ -64,7 +64,7 @@ def receptive_extent(network: NetworkConfig) -> tuple[int, int]:
 
 
 def build_model(network: NetworkConfig, nb_channels: int, nb_classes: int,
-                learning_rate: float = 0.0005, compile: bool = True) -> Any:
+                learning_rate: Any = 0.0005, compile: bool = True) -> Any:
     """Build (and compile) the TCN.
 
     Parameters
@@ -75,7 +75,7 @@ def build_model(network: NetworkConfig, nb_channels: int, nb_classes: int,
         Audio channels ``C`` of the input ``[batch, time, C]``.
     nb_classes : int
         Classes ``K`` of the softmax output ``[batch, time, K]``.
-    learning_rate : float
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule
         Adam learning rate.
     compile : bool
         Compile with Adam (``clipnorm=1.0``, per tensor) and categorical cross-entropy; temporal
@@ -136,16 +136,17 @@ def build_model(network: NetworkConfig, nb_channels: int, nb_classes: int,
     return model
 
 
-def compile_model(model: Any, learning_rate: float = 0.0005) -> Any:
+def compile_model(model: Any, learning_rate: Any = 0.0005) -> Any:
     """Compile with Adam (per-tensor ``clipnorm=1.0``) and categorical cross-entropy (spec 3.6).
 
-    Keras 3 weights per-step losses by temporal sample weights ``[batch, time]`` and averages over
-    all batch*time elements.
+    ``learning_rate`` is a number or a Keras learning-rate schedule.  Keras 3 weights per-step
+    losses by temporal sample weights ``[batch, time]`` and averages over all batch*time elements.
     """
     import keras
 
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate),
-                                                  clipnorm=1.0),
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        learning_rate = float(learning_rate)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0),
                   loss=keras.losses.CategoricalCrossentropy())
     return model
 

@@ -425,6 +425,32 @@ def preprocessed_reader(read: Reader, frames: int, samplerate: float,
     return resampled, out_frames, float(target_samplerate)
 
 
+def noise_matched_reader(read: Reader, frames: int, samplerate: float,
+                         params: dict[str, Any]) -> Reader:
+    """``read`` scaled so the recording's noise level matches the training audio's.
+
+    Unchanged when the params record no ``noise_level`` (DAS models) or the levels already
+    match; see :mod:`napari_das.core.levels`.
+    """
+    from .levels import matching_gain, recording_noise_level
+
+    training_level = params.get("noise_level")
+    if not training_level or frames <= 0:
+        return read
+    gain = matching_gain(training_level, recording_noise_level(read, frames, samplerate))
+    if gain is None:
+        return read
+    log.info("noise level matched to the training audio: gain %s",
+             ", ".join(f"{g:.3g}" for g in gain))
+    gain32 = gain.astype(np.float32)
+
+    def scaled(a: int, b: int) -> np.ndarray:
+        chunk = np.asarray(read(a, b), np.float32)
+        return chunk * gain32 if chunk.ndim == 2 else chunk * gain32[0]
+
+    return scaled
+
+
 # ------------------------------------------------------------------------------------ models
 def model_samplerate(params: dict[str, Any]) -> float | None:
     """The audio rate the model was trained at (``samplerate_x_Hz``), None if unknown."""
@@ -515,6 +541,8 @@ def predict_stream(model: Any, params: dict[str, Any], read: Reader, frames: int
                        f"{model_samplerate(params):g} Hz: allow resampling (--resample)")
     read, frames, rate = preprocessed_reader(read, frames, samplerate, target,
                                              config.bandpass_low_freq, config.bandpass_up_freq)
+    if config.match_noise:
+        read = noise_matched_reader(read, frames, rate, params)
     runner = make_runner(model, params, batch_size=config.batch_size, window=window,
                          training_windows=config.training_windows)
     post = _postprocessor(params, config, rate, runner.nb_classes)

@@ -149,7 +149,8 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
             from .model import build_model
 
             model = build_model(network, data.nb_channels, data.nb_classes,
-                                learning_rate=training.effective_learning_rate)
+                                learning_rate=setup.learning_rate(training,
+                                                                  data.steps_per_epoch))
     steps = data.steps_per_epoch
     initial_epoch = setup.initial_epoch(model, state, steps)
     train_ds = setup.tf_dataset(tf, data.train, start=initial_epoch * steps, infinite=True)

@@ -24,8 +24,9 @@ from .chunks import (
     default_steps_per_epoch,
     subset_boundaries,
 )
-from .config import NetworkConfig, TrainingConfig
+from .config import COSINE_FINAL_FRACTION, NetworkConfig, TrainingConfig
 from .errors import DasError
+from .levels import pieces_noise_level
 from .params import load_params
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,7 @@ def initial_params(network: NetworkConfig, training: TrainingConfig, data: Prepa
         class_weights=None if data.class_weights is None else data.class_weights.tolist(),
         steps_per_epoch=data.steps_per_epoch,
         nb_train_chunks=data.train.nb_chunks, nb_val_chunks=data.val.nb_chunks,
+        noise_level=pieces_noise_level(data.train.x, data.train.boundaries),
         napari_das_version=__version__,
     )
     for name in ("train", "val"):
@@ -227,6 +229,17 @@ def import_tensorflow(seed: int) -> tuple[Any, Any]:
     keras.utils.set_random_seed(int(seed))
     tf.config.experimental.enable_op_determinism()
     return tf, keras
+
+
+def learning_rate(training: TrainingConfig, steps_per_epoch: int) -> Any:
+    """Adam's learning rate: a number, or the cosine schedule over the whole run."""
+    import keras
+
+    if training.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(
+            training.effective_learning_rate, decay_steps=training.nb_epoch * steps_per_epoch,
+            alpha=COSINE_FINAL_FRACTION)
+    return training.effective_learning_rate
 
 
 def make_strategy(name: str) -> Any:
