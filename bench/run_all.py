@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/run_all.py            # full run (< 45 min on 2 cores), writes RESULTS.md
+    .venv/bin/python bench/run_all.py            # full run (about 60 min on 2 cores), writes RESULTS.md
     .venv/bin/python bench/run_all.py --quick    # smoke run (small data, 2 epochs, 10 min audio)
     .venv/bin/python bench/run_all.py --table-only [--workdir DIR]   # re-render a finished run
 
@@ -101,48 +101,50 @@ def build_table(r: dict[str, Any]) -> Table:
         epochs = s.get("bird_epochs", s["epochs"]) if ds == "bird" else s["epochs"]
         t.add(f"{label}: training process wall ({epochs} epochs max, s)", o["wall_s"],
               d["wall_s"])
-        t.add(f"{label}: wall until val loss stopped improving (s; best epoch ours "
-              f"{o['best_epoch']}, DAS {d['best_epoch']})", o["time_to_best_s"],
-              d["time_to_best_s"], "<= 0.5x DAS",
-              o["time_to_best_s"] <= 0.5 * d["time_to_best_s"],
-              status="inconclusive (neither learned)" if nothing_learned[ds] else None)
+        t.add(f"{label}: wall until val loss stopped improving, equal budget (s; best epoch "
+              f"ours {o['best_epoch']}, DAS {d['best_epoch']})", o["time_to_best_s"],
+              d["time_to_best_s"])
         t.add(f"{label}: training peak RSS (MB)", o["maxrss_mb"], d["maxrss_mb"])
+        rec = tr.get("recipe")
+        if rec is not None:
+            t.add(f"{label}, napari-das recipe (`{compare_das.recipe_label(ds)}`): wall until val "
+                  f"loss stopped improving (s; best epoch {rec['best_epoch']})",
+                  rec["time_to_best_s"], d["time_to_best_s"], "<= 0.5x DAS",
+                  rec["time_to_best_s"] <= 0.5 * d["time_to_best_s"],
+                  status="inconclusive (neither learned)" if nothing_learned[ds] else None)
     fly = r["predict"]["fly_long"]
     long_s = fly["audio_s"]
     scores = [("pulse event F1 (10 ms)", "pulse_f1", 1), ("sine sample F1", "sine_sample_f1", 1),
               ("sine segment F1", "sine_segment_f1", 1)]
-    for label, key, sign in scores:
-        o, d = fly["ours"]["scores"][key], fly["das"]["scores"][key]
-        t.add(f"fly held-out {long_s / 60:.0f} min: {label}", o, d, ">= DAS",
-              sign * (o - d) >= -SCORE_SLACK)
-    tw = fly.get("ours_training_windows")
-    if tw is not None:
+    fly_rows = (("ours", "equal budget"), ("ours_no_match", "equal budget, `--no-match-noise`"),
+                ("recipe", "napari-das recipe"))
+    for who, variant in fly_rows:
+        if who not in fly:
+            continue
         for label, key, _sign in scores:
-            o, d = tw["scores"][key], fly["das"]["scores"][key]
-            t.add(f"fly held-out, ours `--training-windows`: {label}", o, d, ">= DAS",
+            o, d = fly[who]["scores"][key], fly["das"]["scores"][key]
+            t.add(f"fly held-out {long_s / 60:.0f} min, {variant}: {label}", o, d, ">= DAS",
                   o - d >= -SCORE_SLACK)
     bird = r["predict"]["bird_test"]
-    for label, key, sign in (("syllable onset F1 (10 ms)", "onset_f1", 1),
-                             ("syllable offset F1 (10 ms)", "offset_f1", 1),
-                             ("syllable error rate (lower is better)", "syllable_error_rate",
-                              -1)):
-        o, d = bird["ours"]["scores"][key], bird["das"]["scores"][key]
-        # neither model learned syllables (F1 < 0.1 / SER > 0.9): a tie says nothing
-        useless = max(o, d) < 0.1 if sign > 0 else min(o, d) > 0.9
-        t.add(f"finch test day 032412: {label}", o, d, ">= DAS" if sign > 0 else "<= DAS",
-              sign * (o - d) >= -SCORE_SLACK,
-              status="inconclusive (neither learned)" if useless else None)
+    for who, variant in (("ours", "equal budget"), ("recipe", "napari-das recipe")):
+        if who not in bird:
+            continue
+        for label, key, sign in (("syllable onset F1 (10 ms)", "onset_f1", 1),
+                                 ("syllable offset F1 (10 ms)", "offset_f1", 1),
+                                 ("syllable error rate (lower is better)",
+                                  "syllable_error_rate", -1)):
+            o, d = bird[who]["scores"][key], bird["das"]["scores"][key]
+            # neither model learned syllables (F1 < 0.1 / SER > 0.9): a tie says nothing
+            useless = max(o, d) < 0.1 if sign > 0 else min(o, d) > 0.9
+            t.add(f"finch test day 032412, {variant}: {label}", o, d,
+                  ">= DAS" if sign > 0 else "<= DAS", sign * (o - d) >= -SCORE_SLACK,
+                  status="inconclusive (neither learned)" if useless else None)
     po, pd = fly["ours"], fly["das"]
     thr_o, thr_d = long_s / po["wall_s"], long_s / pd["wall_s"]
     t.add(f"predict {long_s / 60:.0f} min @10 kHz: whole-process wall (s)", po["wall_s"],
           pd["wall_s"])
     t.add("predict: throughput, whole process incl. model load (audio s/s)", thr_o, thr_d,
           ">= 5x DAS", thr_o >= 5 * thr_d)
-    if tw is not None:
-        thr_tw = long_s / tw["wall_s"]
-        t.add("predict `--training-windows`: throughput, whole process (audio s/s)", thr_tw,
-              thr_d, ">= 5x DAS", thr_tw >= 5 * thr_d)
-        t.add("predict `--training-windows`: peak RSS (MB)", tw["maxrss_mb"], pd["maxrss_mb"])
     t.add("predict: peak RSS (MB)", po["maxrss_mb"], pd["maxrss_mb"],
           "< 1536 MB" + ("" if long_s >= 3600 else f" (for 1 h; ran {long_s / 60:.0f} min)"),
           po["maxrss_mb"] < 1536)
@@ -201,7 +203,12 @@ def render(r: dict[str, Any]) -> str:
             f"`make_synth.py`), scored on a held-out {s['long_seconds'] / 60:.0f}-min recording "
             f"(also the prediction-speed file); finch: train day 032312, test day 032412. "
             f"Same post-processing flags for both (fly `{' '.join(s['fly_post'])}`, finch "
-            f"`{' '.join(s['bird_post'])}`), same scorer. Ratio = napari-das / DAS.\n\n"
+            f"`{' '.join(s['bird_post'])}`), same scorer. napari-das predicts with its "
+            f"default noise matching (the recording is scaled so that its background noise "
+            f"level matches the training audio's); the `--no-match-noise` rows are like for like. "
+            f"napari-das recipe: the same network, data and steps per epoch, trained with fly "
+            f"`{compare_das.recipe_label('fly')}`, finch `{compare_das.recipe_label('bird')}` "
+            f"(longer chunks, the same samples per batch). Ratio = napari-das / DAS.\n\n"
             f"Matmul FLOP/s of this machine (`flops.py`, float32): numpy 2048^2 "
             f"{f['numpy']['square'] / 1e9:.0f} G, TensorFlow 2048^2 "
             f"{f['tensorflow']['square'] / 1e9:.0f} G; the network's conv shape "
