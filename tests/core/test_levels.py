@@ -89,3 +89,22 @@ def test_prediction_of_a_louder_recording_equals_the_recording_at_training_level
     # ...and without a recorded level (a DAS model) the recording is predicted as it is
     das_model = P.predict(4 * x, 1000.0, (model, params)).probabilities
     np.testing.assert_allclose(das_model, unmatched, atol=1e-6)
+
+
+def test_dataset_splits_match_each_recording_piece_like_predict(model_and_params, rng):
+    from napari_das.core.evaluate import split_probabilities
+
+    model, params = model_and_params
+    a = rng.normal(scale=0.05, size=(3000, 1)).astype(np.float32)
+    b = rng.normal(scale=0.05, size=(2000, 1)).astype(np.float32)
+    trained = {**params, "noise_level": [float(L.noise_level(np.concatenate([a, b]))[0])]}
+    bounds = [(0, 3000), (3000, 5000)]
+    reference = split_probabilities(model, trained, np.concatenate([a, b]), bounds)
+    mixed = np.concatenate([3 * a, b / 2])  # one loud and one quiet recording in the split
+    got = split_probabilities(model, trained, mixed, bounds)
+    np.testing.assert_allclose(got, reference, atol=1e-4)
+    raw = split_probabilities(model, trained, mixed, bounds, match_noise=False)
+    assert np.abs(raw - reference).max() > 1e-3
+    np.testing.assert_allclose(raw[:3000], P.predict(3 * a, 1000.0, (model, trained),
+                                                     PredictionConfig(match_noise=False))
+                               .probabilities, atol=1e-5)

@@ -388,8 +388,8 @@ class TrainingConfig(_Config):
                                           "whole validation split)", min=1,
                                           group="Training parameters", label="Validation steps")
     lr_schedule: str = option("constant", "learning-rate schedule: constant (DAS), or cosine "
-                              "(decays from --learning-rate to a fiftieth of it over --nb-epoch epochs: "
-                              "short runs end converged)", choices=LR_SCHEDULES,
+                              "(decays from --learning-rate to a fiftieth of it over --nb-epoch "
+                              "epochs: short runs end converged)", choices=LR_SCHEDULES,
                               group="Training parameters", label="LR schedule")
     reduce_lr: bool = option(False, "reduce the learning rate when validation loss plateaus",
                              group="Training parameters", label="Reduce LR")

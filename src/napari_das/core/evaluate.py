@@ -41,16 +41,23 @@ def _pieces(frames: int, boundaries: Any) -> list[tuple[int, int]]:
 
 def split_probabilities(model: Any, params: dict[str, Any], x: np.ndarray,
                         boundaries: Any = None, batch_size: int | None = None, progress=None,
-                        stop=None) -> np.ndarray:
+                        stop=None, match_noise: bool = True) -> np.ndarray:
     """Probabilities ``[T, K]`` of a split, every recording piece predicted on its own.
 
-    ``x`` is at the model's rate (dataset splits are); nothing is resampled or filtered.
+    ``x`` is at the model's rate (dataset splits are); nothing is resampled or filtered.  With
+    ``match_noise`` each piece is scaled to the training noise level, as ``das predict`` does.
     """
-    from .predict import predict_probabilities
+    from .predict import noise_gain, predict_probabilities
 
+    fs = float(params.get("samplerate_x_Hz") or 1.0)
     probs = None
     for a, b in _pieces(len(x), boundaries):
-        piece = predict_probabilities(model, np.asarray(x[a:b], np.float32), params,
+        audio = np.asarray(x[a:b], np.float32)
+        gain = noise_gain(lambda i, j: audio[i:j], len(audio), fs, params) \
+            if match_noise else None
+        if gain is not None:
+            audio = audio * gain.astype(np.float32)
+        piece = predict_probabilities(model, audio, params,
                                       batch_size=batch_size, progress=progress, stop=stop)
         if probs is None:
             probs = np.zeros((len(x), piece.shape[1]), np.float32)
@@ -95,7 +102,8 @@ def predict_split(model: Any, params: dict[str, Any], x: np.ndarray, config: Any
     from .config import PredictionConfig
 
     config = (config or PredictionConfig()).validated()
-    probs = split_probabilities(model, params, x, boundaries, config.batch_size, progress, stop)
+    probs = split_probabilities(model, params, x, boundaries, config.batch_size, progress, stop,
+                                config.match_noise)
     return probs, split_detections(probs, params, config, boundaries)
 
 
@@ -160,7 +168,7 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
     fs = float(params.get("samplerate_x_Hz") or params.get("samplerate") or 1.0)
     if probabilities is None:
         probabilities = split_probabilities(model, params, x, boundaries, config.batch_size,
-                                            progress, stop)
+                                            progress, stop, config.match_noise)
     elif np.shape(probabilities)[0] != len(y):
         raise ValueError(f"{np.shape(probabilities)[0]} probabilities for {len(y)} samples")
     probs = np.asarray(probabilities, np.float32)
@@ -223,7 +231,7 @@ def optimize_postprocessing(model: Any, params: dict[str, Any], x: np.ndarray, y
         return None
     fs = float(params.get("samplerate_x_Hz") or 1.0)
     probs = probabilities if probabilities is not None else split_probabilities(
-        model, params, x, boundaries, config.batch_size, progress, stop)
+        model, params, x, boundaries, config.batch_size, progress, stop, config.match_noise)
     d = TrainingConfig(data_dir="x.npy")
 
     def grid(name: str) -> list[float]:
@@ -354,7 +362,8 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
             params["post_opt"] = found
     emit(progress, "message", message="predicting the test split")
     probabilities = split_probabilities(model, params, test.x, test.boundaries,
-                                        batch_size=config.batch_size, progress=progress, stop=stop)
+                                        batch_size=config.batch_size, progress=progress, stop=stop,
+                                        match_noise=config.match_noise)
     result = evaluate_split(model, params, test.x, test.y, config, tolerance, test.boundaries,
                             progress=progress, stop=stop, probabilities=probabilities)
     paths = result_paths(stem)
