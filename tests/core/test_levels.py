@@ -80,14 +80,14 @@ def test_prediction_of_a_louder_recording_equals_the_recording_at_training_level
     x = rng.normal(scale=0.05, size=(6000, 1)).astype(np.float32)
     x[1000:1100] += np.sin(np.arange(100) / 3.0)[:, None]  # some structure
     trained = {**params, "noise_level": [float(L.noise_level(x)[0])]}
-    reference = P.predict(x, 1000.0, (model, trained)).probabilities
-    louder = P.predict(4 * x, 1000.0, (model, trained)).probabilities
+    on = PredictionConfig(match_noise=True)
+    reference = P.predict(x, 1000.0, (model, trained), on).probabilities
+    louder = P.predict(4 * x, 1000.0, (model, trained), on).probabilities
     np.testing.assert_allclose(louder, reference, atol=1e-5)
-    off = PredictionConfig(match_noise=False)
-    unmatched = P.predict(4 * x, 1000.0, (model, trained), off).probabilities
+    unmatched = P.predict(4 * x, 1000.0, (model, trained)).probabilities  # off by default
     assert np.abs(unmatched - reference).max() > 1e-3  # the model does see the gain...
     # ...and without a recorded level (a DAS model) the recording is predicted as it is
-    das_model = P.predict(4 * x, 1000.0, (model, params)).probabilities
+    das_model = P.predict(4 * x, 1000.0, (model, params), on).probabilities
     np.testing.assert_allclose(das_model, unmatched, atol=1e-6)
 
 
@@ -99,12 +99,15 @@ def test_dataset_splits_match_each_recording_piece_like_predict(model_and_params
     b = rng.normal(scale=0.05, size=(2000, 1)).astype(np.float32)
     trained = {**params, "noise_level": [float(L.noise_level(np.concatenate([a, b]))[0])]}
     bounds = [(0, 3000), (3000, 5000)]
-    reference = split_probabilities(model, trained, np.concatenate([a, b]), bounds)
+    reference = split_probabilities(model, trained, np.concatenate([a, b]), bounds,
+                                    match_noise=True)
     mixed = np.concatenate([3 * a, b / 2])  # one loud and one quiet recording in the split
-    got = split_probabilities(model, trained, mixed, bounds)
+    got = split_probabilities(model, trained, mixed, bounds, match_noise=True)
     np.testing.assert_allclose(got, reference, atol=1e-4)
-    raw = split_probabilities(model, trained, mixed, bounds, match_noise=False)
+    np.testing.assert_allclose(got[:3000], P.predict(3 * a, 1000.0, (model, trained),
+                                                     PredictionConfig(match_noise=True))
+                               .probabilities, atol=1e-5)
+    raw = split_probabilities(model, trained, mixed, bounds)  # off by default, like predict
     assert np.abs(raw - reference).max() > 1e-3
-    np.testing.assert_allclose(raw[:3000], P.predict(3 * a, 1000.0, (model, trained),
-                                                     PredictionConfig(match_noise=False))
+    np.testing.assert_allclose(raw[:3000], P.predict(3 * a, 1000.0, (model, trained))
                                .probabilities, atol=1e-5)

@@ -485,9 +485,9 @@ class PredictionConfig(_Config):
                                     "receptive field on its training chunks (DAS's geometry): "
                                     "fewer false events, up to 4x slower, segments can "
                                     "break at chunk borders", label="Predict in training chunks")
-    match_noise: bool = option(True, "scale the recording so that its background noise level "
-                               "matches the training audio's (napari-das models; a louder or "
-                               "quieter rig otherwise gives false or missed events)",
+    match_noise: bool = option(False, "scale the recording so that its background noise level "
+                               "matches the training audio's (napari-das models): for recordings "
+                               "made with another gain; wrong where only the background changed",
                                label="Match noise level to training")
     block_seconds: float | None = option(None, "seconds of audio per streamed block (default: "
                                          "chosen from the model)", min=0.0, cli_hidden=True)

@@ -41,7 +41,7 @@ def _pieces(frames: int, boundaries: Any) -> list[tuple[int, int]]:
 
 def split_probabilities(model: Any, params: dict[str, Any], x: np.ndarray,
                         boundaries: Any = None, batch_size: int | None = None, progress=None,
-                        stop=None, match_noise: bool = True) -> np.ndarray:
+                        stop=None, match_noise: bool = False) -> np.ndarray:
     """Probabilities ``[T, K]`` of a split, every recording piece predicted on its own.
 
     ``x`` is at the model's rate (dataset splits are); nothing is resampled or filtered.  With
