@@ -525,9 +525,10 @@ def run(work: Path, s: Settings) -> dict[str, Any]:
             s.long_seconds, s.tolerance)
     pred["fly_long"]["audio_s"] = s.long_seconds
     save()
-    # ours without noise matching (like for like), and the recipe's model
-    variants = {"ours_no_match": (models["ours"], ("--no-match-noise",)),
-                "recipe": (results["train"]["fly"]["recipe"]["stem"], ())}
+    # ours with noise matching, and the recipe's model (with and without)
+    recipe_model = results["train"]["fly"]["recipe"]["stem"]
+    variants = {"ours_match": (models["ours"], ("--match-noise",)), "recipe": (recipe_model, ()),
+                "recipe_match": (recipe_model, ("--match-noise",))}
     for tag, (model, extra) in variants.items():
         v = predict_both(work, "fly", long_wav, s.fly_post, {"ours": model}, who_list=("ours",),
                          ours_extra=extra, tag=f"_{tag}")["ours"]
@@ -541,11 +542,15 @@ def run(work: Path, s: Settings) -> dict[str, Any]:
     for who in ("ours", "das"):
         pred["bird_test"][who]["scores"] = score_bird(
             test_truth, Path(pred["bird_test"][who]["out"]), s.tolerance)
-    recipe = predict_both(work, "bird", test_wav, s.bird_post,
-                          {"ours": results["train"]["bird"]["recipe"]["stem"]},
-                          who_list=("ours",), tag="_recipe")["ours"]
-    recipe["scores"] = score_bird(test_truth, Path(recipe["out"]), s.tolerance)
-    pred["bird_test"]["recipe"] = recipe
+    bird_variants = {"ours_match": (bird_models["ours"], ("--match-noise",)),
+                     "recipe": (results["train"]["bird"]["recipe"]["stem"], ()),
+                     "recipe_match": (results["train"]["bird"]["recipe"]["stem"],
+                                      ("--match-noise",))}
+    for tag, (model, extra) in bird_variants.items():
+        v = predict_both(work, "bird", test_wav, s.bird_post, {"ours": model},
+                         who_list=("ours",), ours_extra=extra, tag=f"_{tag}")["ours"]
+        v["scores"] = score_bird(test_truth, Path(v["out"]), s.tolerance)
+        pred["bird_test"][tag] = v
     results["predict"] = pred
     save()
     heldout = work / "fly" / "heldout" / "wav" / "heldout_000.wav"

@@ -116,8 +116,8 @@ def build_table(r: dict[str, Any]) -> Table:
     long_s = fly["audio_s"]
     scores = [("pulse event F1 (10 ms)", "pulse_f1", 1), ("sine sample F1", "sine_sample_f1", 1),
               ("sine segment F1", "sine_segment_f1", 1)]
-    fly_rows = (("ours", "equal budget"), ("ours_no_match", "equal budget, `--no-match-noise`"),
-                ("recipe", "napari-das recipe"))
+    fly_rows = (("ours", "equal budget"), ("ours_match", "equal budget, `--match-noise`"),
+                ("recipe", "napari-das recipe"), ("recipe_match", "recipe, `--match-noise`"))
     for who, variant in fly_rows:
         if who not in fly:
             continue
@@ -126,7 +126,9 @@ def build_table(r: dict[str, Any]) -> Table:
             t.add(f"fly held-out {long_s / 60:.0f} min, {variant}: {label}", o, d, ">= DAS",
                   o - d >= -SCORE_SLACK)
     bird = r["predict"]["bird_test"]
-    for who, variant in (("ours", "equal budget"), ("recipe", "napari-das recipe")):
+    for who, variant in (("ours", "equal budget"), ("ours_match", "equal budget, `--match-noise`"),
+                         ("recipe", "napari-das recipe"),
+                         ("recipe_match", "recipe, `--match-noise`")):
         if who not in bird:
             continue
         for label, key, sign in (("syllable onset F1 (10 ms)", "onset_f1", 1),
@@ -203,9 +205,9 @@ def render(r: dict[str, Any]) -> str:
             f"`make_synth.py`), scored on a held-out {s['long_seconds'] / 60:.0f}-min recording "
             f"(also the prediction-speed file); finch: train day 032312, test day 032412. "
             f"Same post-processing flags for both (fly `{' '.join(s['fly_post'])}`, finch "
-            f"`{' '.join(s['bird_post'])}`), same scorer. napari-das predicts with its "
-            f"default noise matching (the recording is scaled so that its background noise "
-            f"level matches the training audio's); the `--no-match-noise` rows are like for like. "
+            f"`{' '.join(s['bird_post'])}`), same scorer. `--match-noise` rows: napari-das "
+            f"scales each recording so that its background noise level matches the training "
+            f"audio's (off by default). "
             f"napari-das recipe: the same network, data and steps per epoch, trained with fly "
             f"`{compare_das.recipe_label('fly')}`, finch `{compare_das.recipe_label('bird')}` "
             f"(longer chunks, the same samples per batch). Ratio = napari-das / DAS.\n\n"
