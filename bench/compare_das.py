@@ -395,6 +395,27 @@ def predict_both(work: Path, ds: str, src: Path, post: tuple[str, ...],
     return res
 
 
+#: Our extra predictions per data set: result key -> (model: "ours" or "recipe", extra flags).
+VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ours_match": ("ours", ("--match-noise",)),
+    "recipe": ("recipe", ()),
+    "recipe_match": ("recipe", ("--match-noise",)),
+}
+
+
+def predict_variants(work: Path, ds: str, src: Path, post: tuple[str, ...], ours: str,
+                     recipe: str, score: Any) -> dict[str, Any]:
+    """Our ``VARIANTS`` of ``ds`` (models ``ours``/``recipe``), each scored by ``score(out)``."""
+    stems = {"ours": ours, "recipe": recipe}
+    res = {}
+    for tag, (model, extra) in VARIANTS.items():
+        v = predict_both(work, ds, src, post, {"ours": stems[model]}, who_list=("ours",),
+                         ours_extra=extra, tag=f"_{tag}")["ours"]
+        v["scores"] = score(Path(v["out"]))
+        res[tag] = v
+    return res
+
+
 STEADY_OURS = """
 import json, sys, time
 from napari_das.core.audio import read
@@ -525,32 +546,22 @@ def run(work: Path, s: Settings) -> dict[str, Any]:
             s.long_seconds, s.tolerance)
     pred["fly_long"]["audio_s"] = s.long_seconds
     save()
-    # ours with noise matching, and the recipe's model (with and without)
-    recipe_model = results["train"]["fly"]["recipe"]["stem"]
-    variants = {"ours_match": (models["ours"], ("--match-noise",)), "recipe": (recipe_model, ()),
-                "recipe_match": (recipe_model, ("--match-noise",))}
-    for tag, (model, extra) in variants.items():
-        v = predict_both(work, "fly", long_wav, s.fly_post, {"ours": model}, who_list=("ours",),
-                         ours_extra=extra, tag=f"_{tag}")["ours"]
-        v["scores"] = score_fly(truth, Path(v["out"]) / "long_000_annotations.csv",
-                                s.long_seconds, s.tolerance)
-        pred["fly_long"][tag] = v
-        save()
+    fly_recipe = results["train"]["fly"]["recipe"]["stem"]
+    pred["fly_long"].update(predict_variants(
+        work, "fly", long_wav, s.fly_post, models["ours"], fly_recipe,
+        lambda out: score_fly(truth, out / "long_000_annotations.csv", s.long_seconds,
+                              s.tolerance)))
+    save()
     bird_models = {who: results["train"]["bird"][who]["stem"] for who in ("ours", "das")}
     test_wav, test_truth = work / "bird" / "test_wav", work / "bird" / "test_truth"
     pred["bird_test"] = predict_both(work, "bird", test_wav, s.bird_post, bird_models)
     for who in ("ours", "das"):
         pred["bird_test"][who]["scores"] = score_bird(
             test_truth, Path(pred["bird_test"][who]["out"]), s.tolerance)
-    bird_variants = {"ours_match": (bird_models["ours"], ("--match-noise",)),
-                     "recipe": (results["train"]["bird"]["recipe"]["stem"], ()),
-                     "recipe_match": (results["train"]["bird"]["recipe"]["stem"],
-                                      ("--match-noise",))}
-    for tag, (model, extra) in bird_variants.items():
-        v = predict_both(work, "bird", test_wav, s.bird_post, {"ours": model},
-                         who_list=("ours",), ours_extra=extra, tag=f"_{tag}")["ours"]
-        v["scores"] = score_bird(test_truth, Path(v["out"]), s.tolerance)
-        pred["bird_test"][tag] = v
+    pred["bird_test"].update(predict_variants(
+        work, "bird", test_wav, s.bird_post, bird_models["ours"],
+        results["train"]["bird"]["recipe"]["stem"],
+        lambda out: score_bird(test_truth, out, s.tolerance)))
     results["predict"] = pred
     save()
     heldout = work / "fly" / "heldout" / "wav" / "heldout_000.wav"

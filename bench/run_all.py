@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/run_all.py            # full run (about 60 min on 2 cores), writes RESULTS.md
+    .venv/bin/python bench/run_all.py            # full run (~60 min on 2 cores), writes RESULTS.md
     .venv/bin/python bench/run_all.py --quick    # smoke run (small data, 2 epochs, 10 min audio)
     .venv/bin/python bench/run_all.py --table-only [--workdir DIR]   # re-render a finished run
 
@@ -27,6 +27,9 @@ import compare_das  # noqa: E402
 
 SCORE_SLACK = 0.01  # "same" score: at most this much below DAS
 NOTES_MARK = "<!-- notes: kept when the table is regenerated -->"
+#: Score rows of our predictions: result key (``compare_das.VARIANTS`` and "ours") -> label.
+VARIANT_LABELS = (("ours", "equal budget"), ("ours_match", "equal budget, `--match-noise`"),
+                  ("recipe", "napari-das recipe"), ("recipe_match", "recipe, `--match-noise`"))
 
 
 def _fmt(v: Any, digits: int = 3) -> str:
@@ -116,9 +119,7 @@ def build_table(r: dict[str, Any]) -> Table:
     long_s = fly["audio_s"]
     scores = [("pulse event F1 (10 ms)", "pulse_f1", 1), ("sine sample F1", "sine_sample_f1", 1),
               ("sine segment F1", "sine_segment_f1", 1)]
-    fly_rows = (("ours", "equal budget"), ("ours_match", "equal budget, `--match-noise`"),
-                ("recipe", "napari-das recipe"), ("recipe_match", "recipe, `--match-noise`"))
-    for who, variant in fly_rows:
+    for who, variant in VARIANT_LABELS:
         if who not in fly:
             continue
         for label, key, _sign in scores:
@@ -126,9 +127,7 @@ def build_table(r: dict[str, Any]) -> Table:
             t.add(f"fly held-out {long_s / 60:.0f} min, {variant}: {label}", o, d, ">= DAS",
                   o - d >= -SCORE_SLACK)
     bird = r["predict"]["bird_test"]
-    for who, variant in (("ours", "equal budget"), ("ours_match", "equal budget, `--match-noise`"),
-                         ("recipe", "napari-das recipe"),
-                         ("recipe_match", "recipe, `--match-noise`")):
+    for who, variant in VARIANT_LABELS:
         if who not in bird:
             continue
         for label, key, sign in (("syllable onset F1 (10 ms)", "onset_f1", 1),

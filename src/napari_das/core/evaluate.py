@@ -47,16 +47,15 @@ def split_probabilities(model: Any, params: dict[str, Any], x: np.ndarray,
     ``x`` is at the model's rate (dataset splits are); nothing is resampled or filtered.  With
     ``match_noise`` each piece is scaled to the training noise level, as ``das predict`` does.
     """
-    from .predict import noise_gain, predict_probabilities
+    from .predict import noise_matched_reader, predict_probabilities
 
     fs = float(params.get("samplerate_x_Hz") or 1.0)
     probs = None
     for a, b in _pieces(len(x), boundaries):
         audio = np.asarray(x[a:b], np.float32)
-        gain = noise_gain(lambda i, j: audio[i:j], len(audio), fs, params) \
-            if match_noise else None
-        if gain is not None:
-            audio = audio * gain.astype(np.float32)
+        if match_noise:
+            read = noise_matched_reader(lambda i, j, y=audio: y[i:j], len(audio), fs, params)
+            audio = read(0, len(audio))
         piece = predict_probabilities(model, audio, params,
                                       batch_size=batch_size, progress=progress, stop=stop)
         if probs is None:

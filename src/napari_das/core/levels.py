@@ -24,7 +24,6 @@ Models without ``noise_level`` (DAS models, napari-das before 0.3) are predicted
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -34,7 +33,7 @@ MAD_TO_STD = 1.482602218505602
 #: Excerpts of a recording measured for its level, and their length in seconds.
 EXCERPTS = 16
 EXCERPT_SECONDS = 2.0
-#: Training audio is measured on at most this many samples (evenly strided).
+#: Training audio is measured on at most this many samples (in :data:`EXCERPTS` blocks).
 MAX_TRAINING_SAMPLES = 2_000_000
 
 
@@ -58,13 +57,26 @@ def noise_level(x: np.ndarray) -> np.ndarray:
 
 def pieces_noise_level(x: np.ndarray, pieces: Sequence[tuple[int, int]],
                        max_samples: int = MAX_TRAINING_SAMPLES) -> list[float]:
-    """:func:`noise_level` of the samples ``x[a:b]`` of all ``pieces`` (training audio)."""
-    total = sum(max(0, int(b) - int(a)) for a, b in pieces)
-    step = max(1, math.ceil(total / max(1, max_samples)))
-    parts = [np.asarray(x[int(a): int(b): step]) for a, b in pieces if int(b) > int(a)]
-    if not parts:
+    """:func:`noise_level` of the samples ``x[a:b]`` of all ``pieces`` (training audio).
+
+    Above ``max_samples`` in all, it is measured on :data:`EXCERPTS` contiguous blocks spread
+    evenly over the pieces, so a large memory-mapped dataset is not read whole at start-up.
+    """
+    spans = [(int(a), int(b)) for a, b in pieces if int(b) > int(a)]
+    if not spans:
         return []
-    return [float(v) for v in noise_level(np.concatenate(parts))]
+    lengths = np.array([b - a for a, b in spans])
+    ends = np.cumsum(lengths)
+    if ends[-1] <= max_samples:
+        parts = [x[a:b] for a, b in spans]
+    else:
+        block = max(1, max_samples // EXCERPTS)
+        parts = []
+        for v in np.linspace(0, ends[-1] - block, EXCERPTS).astype(np.int64):
+            k = int(np.searchsorted(ends, v, side="right"))  # piece holding virtual sample v
+            start = spans[k][0] + int(v - (ends[k] - lengths[k]))
+            parts.append(x[start: min(start + block, spans[k][1])])
+    return [float(v) for v in noise_level(np.concatenate([np.asarray(p) for p in parts]))]
 
 
 def recording_noise_level(read: Callable[[int, int], np.ndarray], frames: int,

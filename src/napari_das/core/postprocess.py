@@ -345,7 +345,6 @@ def runs(binary: Any) -> tuple[np.ndarray, np.ndarray]:
     return steps[0::2], steps[1::2] - 1
 
 
-
 def fill_gaps(binary: Any, gap_samples: int) -> np.ndarray:
     """Set to True every run of False *between* two True runs that is shorter than ``gap_samples``.
 

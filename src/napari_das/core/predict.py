@@ -425,24 +425,6 @@ def preprocessed_reader(read: Reader, frames: int, samplerate: float,
     return resampled, out_frames, float(target_samplerate)
 
 
-def noise_gain(read: Reader, frames: int, samplerate: float,
-               params: dict[str, Any]) -> np.ndarray | None:
-    """Per-channel gain that matches a recording's noise level to the training audio's.
-
-    None when the params record no ``noise_level`` (DAS models) or the levels already match.
-    """
-    from .levels import matching_gain, recording_noise_level
-
-    training_level = params.get("noise_level")
-    if not training_level or frames <= 0:
-        return None
-    gain = matching_gain(training_level, recording_noise_level(read, frames, samplerate))
-    if gain is not None:
-        log.info("noise level matched to the training audio: gain %s",
-                 ", ".join(f"{g:.3g}" for g in gain))
-    return gain
-
-
 def noise_matched_reader(read: Reader, frames: int, samplerate: float,
                          params: dict[str, Any]) -> Reader:
     """``read`` scaled so the recording's noise level matches the training audio's.
@@ -450,9 +432,16 @@ def noise_matched_reader(read: Reader, frames: int, samplerate: float,
     Unchanged when the params record no ``noise_level`` (DAS models) or the levels already
     match; see :mod:`napari_das.core.levels`.
     """
-    gain = noise_gain(read, frames, samplerate, params)
+    from .levels import matching_gain, recording_noise_level
+
+    training_level = params.get("noise_level")
+    if not training_level or frames <= 0:
+        return read
+    gain = matching_gain(training_level, recording_noise_level(read, frames, samplerate))
     if gain is None:
         return read
+    log.info("noise level matched to the training audio: gain %s",
+             ", ".join(f"{g:.3g}" for g in gain))
     gain32 = gain.astype(np.float32)
 
     def scaled(a: int, b: int) -> np.ndarray:
