@@ -160,6 +160,23 @@ def test_same_seed_same_history_and_stop_then_resume(dataset, tmp_path):
     assert not (tmp_path / "ignored").exists()
 
 
+def test_training_step_is_traced_once(dataset, tmp_path, monkeypatch):
+    """Adam's slots exist before fit, so TensorFlow traces the training step once, not twice
+    (the second trace cost about 4 s of every run's first epoch on 2 cores)."""
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    traces = []
+    original = TensorFlowTrainer.train_step
+
+    def counting(self, data):
+        traces.append(1)
+        return original(self, data)
+
+    monkeypatch.setattr(TensorFlowTrainer, "train_step", counting)
+    result = run_train(dataset, tmp_path, nb_epoch=2)
+    assert result.epochs == 2 and len(traces) == 1
+
+
 def test_song_type_and_balance(dataset, tmp_path):
     result = run_train(dataset, tmp_path, TINY.replace(ignore_boundaries=False), nb_epoch=1,
                        steps_per_epoch=1, y_suffix="pulse", balance=True)
