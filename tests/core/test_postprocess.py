@@ -7,18 +7,16 @@ import time
 import numpy as np
 import pytest
 
+from napari_das.core.events import detect_events, detect_events_streaming, seconds_to_samples
 from napari_das.core.postprocess import (
     Segment,
     clean_labels,
-    detect_events,
-    detect_events_streaming,
     detect_segments,
     fill_gaps,
     geomspace_grid,
     label_segments,
     post_opt,
     remove_short,
-    seconds_to_samples,
     segments_from_labels,
 )
 

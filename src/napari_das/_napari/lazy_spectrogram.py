@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import audio
+from ..core.audio_formats import SOUNDFILE_SUFFIXES
 from ..core.spectrogram import SpectrogramGeometry, extract_windows, power_db
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class AudioWindows:
             self._array = _memmap_npz_data(self.path)
             if self._array is None:  # compressed: no random access, load once
                 self._array = audio.read(self.path)[0]
-        self._soundfile = suffix in audio.SOUNDFILE_SUFFIXES
+        self._soundfile = suffix in SOUNDFILE_SUFFIXES
 
     def windows(self, centres: np.ndarray, nfft: int, channel: int) -> np.ndarray:
         """``[len(centres), nfft]`` float32 windows of ``channel`` (zeros outside the file)."""

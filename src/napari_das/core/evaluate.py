@@ -28,6 +28,7 @@ import numpy as np
 
 from . import metrics, postprocess
 from .errors import DasError
+from .events import detect_events
 from .progress import emit
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,7 @@ def true_events_segments(y: np.ndarray, fs: float, class_names: list[str],
         piece = np.asarray(y[a:b], np.float32)
         for k, name in enumerate(class_names):
             if name in events:
-                idx, _ = postprocess.detect_events(piece[:, k], fs, thres=0.5,
-                                                   min_dist_seconds=0.0)
+                idx, _ = detect_events(piece[:, k], fs, thres=0.5, min_dist_seconds=0.0)
                 events[name].append(idx / fs + a / fs)
         if seg_classes:
             labels = postprocess.label_segments(piece, seg_classes, 0.5)

@@ -2,9 +2,9 @@
 
 :class:`PostProcessor` turns probability blocks (as streamed by
 :func:`napari_das.core.predict.iter_probabilities`) into events and segments with exactly the
-result of :func:`napari_das.core.postprocess.detect_events` / ``detect_segments`` on the whole
+result of :func:`napari_das.core.events.detect_events` / ``detect_segments`` on the whole
 trace, while holding only the open part of the recording: events use
-:class:`~napari_das.core.postprocess.StreamingEventDetector`; segments are cut after every noise
+:class:`~napari_das.core.events.StreamingEventDetector`; segments are cut after every noise
 gap long enough that no later gap filling can reach across it.
 
 :class:`Prediction` is what :func:`napari_das.core.predict.predict` returns.
@@ -20,6 +20,7 @@ import numpy as np
 
 from . import postprocess
 from .annotations import Annotations
+from .events import StreamingEventDetector, seconds_to_samples
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class PostProcessor:
     class_names, class_types : sequence of str
         All classes (index 0 = noise).
     event_thres, event_dist, event_dist_min, event_dist_max
-        Event detection (see :func:`napari_das.core.postprocess.detect_events`).
+        Event detection (see :func:`napari_das.core.events.detect_events`).
     segment_thres, segment_fillgap, segment_minlen
         Segment detection (see :func:`napari_das.core.postprocess.detect_segments`).
     """
@@ -129,12 +130,12 @@ class PostProcessor:
                               if t == "event" and k > 0]
         self.segment_classes = [k for k, t in enumerate(self.class_types)
                                 if t == "segment" and k > 0]
-        self._detectors = {k: postprocess.StreamingEventDetector(
+        self._detectors = {k: StreamingEventDetector(
             samplerate, thres=event_thres, min_dist_seconds=event_dist, dist_min=event_dist_min,
             dist_max=event_dist_max) for k in self.event_classes}
         self.segment_thres = segment_thres
         self.fillgap, self.minlen = segment_fillgap, segment_minlen
-        self._gap = max(postprocess.seconds_to_samples(segment_fillgap, samplerate), 1)
+        self._gap = max(seconds_to_samples(segment_fillgap, samplerate), 1)
         self._labels: list[np.ndarray] = []
         self._probs: list[np.ndarray] = []
         self._buffer_start = 0
