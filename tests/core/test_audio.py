@@ -248,6 +248,8 @@ def test_write_rejects_bad_rate_and_shape(tmp_path, stereo):
         audio.write(tmp_path / "x.npz", stereo, 0)
     with pytest.raises(DasError, match="audio must be numeric"):
         audio.write(tmp_path / "x.npz", np.zeros((2, 2, 2)), 10)
+    with pytest.raises(DasError, match=r"x.mp3: cannot write audio as .mp3; use one of .npz, "):
+        audio.write(tmp_path / "x.mp3", stereo, 10)
     assert not list(tmp_path.iterdir())
 
 

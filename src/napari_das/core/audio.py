@@ -38,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio_formats import AUDIO_SUFFIXES, checked_samplerate, open_source
+from .audio_formats import AUDIO_SUFFIXES as AUDIO_SUFFIXES  # public here: the suffixes we read
+from .audio_formats import checked_samplerate, checked_suffix, open_source
 from .errors import DasError
 
 log = logging.getLogger(__name__)
@@ -196,13 +197,7 @@ def write(
         The written file.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in AUDIO_SUFFIXES:
-        raise DasError(
-            f"cannot write audio as {suffix or '(no suffix)'}; use one of "
-            f"{', '.join(AUDIO_SUFFIXES)}",
-            path,
-        )
+    suffix = checked_suffix(path, "cannot write audio as")
     if path.exists() and not overwrite:
         raise DasError("file exists; choose another name or allow overwriting", path)
     rate = checked_samplerate(samplerate, path)

@@ -238,13 +238,7 @@ class _H5Source(contextlib.AbstractContextManager):
 def open_source(path: str | os.PathLike) -> _SoundfileSource | _NpzSource | _H5Source:
     """The reader for ``path`` (by suffix), after checking that it is a non-empty file."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in AUDIO_SUFFIXES:
-        raise DasError(
-            f"unsupported audio format {suffix or '(no suffix)'}; use one of "
-            f"{', '.join(AUDIO_SUFFIXES)}",
-            path,
-        )
+    suffix = checked_suffix(path, "unsupported audio format")
     if not path.exists():
         raise DasError("file not found; check the path", path)
     if path.is_dir():
@@ -256,6 +250,18 @@ def open_source(path: str | os.PathLike) -> _SoundfileSource | _NpzSource | _H5S
     if suffix == ".h5":
         return _H5Source(path)
     return _SoundfileSource(path)
+
+
+def checked_suffix(path: Path, problem: str) -> str:
+    """The lower-case suffix of ``path`` if it is one of :data:`AUDIO_SUFFIXES`.
+
+    Otherwise a DasError ``"<problem> <suffix>; use one of ..."`` naming ``path``.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in AUDIO_SUFFIXES:
+        raise DasError(f"{problem} {suffix or '(no suffix)'}; use one of "
+                       f"{', '.join(AUDIO_SUFFIXES)}", path)
+    return suffix
 
 
 def checked_samplerate(value: Any, path: Path) -> float:
