@@ -281,9 +281,9 @@ def train_options(s: Settings, ds: str, recipe: bool = False) -> dict[str, Any]:
     return options
 
 
-def _train_common(s: Settings, ds: str, fraction: float | None, recipe: bool = False) -> list[Any]:
-    return [*_flags(train_options(s, ds, recipe)),
-            *(["--fraction-data", fraction] if fraction else []), "--seed", s.seed]
+def _train_flags(s: Settings, options: dict[str, Any], fraction: float | None) -> list[Any]:
+    return [*_flags(options), *(["--fraction-data", fraction] if fraction else []),
+            "--seed", s.seed]
 
 
 def train_das(work: Path, ds: str, s: Settings, fraction: float | None) -> dict[str, Any]:
@@ -297,7 +297,8 @@ def train_das(work: Path, ds: str, s: Settings, fraction: float | None) -> dict[
                       "--ignore-boundaries", "--use-separable",
                       *(["False"] * NETWORKS[ds]["nb_conv"]),
                       "--no-reduce-lr", "--no-tensorboard", "--verbose", "2",
-                      *_train_common(s, ds, fraction)], work / "logs" / f"{ds}_train_das.log",
+                      *_train_flags(s, train_options(s, ds), fraction)],
+                     work / "logs" / f"{ds}_train_das.log",
                      tmpdir=work / "tmp" / "train_das")
     epochs, marks, _first, _last = das_summarize.parse_train_log(m.log)
     stem = str(sorted(save_dir.glob("*_params.yaml"), key=os.path.getmtime)[-1])
@@ -332,10 +333,11 @@ def train_ours(work: Path, ds: str, s: Settings, fraction: float | None, steps: 
 
     root = work / ds
     name = "recipe" if recipe else "ours"
+    options = train_options(s, ds, recipe)
     m = run_measured([OUR_DAS, "train", "--data-dir", root / "das.npy", *ranges, "--save-dir",
                       root / f"{name}_res", "--save-name", "model", "--steps-per-epoch", steps,
                       "--early-stop-patience", 20, "--verbose", 2, "--progress-json",
-                      *_train_common(s, ds, fraction, recipe)],
+                      *_train_flags(s, options, fraction)],
                      work / "logs" / f"{ds}_train_{name}.log", tmpdir=work / "tmp" / "train_ours")
     epochs, t_fit = [], m.t_start
     for ts, line in m.lines:
@@ -347,7 +349,7 @@ def train_ours(work: Path, ds: str, s: Settings, fraction: float | None, steps: 
         elif rec.event == "epoch":
             epochs.append((ts, float(rec.data["val_loss"])))
     return _training_summary(m, str(root / f"{name}_res" / "model"), epochs, t_fit, steps,
-                             train_options(s, ds, recipe)["batch_size"])
+                             options["batch_size"])
 
 
 def _training_summary(m: Measured, stem: str, epochs: list[tuple[float, float]], t_fit: float,
@@ -399,11 +401,12 @@ def predict_both(work: Path, ds: str, src: Path, post: tuple[str, ...],
     return res
 
 
-#: Our extra predictions per data set: result key -> (model: "ours" or "recipe", extra flags).
-VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "ours_match": ("ours", ("--match-noise",)),
-    "recipe": ("recipe", ()),
-    "recipe_match": ("recipe", ("--match-noise",)),
+#: Our extra predictions per data set: result key -> (model: "ours" or "recipe", extra flags,
+#: label of their score rows).
+VARIANTS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "ours_match": ("ours", ("--match-noise",), "equal budget, `--match-noise`"),
+    "recipe": ("recipe", (), "napari-das recipe"),
+    "recipe_match": ("recipe", ("--match-noise",), "recipe, `--match-noise`"),
 }
 
 
@@ -412,7 +415,7 @@ def predict_variants(work: Path, ds: str, src: Path, post: tuple[str, ...], ours
     """Our ``VARIANTS`` of ``ds`` (models ``ours``/``recipe``), each scored by ``score(out)``."""
     stems = {"ours": ours, "recipe": recipe}
     res = {}
-    for tag, (model, extra) in VARIANTS.items():
+    for tag, (model, extra, _label) in VARIANTS.items():
         v = predict_both(work, ds, src, post, {"ours": stems[model]}, who_list=("ours",),
                          ours_extra=extra, tag=f"_{tag}")["ours"]
         v["scores"] = score(Path(v["out"]))

@@ -27,9 +27,19 @@ import compare_das  # noqa: E402
 
 SCORE_SLACK = 0.01  # "same" score: at most this much below DAS
 NOTES_MARK = "<!-- notes: kept when the table is regenerated -->"
-#: Score rows of our predictions: result key (``compare_das.VARIANTS`` and "ours") -> label.
-VARIANT_LABELS = (("ours", "equal budget"), ("ours_match", "equal budget, `--match-noise`"),
-                  ("recipe", "napari-das recipe"), ("recipe_match", "recipe, `--match-noise`"))
+#: Score rows of our predictions: result key ("ours" and ``compare_das.VARIANTS``) -> label.
+VARIANT_LABELS = (("ours", "equal budget"),
+                  *((tag, label) for tag, (_m, _x, label) in compare_das.VARIANTS.items()))
+#: Score rows per data set: (result key, row label, [(label, score key, +1 higher / -1 lower is
+#: better)], whether a tie of two useless models is inconclusive).
+SCORE_ROWS = (
+    ("fly_long", "fly held-out {minutes} min", [
+        ("pulse event F1 (10 ms)", "pulse_f1", 1), ("sine sample F1", "sine_sample_f1", 1),
+        ("sine segment F1", "sine_segment_f1", 1)], False),
+    ("bird_test", "finch test day 032412", [
+        ("syllable onset F1 (10 ms)", "onset_f1", 1), ("syllable offset F1 (10 ms)", "offset_f1", 1),
+        ("syllable error rate (lower is better)", "syllable_error_rate", -1)], True),
+)
 
 
 def _fmt(v: Any, digits: int = 3) -> str:
@@ -117,29 +127,19 @@ def build_table(r: dict[str, Any]) -> Table:
                   status="inconclusive (neither learned)" if nothing_learned[ds] else None)
     fly = r["predict"]["fly_long"]
     long_s = fly["audio_s"]
-    scores = [("pulse event F1 (10 ms)", "pulse_f1", 1), ("sine sample F1", "sine_sample_f1", 1),
-              ("sine segment F1", "sine_segment_f1", 1)]
-    for who, variant in VARIANT_LABELS:
-        if who not in fly:
-            continue
-        for label, key, _sign in scores:
-            o, d = fly[who]["scores"][key], fly["das"]["scores"][key]
-            t.add(f"fly held-out {long_s / 60:.0f} min, {variant}: {label}", o, d, ">= DAS",
-                  o - d >= -SCORE_SLACK)
-    bird = r["predict"]["bird_test"]
-    for who, variant in VARIANT_LABELS:
-        if who not in bird:
-            continue
-        for label, key, sign in (("syllable onset F1 (10 ms)", "onset_f1", 1),
-                                 ("syllable offset F1 (10 ms)", "offset_f1", 1),
-                                 ("syllable error rate (lower is better)",
-                                  "syllable_error_rate", -1)):
-            o, d = bird[who]["scores"][key], bird["das"]["scores"][key]
-            # neither model learned syllables (F1 < 0.1 / SER > 0.9): a tie says nothing
-            useless = max(o, d) < 0.1 if sign > 0 else min(o, d) > 0.9
-            t.add(f"finch test day 032412, {variant}: {label}", o, d,
-                  ">= DAS" if sign > 0 else "<= DAS", sign * (o - d) >= -SCORE_SLACK,
-                  status="inconclusive (neither learned)" if useless else None)
+    for key, prefix, scores, may_be_useless in SCORE_ROWS:
+        res = r["predict"][key]
+        prefix = prefix.format(minutes=f"{long_s / 60:.0f}")
+        for who, variant in VARIANT_LABELS:
+            if who not in res:
+                continue
+            for label, score, sign in scores:
+                o, d = res[who]["scores"][score], res["das"]["scores"][score]
+                # neither model learned syllables (F1 < 0.1 / SER > 0.9): a tie says nothing
+                useless = may_be_useless and (max(o, d) < 0.1 if sign > 0 else min(o, d) > 0.9)
+                t.add(f"{prefix}, {variant}: {label}", o, d, ">= DAS" if sign > 0 else "<= DAS",
+                      sign * (o - d) >= -SCORE_SLACK,
+                      status="inconclusive (neither learned)" if useless else None)
     po, pd = fly["ours"], fly["das"]
     thr_o, thr_d = long_s / po["wall_s"], long_s / pd["wall_s"]
     t.add(f"predict {long_s / 60:.0f} min @10 kHz: whole-process wall (s)", po["wall_s"],
@@ -174,7 +174,7 @@ def build_table(r: dict[str, Any]) -> Table:
     overlap = r["das_overlap_factor"]
     t.add(f"predict steady state: executed FLOP/s (DAS's chunks overlap {overlap:.0f}x)",
           fps * 10_000 * steady_o, fps * 10_000 * steady_d * overlap)
-    bo, bd = bird["ours"], bird["das"]
+    bo, bd = r["predict"]["bird_test"]["ours"], r["predict"]["bird_test"]["das"]
     t.add("finch test day predict: whole-process wall (s)", bo["wall_s"], bd["wall_s"])
     t.add("finch test day predict: bytes written minus output CSVs (MB)",
           (bo["write_bytes"] - bo["output_bytes"]) / 1e6,

@@ -151,10 +151,6 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
             model = build_model(network, data.nb_channels, data.nb_classes,
                                 learning_rate=setup.learning_rate(training,
                                                                   data.steps_per_epoch))
-        if not model.optimizer.built:
-            # Adam's slots made now, not inside the first traced step: otherwise TensorFlow
-            # traces the training step twice (once to create them), about 4 s on 2 cores.
-            model.optimizer.build(model.trainable_variables)
     steps = data.steps_per_epoch
     initial_epoch = setup.initial_epoch(model, state, steps)
     train_ds = setup.tf_dataset(tf, data.train, start=initial_epoch * steps, infinite=True)
