@@ -170,6 +170,58 @@ def iter_blocks(
             start += step
 
 
+class SequentialReader(contextlib.AbstractContextManager):
+    """Random-access reads of one audio file, kept open, cheap when the requests move forward.
+
+    ``reader(a, b)`` returns frames ``[a, b)`` (clipped to the file) like :func:`read`, but
+    the file is opened once (not per request) and the frames of the last request are kept, so
+    requests that overlap the previous one (window margins, filter context) read only their
+    new frames.  Requests whose start moves forward cost linear time in every format, also
+    compressed and column-major ``.npz`` (their member is decompressed as one forward
+    stream); a request starting before the kept frames reads the file again at that point.
+
+    The returned arrays may be shared with the cache: they are read-only.
+
+    >>> import tempfile, os
+    >>> path = write(os.path.join(tempfile.mkdtemp(), "ramp.npz"), np.arange(10.0), 1000)
+    >>> with SequentialReader(path) as reader:
+    ...     reader(2, 5)[:, 0].tolist(), reader(4, 8)[:, 0].tolist(), reader.frames
+    ([2.0, 3.0, 4.0], [4.0, 5.0, 6.0, 7.0], 10)
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._source = open_source(path)
+        self.frames = int(self._source.frames)
+        self.channels = int(self._source.channels)
+        self.samplerate = float(self._source.samplerate)
+        self._start = 0
+        self._kept = np.zeros((0, self.channels), np.float32)
+
+    @property
+    def info(self) -> AudioInfo:
+        """The file's :class:`AudioInfo`."""
+        return AudioInfo(os.fspath(self.path), self.samplerate, self.frames, self.channels)
+
+    def __call__(self, start: int, stop: int) -> np.ndarray:
+        start, stop = _frame_range(start, stop, self.frames, self.path)
+        kept_stop = self._start + len(self._kept)
+        if self._start <= start and stop <= kept_stop:
+            return self._kept[start - self._start: stop - self._start]
+        if self._start <= start <= kept_stop:  # continue forward from the kept frames
+            fresh = self._source.read_range(kept_stop, stop)
+            block = np.concatenate([self._kept[start - self._start:], fresh])
+        else:
+            block = self._source.read_range(start, stop)
+        block.setflags(write=False)
+        self._start, self._kept = start, block
+        return block
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._kept = np.zeros((0, self.channels), np.float32)
+        self._source.__exit__(*exc_info)
+
+
 def write(
     path: str | os.PathLike,
     data: np.ndarray,

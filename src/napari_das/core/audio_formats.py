@@ -76,7 +76,10 @@ class _NpzSource(contextlib.AbstractContextManager):
     """Reads ``data`` from an ``.npz`` member without loading all of it.
 
     ``np.savez`` stores members uncompressed: frames are then read directly at their offset in
-    the file.  Compressed members (``np.savez_compressed``) are decompressed as a stream.
+    the file.  Compressed members (``np.savez_compressed``) are decompressed as a stream that
+    moves forward with the reads (a read behind the stream position restarts it, so read
+    forward: :class:`napari_das.core.audio.SequentialReader` does).  Column-major (Fortran)
+    members are read column by column, never loaded whole.
     """
 
     def __init__(self, path: Path):
@@ -138,15 +141,14 @@ class _NpzSource(contextlib.AbstractContextManager):
         self._shape = shape
         self.frames = int(shape[0])
         self.channels = int(shape[1]) if len(shape) == 2 else 1
-        self._whole: np.ndarray | None = None
+        self._columns: list[Any] | None = None  # per-channel streams (compressed, column-major)
+        self._column_positions: list[int] = []
         self._position = 0  # frame position of the member stream
 
     def read_range(self, start: int, stop: int) -> np.ndarray:
         try:
-            if self._fortran:  # column-major: frames are not contiguous, load once
-                if self._whole is None:
-                    self._whole = self._read_frames(0, self.frames, column_major=True)
-                return self._whole[start:stop]
+            if self._fortran:
+                return self._read_columns(start, stop)
             return self._read_frames(start, stop)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             raise DasError(
@@ -154,26 +156,55 @@ class _NpzSource(contextlib.AbstractContextManager):
                 self.path,
             ) from exc
 
-    def _read_frames(self, start: int, stop: int, column_major: bool = False) -> np.ndarray:
+    def _read_frames(self, start: int, stop: int) -> np.ndarray:
+        """Row-major member: one contiguous byte range (a forward read continues the stream)."""
         row_bytes = self._dtype.itemsize * self.channels
         stream = self._member if self._raw is None else self._raw
         if start != self._position or self._raw is not None:
             stream.seek(self._header_end + start * row_bytes)
         count = (stop - start) * self.channels
+        values = self._read_values(stream, count)
+        self._position = stop
+        return values.reshape(stop - start, self.channels).astype(np.float32)
+
+    def _read_columns(self, start: int, stop: int) -> np.ndarray:
+        """Column-major member: channel ``c`` is the byte range of its column.
+
+        A stored member is read at the column offsets; a compressed one through one
+        decompressing stream per channel, each moving forward through its column, so reading a
+        file block after block decompresses it about once (never from the start per block)."""
+        out = np.empty((stop - start, self.channels), np.float32)
+        for c in range(self.channels):
+            offset = self._header_end + (c * self.frames + start) * self._dtype.itemsize
+            if self._raw is not None:
+                self._raw.seek(offset)
+                stream = self._raw
+            else:
+                if self._columns is None:
+                    self._columns = [self._member] + [
+                        self._zip.open("data.npy") for _ in range(1, self.channels)
+                    ]
+                    self._column_positions = [-1] * self.channels
+                stream = self._columns[c]
+                if self._column_positions[c] != start:
+                    stream.seek(offset)
+            out[:, c] = self._read_values(stream, stop - start)
+            if self._raw is None:
+                self._column_positions[c] = stop
+        self._position = -1  # the row stream position is no longer known
+        return out
+
+    def _read_values(self, stream: Any, count: int) -> np.ndarray:
         raw = stream.read(count * self._dtype.itemsize)
         if len(raw) != count * self._dtype.itemsize:
             raise EOFError(f"expected {count * self._dtype.itemsize} bytes, got {len(raw)}")
-        self._position = stop
-        values = np.frombuffer(raw, dtype=self._dtype, count=count)
-        if column_major:
-            values = values.reshape(self.channels, stop - start).T
-        else:
-            values = values.reshape(stop - start, self.channels)
-        return values.astype(np.float32)
+        return np.frombuffer(raw, dtype=self._dtype, count=count)
 
     def __exit__(self, *exc_info: Any) -> None:
         if self._raw is not None:
             self._raw.close()
+        for stream in (self._columns or [])[1:]:
+            stream.close()
         self._member.close()
         self._zip.close()
 
