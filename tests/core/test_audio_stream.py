@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from napari_das.core import audio
+from napari_das.core.io import audio
 
 FRAMES = 5000
 

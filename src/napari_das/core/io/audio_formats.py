@@ -78,7 +78,7 @@ class _NpzSource(contextlib.AbstractContextManager):
     ``np.savez`` stores members uncompressed: frames are then read directly at their offset in
     the file.  Compressed members (``np.savez_compressed``) are decompressed as a stream that
     moves forward with the reads (a read behind the stream position restarts it, so read
-    forward: :class:`napari_das.core.audio.SequentialReader` does).  Column-major (Fortran)
+    forward: :class:`napari_das.core.io.audio.SequentialReader` does).  Column-major (Fortran)
     members are read column by column, never loaded whole.
     """
 
