@@ -117,12 +117,17 @@ class PostProcessor:
         Event detection (see :func:`napari_das.core.post.events.detect_events`).
     segment_thres, segment_fillgap, segment_minlen
         Segment detection (see :func:`napari_das.core.post.segments.detect_segments`).
+    segment_confidence : bool
+        Keep the probabilities of open segments for their confidence and vote ties (as
+        ``detect_segments``); without, confidences are NaN and ties go to the lower class
+        (as ``segments_from_labels`` without probabilities), e.g. for targets.
     """
 
     def __init__(self, samplerate: float, class_names: Sequence[str], class_types: Sequence[str],
                  event_thres: float = 0.5, event_dist: float = 0.01, event_dist_min: float = 0.0,
                  event_dist_max: float | None = None, segment_thres: float = 0.5,
-                 segment_fillgap: float | None = None, segment_minlen: float | None = None):
+                 segment_fillgap: float | None = None, segment_minlen: float | None = None,
+                 segment_confidence: bool = True):
         self.samplerate = float(samplerate)
         self.class_names = [str(n) for n in class_names]
         self.class_types = [str(t) for t in class_types]
@@ -136,8 +141,11 @@ class PostProcessor:
         self.segment_thres = segment_thres
         self.fillgap, self.minlen = segment_fillgap, segment_minlen
         self._gap = max(seconds_to_samples(segment_fillgap, samplerate), 1)
+        self.segment_confidence = bool(segment_confidence)
         self._labels: list[np.ndarray] = []
         self._probs: list[np.ndarray] = []
+        self._buffered = 0  # samples in the buffer
+        self._tail_noise = 0  # length of the noise run that ends the buffer
         self._buffer_start = 0
         self._segments: list[tuple[int, int, str, float]] = []
         self._next = 0
@@ -149,33 +157,52 @@ class PostProcessor:
         self._next += len(block)
         for k, detector in self._detectors.items():
             detector.push(start, block[:, k])
-        if not self.segment_classes:
+        if not self.segment_classes or len(block) == 0:
             return
         labels = postprocess.label_segments(block, self.segment_classes, self.segment_thres)
         self._labels.append(labels.astype(np.uint8 if len(self.class_names) < 256 else np.int32))
-        self._probs.append(np.asarray(block, np.float32))
-        self._flush(final=False)
+        if self.segment_confidence:
+            self._probs.append(np.asarray(block, np.float32))
+        # only the new block can close a gap: its noise runs, the first one joined to the
+        # noise run that ended the buffer; the buffer is cut at the end of the last closed gap
+        # (noise outside segments is never needed again, so long silences are not kept)
+        starts, stops = postprocess.runs(labels == 0)
+        lengths = stops - starts + 1
+        if starts.size and starts[0] == 0:
+            lengths[0] += self._tail_noise
+        closed = np.flatnonzero(lengths >= self._gap)
+        ends_in_noise = bool(starts.size) and int(stops[-1]) == len(labels) - 1
+        self._tail_noise = int(lengths[-1]) if ends_in_noise else 0
+        before = self._buffered
+        self._buffered += len(labels)
+        if closed.size:
+            self._flush(final=False, cut=before + int(stops[closed[-1]]) + 1)
 
-    def _flush(self, final: bool) -> None:
-        """Post-process the buffered samples up to the last noise gap no fill can bridge."""
+    def _flush(self, final: bool, cut: int = 0) -> None:
+        """Post-process the buffered samples up to ``cut`` (all of them if ``final``).
+
+        ``cut`` is the end of the last noise gap no fill can bridge; the buffer is joined only
+        here, so dense song (no such gap) costs no copies until the gap comes.
+        """
         if not self._labels:
             return
-        labels = np.concatenate(self._labels)
-        probs = np.concatenate(self._probs)
-        cut = len(labels)
-        if not final:
-            starts, stops = postprocess.runs(labels == 0)
-            closed = np.flatnonzero(stops - starts + 1 >= self._gap)
-            cut = int(starts[closed[-1]]) if closed.size else 0
+        labels = np.concatenate(self._labels) if len(self._labels) > 1 else self._labels[0]
+        probs = None
+        if self.segment_confidence:
+            probs = np.concatenate(self._probs) if len(self._probs) > 1 else self._probs[0]
+        if final:
+            cut = len(labels)
         if cut > 0:
             found = postprocess.segments_from_labels(
                 labels[:cut], self.samplerate, self.class_names, self.fillgap, self.minlen,
-                probabilities=probs[:cut])
+                probabilities=None if probs is None else probs[:cut])
             for seg in found:
                 first = int(round(seg.onset_seconds * self.samplerate)) + self._buffer_start
                 last = int(round(seg.offset_seconds * self.samplerate)) + self._buffer_start
                 self._segments.append((first, last, seg.name, seg.confidence))
-        self._labels, self._probs = [labels[cut:]], [probs[cut:]]
+        self._labels = [labels[cut:].copy()]  # a copy: the joined buffer is freed
+        self._probs = [] if probs is None else [probs[cut:].copy()]
+        self._buffered -= cut
         self._buffer_start += cut
 
     def finish(self) -> tuple[Events, Segments]:

@@ -1,0 +1,192 @@
+"""Peak memory of test evaluation, ``das evaluate`` and the post-processing search.
+
+Usage: python bench/bench_memory.py [--minutes 60] [--rate 32000] [--classes 40] [--folder DIR]
+                                    [--keep]
+
+Builds a synthetic dataset (npy-dir layout) whose test split is ``--minutes`` of audio at
+``--rate`` Hz with ``--classes`` classes (noise + song types as segments: syllables of 50-200 ms
+with gaps of 20-150 ms, in 4 recordings), a 1-minute training split and a validation split that
+is the test split again (symlinked: the post-processing search then also runs over the whole
+hour without doubling the disk).  Then, each as its own process, measured with ``wait4``:
+
+1. ``das train`` of a tiny network (1 epoch of 4 batches) with ``--post-opt``: the search on the
+   validation split, the test evaluation and the ``_results.h5`` writing (test arrays included)
+   at its end;
+2. ``das evaluate`` of that model: the search on the validation split and the test scores.
+
+Prints a table with wall time, peak RSS (``ru_maxrss`` of the child) and the size of the
+arrays the old code held whole, and the CPU (``lscpu``).  The dataset needs
+``minutes * 60 * rate * (classes + 1) * 4`` bytes of disk (18.9 GB for the default hour); it is
+deleted at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return "unknown"
+    for line in out.splitlines():
+        if line.startswith("Model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def write_npy(path: Path, frames: int, columns: int, fill) -> None:
+    """A float32 ``[frames, columns]`` .npy written block by block (``fill(a, b) -> block``)."""
+    with open(path, "wb") as fh:
+        np.lib.format.write_array_header_1_0(
+            fh, {"descr": "<f4", "fortran_order": False, "shape": (frames, columns)})
+        for a in range(0, frames, 1 << 20):
+            b = min(a + (1 << 20), frames)
+            fh.write(np.ascontiguousarray(fill(a, b), np.float32).tobytes())
+
+
+def syllables(frames: int, rate: int, nb_classes: int, seed: int) -> np.ndarray:
+    """``[n, 3]`` rows (start, stop, class) of non-overlapping syllables."""
+    rng = np.random.default_rng(seed)
+    rows, t = [], int(0.1 * rate)
+    while True:
+        length = int(rng.uniform(0.05, 0.2) * rate)
+        if t + length >= frames:
+            break
+        rows.append((t, t + length, int(rng.integers(1, nb_classes))))
+        t += length + int(rng.uniform(0.02, 0.15) * rate)
+    return np.asarray(rows, np.int64).reshape(-1, 3)
+
+
+def write_split(folder: Path, frames: int, rate: int, nb_classes: int, seed: int) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    table = syllables(frames, rate, nb_classes, seed)
+    starts = table[:, 0]
+
+    def labels(a: int, b: int) -> np.ndarray:
+        out = np.zeros(b - a, np.int64)
+        first = max(int(np.searchsorted(starts, a, "right")) - 1, 0)
+        last = int(np.searchsorted(starts, b, "left"))
+        for s, e, k in table[first:last]:
+            out[max(s, a) - a: min(e, b) - a] = k
+        return out
+
+    def x(a: int, b: int) -> np.ndarray:
+        rng = np.random.default_rng([seed, a])
+        song = labels(a, b)
+        tone = np.sin(2 * np.pi * (500 + 100 * song) * np.arange(a, b) / rate)
+        return (0.05 * rng.normal(size=b - a) + 0.5 * (song > 0) * tone)[:, None]
+
+    def y(a: int, b: int) -> np.ndarray:
+        return np.eye(nb_classes, dtype=np.float32)[labels(a, b)]
+
+    write_npy(folder / "x.npy", frames, 1, x)
+    write_npy(folder / "y.npy", frames, nb_classes, y)
+    return len(table)
+
+
+def make_dataset(folder: Path, minutes: float, rate: int, nb_classes: int) -> dict:
+    from napari_das.core.io.store import write_attrs
+
+    test = int(minutes * 60 * rate)
+    train = 60 * rate
+    names = ["noise"] + [f"syllable{k:02d}" for k in range(1, nb_classes)]
+    write_split(folder / "train", train, rate, nb_classes, seed=1)
+    count = write_split(folder / "test", test, rate, nb_classes, seed=2)
+    (folder / "val").mkdir(exist_ok=True)
+    for name in ("x.npy", "y.npy"):
+        os.symlink(folder / "test" / name, folder / "val" / name)
+    quarter = test // 4
+    pieces = [[f"rec{i}", i * quarter, test if i == 3 else (i + 1) * quarter] for i in range(4)]
+    write_attrs(folder, {
+        "samplerate_x_Hz": float(rate), "samplerate_y_Hz": float(rate),
+        "class_names": names, "class_types": ["segment"] * nb_classes,
+        "recording_pieces": {"train": [["train", 0, train]], "val": pieces, "test": pieces},
+    })
+    return {"syllables": count, "frames": test}
+
+
+def run(argv: list[str], env: dict) -> tuple[float, float, int, str]:
+    """Wall seconds, peak RSS in MB, exit code and output tail of one child process."""
+    t = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        child = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        out.seek(0)
+        tail = out.read().decode(errors="replace")[-2000:]
+    return (time.perf_counter() - t, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status),
+            tail)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--rate", type=int, default=32000)
+    parser.add_argument("--classes", type=int, default=40)
+    parser.add_argument("--folder", default=None)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    work = Path(args.folder or tempfile.mkdtemp(prefix="bench_memory_"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / "data.npy"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    das = [sys.executable, "-m", "napari_das.cli"]
+    try:
+        t = time.perf_counter()
+        if data.exists():
+            shutil.rmtree(data)
+        info = make_dataset(data, args.minutes, args.rate, args.classes)
+        print(f"dataset: {info['frames']} test samples, {info['syllables']} syllables, "
+              f"{time.perf_counter() - t:.0f} s to write ({data})", flush=True)
+        rows = []
+        train = das + ["train", "--data-dir", str(data), "--save-dir", str(work / "res"),
+                       "--save-name", "tiny", "--nb-hist", "1024", "--nb-filters", "8",
+                       "--kernel-size", "4", "--nb-conv", "1", "--dilations", "1", "2", "4",
+                       "8", "--nb-epoch", "1", "--steps-per-epoch", "4", "--validation-steps",
+                       "2", "--batch-size", "4", "--no-tensorboard", "--seed", "1",
+                       "--post-opt"]
+        stem = work / "res" / "tiny"
+        for label, argv in (("das train (post-opt search + test evaluation + _results.h5)",
+                             train),
+                            ("das evaluate (post-opt search + test scores)",
+                             das + ["evaluate", str(stem)])):
+            wall, rss, code, tail = run(argv, env)
+            rows.append((label, wall, rss, code))
+            print(f"  {label}: {wall:.0f} s, peak {rss:.0f} MB, exit {code}", flush=True)
+            if code:
+                print(tail)
+        results = Path(f"{stem}_results.h5")
+        size = results.stat().st_size / 2**20 if results.exists() else float("nan")
+    finally:
+        if not args.keep:
+            shutil.rmtree(data, ignore_errors=True)
+    whole = info["frames"] * (1 + 2 * args.classes) * 4 / 2**30
+    import napari_das
+
+    print(f"\npeak memory, {args.minutes:g} min of {args.rate} Hz test audio with {args.classes} "
+          f"classes (validation split = the same audio); napari-das {napari_das.__version__} "
+          f"from {ROOT}")
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs (machine shared with other jobs)")
+    print(f"x + y + probabilities of the split as whole float32 arrays: {whole:.1f} GB\n")
+    print("| step | wall s | peak RSS MB | exit |")
+    print("|---|---|---|---|")
+    for label, wall, rss, code in rows:
+        print(f"| {label} | {wall:.0f} | {rss:.0f} | {code} |")
+    print(f"\n_results.h5: {size:.0f} MB (y_test, y_pred, labels_test, labels_pred included)")
+
+
+if __name__ == "__main__":
+    main()
