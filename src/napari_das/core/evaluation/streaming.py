@@ -65,34 +65,55 @@ def pieces(frames: int, boundaries: Any) -> list[tuple[int, int]]:
 
 def iter_split(model: Any, params: dict[str, Any], x: Any, y: Any, boundaries: Any = None,
                batch_size: int | None = None, match_noise: bool = False, progress=None,
-               stop=None) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
-    """Predict a split block by block: yields ``(piece_start, start, y_block, p_block)``.
+               stop=None, probabilities: Any = None
+               ) -> Iterator[tuple[int | None, int, np.ndarray, np.ndarray]]:
+    """A split block by block: yields ``(piece_start, start, y_block, p_block)`` in order.
 
-    ``start`` is the block's first sample in the split; pieces are predicted on their own (no
-    window crosses a recording boundary) and follow each other in order.  ``x`` is at the
-    model's rate; with ``match_noise`` each piece is scaled to the training noise level.
+    ``start`` is the block's first sample in the split.  Recording pieces are predicted on
+    their own (no window crosses a recording boundary); samples outside every piece come with
+    zero probabilities and ``piece_start`` None (nothing is detected there).  ``x`` is at the
+    model's rate; with ``match_noise`` each piece is scaled to the training noise level.  Given
+    ``probabilities`` (an array ``[T, K]``), they are read instead of predicted.
     """
     from ..inference.predict import iter_probabilities, make_runner, noise_matched_reader
 
     fs = float(params.get("samplerate_x_Hz") or 1.0)
-    runner = make_runner(model, params, batch_size=batch_size)
-    for a, b in pieces(len(x), boundaries):
-        def read(i: int, j: int, a: int = a) -> np.ndarray:
-            return read_rows(x, a + i, a + j)
+    frames = len(y)
+    if probabilities is not None and len(probabilities) != frames:
+        raise ValueError(f"{len(probabilities)} probabilities for {frames} samples")
+    runner = None
+    if probabilities is not None:
+        nb_classes = int(np.shape(probabilities)[1])
+    else:
+        runner = make_runner(model, params, batch_size=batch_size)
+        nb_classes = runner.nb_classes
+    done = 0
+    for a, b in pieces(frames, boundaries):
+        if a > done:  # samples outside the pieces: nothing predicted
+            for start, yb in _blocks(y, done, a):
+                yield None, start, yb, np.zeros((len(yb), nb_classes), np.float32)
+        if probabilities is not None:
+            for start, yb in _blocks(y, a, b):
+                yield a, start, yb, read_rows(probabilities, start, start + len(yb))
+        else:
+            def read(i: int, j: int, a: int = a) -> np.ndarray:
+                return read_rows(x, a + i, a + j)
 
-        if match_noise:
-            read = noise_matched_reader(read, b - a, fs, params)
-        for start, block in iter_probabilities(runner, read, b - a, progress=progress,
-                                               stop=stop):
-            yield a, a + start, read_rows(y, a + start, a + start + len(block)), block
+            if match_noise:
+                read = noise_matched_reader(read, b - a, fs, params)
+            for start, block in iter_probabilities(runner, read, b - a, progress=progress,
+                                                   stop=stop):
+                yield a, a + start, read_rows(y, a + start, a + start + len(block)), block
+        done = max(done, b)
+    if done < frames:
+        for start, yb in _blocks(y, done, frames):
+            yield None, start, yb, np.zeros((len(yb), nb_classes), np.float32)
 
 
-def iter_targets(y: Any, boundaries: Any = None, block: int = BLOCK_SAMPLES
-                 ) -> Iterator[tuple[int, int, np.ndarray]]:
-    """The targets of a split block by block: ``(piece_start, start, y_block)``."""
-    for a, b in pieces(len(y), boundaries):
-        for start in range(a, b, block):
-            yield a, start, read_rows(y, start, min(start + block, b))
+def _blocks(y: Any, a: int, b: int, block: int = BLOCK_SAMPLES
+            ) -> Iterator[tuple[int, np.ndarray]]:
+    for start in range(a, b, block):
+        yield start, read_rows(y, start, min(start + block, b))
 
 
 # ------------------------------------------------------------------------------------ scores
@@ -161,13 +182,19 @@ class SplitScorer:
         self._true.append((offset, *self._truth.finish()))
         self._piece = None
 
-    def push(self, piece_start: int, start: int, y: np.ndarray, p: np.ndarray) -> None:
-        """Targets and probabilities of samples ``start ..`` (split indices) of a piece."""
-        from ..post.segments import label_segments
+    def push(self, piece_start: int | None, start: int, y: np.ndarray, p: np.ndarray) -> None:
+        """Targets and probabilities of samples ``start ..`` (split indices) of a piece.
+
+        ``piece_start`` None: samples outside every recording piece (counted sample-wise,
+        nothing detected there), as :func:`iter_split` yields them.
+        """
         from ..inference.predict import _postprocessor
+        from ..post.segments import label_segments
         from ..post.stream import PostProcessor
 
-        if piece_start != self._piece:
+        if piece_start is None:
+            self._finish_piece()
+        elif piece_start != self._piece:
             self._finish_piece()
             self._piece = piece_start
             self._post = _postprocessor(self.params, self.config, self.fs, self.nb)
@@ -179,8 +206,9 @@ class SplitScorer:
         self.nb_samples += len(y)
         self.confusion += np.bincount(np.argmax(y, axis=1) * self.nb + np.argmax(p, axis=1),
                                       minlength=self.nb * self.nb).reshape(self.nb, self.nb)
-        self._post.push(start - piece_start, p)
-        self._truth.push(start - piece_start, y)
+        if piece_start is not None:
+            self._post.push(start - piece_start, p)
+            self._truth.push(start - piece_start, y)
         if self.seg_classes:
             labels = label_segments(y, self.seg_classes, 0.5)
             self.true_label_counts += np.bincount(labels, minlength=self.nb)[: self.nb]
@@ -280,6 +308,25 @@ class SplitScorer:
 
         post = _postprocessor(self.params, self.config, self.fs, self.nb)
         return post.fillgap, post.minlen
+
+
+def score_split(model: Any, params: dict[str, Any], x: Any, y: Any, config: Any = None,
+                tolerance: float = 0.01, boundaries: Any = None, progress=None, stop=None,
+                probabilities: Any = None, sink: Sink | None = None) -> dict[str, Any]:
+    """The metrics of one split, predicted and scored block by block (see :class:`SplitScorer`).
+
+    ``sink(start, y_block, p_block)`` receives every block (e.g. :class:`ResultArrays`).
+    """
+    from ..config import PredictionConfig
+
+    config = (config or PredictionConfig()).validated()
+    scorer = SplitScorer(params, config, int(np.shape(y)[1]), tolerance)
+    for piece, start, yb, pb in iter_split(model, params, x, y, boundaries, config.batch_size,
+                                           config.match_noise, progress, stop, probabilities):
+        scorer.push(piece, start, yb, pb)
+        if sink is not None:
+            sink(start, yb, pb)
+    return scorer.result()
 
 
 # ------------------------------------------------------------------------------------ post-opt
