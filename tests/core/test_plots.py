@@ -27,3 +27,40 @@ def test_excerpt_centres_on_the_densest_song():
     song[60:70] = True
     assert _densest_start(song, 10) == 60
     assert _densest_start(song, 200) == 0
+
+
+def test_plot_data_from_blocks_equals_the_whole_arrays(rng):
+    from napari_das.core.evaluation.plots import THRESHOLDS, PlotData
+
+    frames, nb = 7000, 3
+    labels = np.where(rng.random(frames) < 0.7, 0, rng.integers(1, nb, frames))
+    labels[4000:4150] = 2  # the densest song
+    y = np.eye(nb, dtype=np.float32)[labels]
+    p = rng.dirichlet(np.ones(nb), frames).astype(np.float32)
+    data = PlotData(frames, nb, samplerate=1000.0, excerpt_seconds=0.2)
+    start = 0
+    for size in rng.integers(1, 900, 100):
+        stop = min(frames, start + int(size))
+        data.push(start, y[start:stop], p[start:stop])
+        start = stop
+        if start == frames:
+            break
+    assert start == frames
+    for k in (1, 2):
+        want = precision_recall_curve(p[:, k], labels == k, THRESHOLDS)
+        np.testing.assert_allclose(data.curve(k), want)
+    first = _densest_start(labels > 0, 200)
+    assert data.best[1] == first and 4000 - 200 < first <= 4000
+    np.testing.assert_array_equal(data.excerpt_y, y[first:first + 200])
+    np.testing.assert_array_equal(data.excerpt_p, p[first:first + 200])
+
+
+def test_plot_data_of_a_split_shorter_than_the_excerpt():
+    from napari_das.core.evaluation.plots import PlotData
+
+    y = np.eye(2, dtype=np.float32)[[0, 1, 1, 0, 1]]
+    data = PlotData(5, 2, samplerate=1000.0, excerpt_seconds=2.0)
+    data.push(0, y[:2], y[:2])
+    data.push(2, y[2:], y[2:])
+    assert data.length == 5 and data.best == (3, 0)
+    np.testing.assert_array_equal(data.excerpt_p, y)
