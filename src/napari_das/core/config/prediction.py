@@ -12,8 +12,10 @@ from .base import ConfigBase, option
 class PredictionConfig(ConfigBase):
     """Options of ``das predict`` and the Predict widget (post-processing included)."""
 
-    batch_size: int | None = option(None, "chunks per forward pass (default: from the params)",
-                                    min=1, label="Batch size")
+    batch_size: int | None = option(None, "samples per forward pass, counted in training "
+                                    "chunks as in DAS: N means N x nb_hist samples (memory "
+                                    "grows with it; default: 524288 samples)", min=1,
+                                    label="Batch size")
     event_thres: float = option(0.5, "event detection threshold on the probability", min=0.0,
                                 max=1.0, label="Event threshold")
     event_dist: float = option(0.01, "minimum distance between events, seconds (non-maximum "

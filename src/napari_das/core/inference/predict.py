@@ -159,9 +159,13 @@ def predict(x: np.ndarray, samplerate: float, model: Any, config: Any = None,
 
 def predict_file(path: str, model: Any, params: dict[str, Any], config: Any = None,
                  keep_probabilities: bool = False, sink=None, progress=None, stop=None) -> Any:
-    """Predict an audio file, streamed from disk (any format :mod:`core.audio` reads)."""
-    info = audio.info(path)
-    return predict_stream(model, params, lambda a, b: audio.read(path, a, b)[0], info.frames,
-                          info.samplerate, config, keep_probabilities=keep_probabilities,
-                          sink=sink, progress=progress, stop=stop)
+    """Predict an audio file, streamed from disk (any format :mod:`core.io.audio` reads).
+
+    The file is opened once and read forward (:class:`~napari_das.core.io.audio.SequentialReader`),
+    so the cost is linear in its length in every format, compressed ``.npz`` included.
+    """
+    with audio.SequentialReader(path) as reader:
+        return predict_stream(model, params, reader, reader.frames, reader.samplerate, config,
+                              keep_probabilities=keep_probabilities, sink=sink,
+                              progress=progress, stop=stop)
 

@@ -26,7 +26,14 @@ import numpy as np
 from ..errors import DasError
 from ..nn.model import network_from_params
 from ..progress import check_stop, emit
-from .windows import Reader, WindowPlan, default_batch_size, read_padded, window_plan
+from .windows import (
+    Reader,
+    WindowPlan,
+    read_padded,
+    samples_per_call,
+    window_plan,
+    windows_per_call,
+)
 
 
 class ModelRunner:
@@ -81,11 +88,18 @@ _RUNNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def make_runner(model: Any, params: dict[str, Any], batch_size: int | None = None,
                 window: int | None = None, training_windows: bool = False) -> ModelRunner:
-    """A (cached) :class:`ModelRunner` for ``model`` and the geometry in ``params``."""
+    """A (cached) :class:`ModelRunner` for ``model`` and the geometry in ``params``.
+
+    ``batch_size`` counts training chunks per model call (``batch_size x nb_hist`` input
+    samples, :func:`~napari_das.core.inference.windows.samples_per_call`); the runner calls the
+    model on as many whole windows as that holds.
+    """
     pad = params.get("data_padding")
-    plan = window_plan(network_from_params(params), window,
-                       None if pad is None else int(pad), training_windows)
-    batch = default_batch_size(plan, batch_size)
+    network = network_from_params(params)
+    samples = samples_per_call(network, batch_size)
+    plan = window_plan(network, window, None if pad is None else int(pad), training_windows,
+                       samples)
+    batch = windows_per_call(plan, samples)
     runners = _RUNNERS.setdefault(model, {})
     runner = runners.get((plan, batch))
     if runner is None:
@@ -167,7 +181,8 @@ def predict_probabilities(model: Any, x: np.ndarray, params: dict[str, Any],
     params : dict
         The model's ``_params.yaml`` content (architecture keys decide the window geometry).
     batch_size : int, optional
-        Windows per model call (default: about half a million samples per call).
+        Training chunks per model call: ``batch_size x nb_hist`` input samples (default:
+        :data:`~napari_das.core.inference.windows.TARGET_SAMPLES_PER_CALL`).
     progress, stop
         Progress callback and stop token.
     window : int, optional

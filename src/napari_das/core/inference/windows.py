@@ -30,7 +30,7 @@ import numpy as np
 from ..config import NetworkConfig
 from ..errors import DasError
 
-#: Input samples per model call (batch * window) aimed at when no batch size is given.
+#: Input samples per model call (windows x window length) when no batch size is given.
 TARGET_SAMPLES_PER_CALL = 2**19
 #: Smallest window (samples) used for prediction.
 MIN_WINDOW = 2**13
@@ -70,8 +70,23 @@ def _round_up(value: float, step: int) -> int:
     return int(math.ceil(value / step) * step)
 
 
+def samples_per_call(network: NetworkConfig, batch_size: int | None = None) -> int:
+    """Input samples of one model call for ``das predict --batch-size``.
+
+    A batch counts training chunks, as in DAS: ``batch_size`` chunks of ``nb_hist`` samples
+    (``--batch-size 32`` with ``--nb-hist 8192``: 262144 samples per call).  Without it:
+    :data:`TARGET_SAMPLES_PER_CALL`.  Memory per call grows with this number (input, every
+    layer's activations and the ``[samples, K]`` output), never with the receptive field: the
+    windows shrink to fit it (down to two receptive fields, see :func:`window_plan`).
+    """
+    if batch_size:
+        return max(1, int(batch_size)) * max(1, int(network.nb_hist))
+    return TARGET_SAMPLES_PER_CALL
+
+
 def window_plan(network: NetworkConfig, window: int | None = None,
-                data_padding: int | None = None, training_windows: bool = False) -> WindowPlan:
+                data_padding: int | None = None, training_windows: bool = False,
+                samples: int | None = None) -> WindowPlan:
     """Window geometry for ``network``.
 
     Parameters
@@ -80,7 +95,11 @@ def window_plan(network: NetworkConfig, window: int | None = None,
         The architecture (its receptive extent and hop decide the margins).
     window : int, optional
         Wanted window length in samples (rounded up to the hop and to at least twice the
-        margins).  Default: 16 receptive fields, at least 8 chunks and :data:`MIN_WINDOW`.
+        margins).  Default: 16 receptive fields, at least 8 chunks and :data:`MIN_WINDOW`, but
+        no more than ``samples`` (or two receptive fields if that is more).
+    samples : int, optional
+        Input samples per model call (:func:`samples_per_call`; default
+        :data:`TARGET_SAMPLES_PER_CALL`).
     data_padding : int, optional
         The margin the network was trained with (``_params.yaml``); default: derived from
         ``network``.
@@ -103,6 +122,8 @@ def window_plan(network: NetworkConfig, window: int | None = None,
     field = past + future
     if window is None:
         window = max(16 * field, 8 * int(network.nb_hist), MIN_WINDOW)
+        budget = TARGET_SAMPLES_PER_CALL if samples is None else int(samples)
+        window = min(window, max(budget, 2 * field))  # a call never explodes with the field
     window = _round_up(max(int(window), field + hop), hop)
     return WindowPlan(hop=hop, margin_past=past, margin_future=future, window=window)
 
@@ -136,9 +157,7 @@ def read_padded(read: Reader, frames: int, start: int, stop: int) -> np.ndarray:
     return chunk[index - first]
 
 
-def default_batch_size(plan: WindowPlan, requested: int | None = None) -> int:
-    """Windows per model call: ``requested`` or about :data:`TARGET_SAMPLES_PER_CALL` samples."""
-    if requested:
-        return max(1, int(requested))
-    return max(1, TARGET_SAMPLES_PER_CALL // plan.window)
+def windows_per_call(plan: WindowPlan, samples: int = TARGET_SAMPLES_PER_CALL) -> int:
+    """Whole windows of ``plan`` in ``samples`` input samples per model call (at least one)."""
+    return max(1, int(samples) // plan.window)
 

@@ -1,0 +1,69 @@
+"""predict_file streams a recording once, in any format, with the results of predict()."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_das.core.config import NetworkConfig, PredictionConfig
+from napari_das.core.io import audio
+
+NET = NetworkConfig(nb_hist=256, nb_filters=8, kernel_size=4, nb_conv=1, dilations=[1, 2, 4])
+FS = 2000.0
+
+
+@pytest.fixture(scope="module")
+def model_and_params():
+    from napari_das.core.nn.model import build_model
+
+    model = build_model(NET, nb_channels=2, nb_classes=3, compile=False)
+    params = dict(NET.to_dict(), class_names=["noise", "pulse", "sine"],
+                  class_types=["segment", "event", "segment"], samplerate_x_Hz=FS,
+                  nb_channels=2)
+    return model, params
+
+
+def _recording(folder, kind, rng):
+    t = np.arange(20000) / FS
+    data = np.stack([0.5 * np.sin(2 * np.pi * 80 * t) * (np.sin(2 * np.pi * 0.7 * t) > 0),
+                     0.3 * np.sin(2 * np.pi * 130 * t)], axis=1)
+    data = (data + 0.05 * rng.normal(size=data.shape)).astype(np.float32)
+    path = folder / f"rec.{'npz' if 'npz' in kind else kind}"
+    if kind == "cnpz":
+        np.savez_compressed(path, data=data, samplerate=FS)
+    elif kind == "cfnpz":
+        np.savez_compressed(path, data=np.asfortranarray(data), samplerate=FS)
+    else:
+        audio.write(path, data, FS)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["wav", "flac", "npz", "cnpz", "cfnpz"])
+def test_file_is_opened_once_and_predicted_like_audio_in_memory(tmp_path, rng, kind,
+                                                                model_and_params, monkeypatch):
+    from napari_das.core.inference import predict as P
+
+    model, params = model_and_params
+    path = _recording(tmp_path, kind, rng)
+    x, fs = audio.read(path)
+    config = PredictionConfig(batch_size=1, segment_fillgap=0.01, event_thres=0.4,
+                              segment_thres=0.4, bandpass_low_freq=20.0)
+    whole = P.predict(x, fs, (model, params), config)
+    opened = []
+    original = audio.open_source
+
+    def counting(p):
+        opened.append(p)
+        return original(p)
+
+    monkeypatch.setattr(audio, "open_source", counting)
+    steps = []
+    got = P.predict_file(str(path), model, params, config, keep_probabilities=True,
+                         progress=lambda r: steps.append(r) if r.event == "step" else None)
+    assert len(opened) == 1  # not once per block
+    assert len(steps) > 5  # many blocks
+    np.testing.assert_allclose(got.probabilities, whole.probabilities, atol=1e-5)
+    assert got.probabilities[:, 1:].std() > 1e-3  # the model's output varies
+    assert list(got.segments.names) == list(whole.segments.names)
+    np.testing.assert_allclose(got.segments.onsets_seconds, whole.segments.onsets_seconds)
+    np.testing.assert_allclose(got.events.seconds, whole.events.seconds)
