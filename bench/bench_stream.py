@@ -66,9 +66,9 @@ def write_recording(path: Path, frames: int, rate: int, seed: int) -> None:
 def tiny_model(rate: int):
     """An untrained two-class network whose 'song' class wins everywhere (dense song)."""
     import keras
+    from napari_das.core.model import build_model
 
     from napari_das.core.config import NetworkConfig
-    from napari_das.core.model import build_model
 
     keras.utils.set_random_seed(1)
     net = NetworkConfig(nb_hist=1024, nb_filters=8, kernel_size=4, nb_conv=1,
@@ -95,8 +95,9 @@ def main() -> None:
     folder = Path(args.folder or tempfile.mkdtemp(prefix="bench_stream_"))
     folder.mkdir(parents=True, exist_ok=True)
 
-    from napari_das.core.config import PredictionConfig
     from napari_das.core.predict import predict_file
+
+    from napari_das.core.config import PredictionConfig
 
     model, params = tiny_model(args.rate)
     config = PredictionConfig()

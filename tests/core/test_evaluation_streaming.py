@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from napari_das.core.config import PredictionConfig
-from napari_das.core.evaluation import metrics
+from napari_das.core.evaluation import metrics, tune
 from napari_das.core.evaluation import streaming as S
+from napari_das.core.evaluation.split_predict import split_pieces
+from napari_das.core.io.results import ResultArrays
 from napari_das.core.post import segments as seg
 from napari_das.core.post.events import detect_events
 
@@ -42,7 +44,7 @@ def song(frames: int, rng) -> tuple[np.ndarray, np.ndarray]:
 
 def score_in_blocks(y, p, boundaries, sizes, config, rng) -> dict:
     scorer = S.SplitScorer(PARAMS, config, len(NAMES), tolerance=0.01)
-    for a, b in S.pieces(len(y), boundaries):
+    for a, b in split_pieces(len(y), boundaries):
         start = a
         while start < b:
             stop = min(b, start + int(rng.choice(sizes)))
@@ -55,7 +57,7 @@ def reference(y, p, boundaries, config) -> dict:
     """The whole-array computation the streaming scorer replaces (events, segments, confusion)."""
     fillgap, minlen = config.segment_fillgap, config.segment_minlen
     true_ev, pred_ev, true_seg, pred_seg = [], [], [], []
-    for a, b in S.pieces(len(y), boundaries):
+    for a, b in split_pieces(len(y), boundaries):
         idx, _ = detect_events(y[a:b, 1], FS, thres=0.5, min_dist_seconds=0.0)
         true_ev += list((idx + a) / FS)
         idx, _ = detect_events(p[a:b, 1], FS, thres=config.event_thres,
@@ -128,9 +130,9 @@ def test_run_table_from_blocks_equals_the_whole_trace(rng, frames):
     pred[: min(frames, 5)] = 0  # leading noise is no gap
     true = np.where(rng.random(frames) < 0.4, 0, rng.integers(1, nb, frames))
     probs = rng.random((frames, nb)).astype(np.float32)
-    whole = seg._RunTable(pred, nb, probs, labels_true=true)
+    whole = seg.RunTable(pred, nb, probs, labels_true=true)
     for sizes in ([frames or 1], [1, 2, 17, 400]):
-        builder = S.RunTableBuilder(nb)
+        builder = tune.RunTableBuilder(nb)
         start = 0
         while start < frames:
             stop = min(frames, start + int(rng.choice(sizes)))
@@ -144,14 +146,14 @@ def test_run_table_from_blocks_equals_the_whole_trace(rng, frames):
             np.testing.assert_array_equal(table.true_cum, whole.true_cum)
             np.testing.assert_allclose(table.prob_cum, whole.prob_cum, rtol=1e-12)
         for gap, min_len in ((1, 1), (3, 2), (10, 5)):
-            assert seg._macro_f1(table, gap, min_len, np.bincount(true, minlength=nb)) == \
-                seg._macro_f1(whole, gap, min_len, np.bincount(true, minlength=nb))
+            assert tune._macro_f1(table, gap, min_len, np.bincount(true, minlength=nb)) == \
+                tune._macro_f1(whole, gap, min_len, np.bincount(true, minlength=nb))
 
 
 def test_result_arrays_are_written_block_by_block(tmp_path, rng):
     y, p = song(3000, rng)
     with h5py.File(tmp_path / "r.h5", "w") as f:
-        sink = S.ResultArrays(f, len(y), 4)
+        sink = ResultArrays(f, len(y), 4)
         for a in range(0, 3000, 700):
             sink(a, y[a:a + 700], p[a:a + 700])
     with h5py.File(tmp_path / "r.h5") as f:

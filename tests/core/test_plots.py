@@ -1,6 +1,7 @@
 """Golden values of the sample-wise precision/recall sweep behind `das evaluate --plots`."""
 
 import numpy as np
+import pytest
 
 from napari_das.core.evaluation.plots import _densest_start, precision_recall_curve
 
@@ -29,7 +30,8 @@ def test_excerpt_centres_on_the_densest_song():
     assert _densest_start(song, 200) == 0
 
 
-def test_plot_data_from_blocks_equals_the_whole_arrays(rng):
+@pytest.mark.parametrize("excerpt", [0.2, 1.5])  # shorter and longer than the blocks
+def test_plot_data_from_blocks_equals_the_whole_arrays(rng, excerpt):
     from napari_das.core.evaluation.plots import THRESHOLDS, PlotData
 
     frames, nb = 7000, 3
@@ -37,7 +39,8 @@ def test_plot_data_from_blocks_equals_the_whole_arrays(rng):
     labels[4000:4150] = 2  # the densest song
     y = np.eye(nb, dtype=np.float32)[labels]
     p = rng.dirichlet(np.ones(nb), frames).astype(np.float32)
-    data = PlotData(frames, nb, samplerate=1000.0, excerpt_seconds=0.2)
+    data = PlotData(frames, nb, samplerate=1000.0, excerpt_seconds=excerpt)
+    length = int(excerpt * 1000)
     start = 0
     for size in rng.integers(1, 900, 100):
         stop = min(frames, start + int(size))
@@ -49,10 +52,10 @@ def test_plot_data_from_blocks_equals_the_whole_arrays(rng):
     for k in (1, 2):
         want = precision_recall_curve(p[:, k], labels == k, THRESHOLDS)
         np.testing.assert_allclose(data.curve(k), want)
-    first = _densest_start(labels > 0, 200)
-    assert data.best[1] == first and 4000 - 200 < first <= 4000
-    np.testing.assert_array_equal(data.excerpt_y, y[first:first + 200])
-    np.testing.assert_array_equal(data.excerpt_p, p[first:first + 200])
+    first = _densest_start(labels > 0, length)
+    assert data.best[1] == first and 4150 - length <= first <= 4000
+    np.testing.assert_array_equal(data.excerpt_y, y[first:first + length])
+    np.testing.assert_array_equal(data.excerpt_p, p[first:first + length])
 
 
 def test_plot_data_of_a_split_shorter_than_the_excerpt():

@@ -22,12 +22,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ..config import PredictionConfig
 from ..errors import DasError
 from ..io.params import (
-    class_info,
     load_params,
     result_paths,
     save_params,
@@ -37,43 +34,22 @@ from ..io.params import (
 from ..io.results import write_evaluation
 from ..io.store import load_dataset
 from ..nn.model import load_model_and_params
-from ..post import segments as postprocess
-from ..post.events import detect_events
-from ..post.stream import PostProcessor
 from ..progress import emit
-from . import metrics
-from .split_predict import split_detections, split_pieces, split_probabilities
+from .streaming import Sink, read_rows, score_split
 from .tune import optimize_postprocessing
 
 log = logging.getLogger(__name__)
 
 
-def true_events_segments(y: np.ndarray, fs: float, class_names: list[str],
-                         class_types: list[str], boundaries: Any = None
-                         ) -> tuple[dict[str, np.ndarray], list]:
-    """Ground truth from targets: event peaks (> 0.5) and segment runs (argmax above 0.5)."""
-    events: dict[str, list] = {n: [] for n, t in zip(class_names, class_types)
-                               if t == "event" and n != "noise"}
-    segs = []
-    seg_classes = [k for k, t in enumerate(class_types) if t == "segment" and k > 0]
-    for a, b in split_pieces(len(y), boundaries):
-        piece = np.asarray(y[a:b], np.float32)
-        for k, name in enumerate(class_names):
-            if name in events:
-                idx, _ = detect_events(piece[:, k], fs, thres=0.5, min_dist_seconds=0.0)
-                events[name].append(idx / fs + a / fs)
-        if seg_classes:
-            labels = postprocess.label_segments(piece, seg_classes, 0.5)
-            for s in postprocess.segments_from_labels(labels, fs, class_names):
-                segs.append((s.onset_seconds + a / fs, s.offset_seconds + a / fs, s.name))
-    return {n: np.concatenate(v) if v else np.zeros(0) for n, v in events.items()}, segs
-
-
-def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndarray,
+def evaluate_split(model: Any, params: dict[str, Any], x: Any, y: Any,
                    config: Any = None, tolerance: float = 0.01, boundaries: Any = None,
-                   progress=None, stop=None, probabilities: np.ndarray | None = None
-                   ) -> dict[str, Any]:
+                   progress=None, stop=None, probabilities: Any = None,
+                   sink: Sink | None = None) -> dict[str, Any]:
     """All metrics of one split (plain types, ready for YAML/JSON).
+
+    The split is predicted and scored block by block
+    (:func:`~napari_das.core.evaluation.streaming.score_split`): memory does not grow with its
+    length, and the metrics are those of the whole arrays.
 
     Parameters
     ----------
@@ -81,7 +57,7 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
         The trained model and its params (``class_names``, ``class_types``,
         ``samplerate_x_Hz``, architecture).
     x, y : arrays ``[T, C]`` and ``[T, K]``
-        Audio and targets of the split.
+        Audio and targets of the split (arrays or memory maps; read in blocks).
     config : PredictionConfig, optional
         Thresholds and post-processing (fill gap / min length).
     tolerance : float
@@ -92,6 +68,9 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
         The model's probabilities for ``x`` if already computed (e.g. by
         :func:`split_probabilities`); the split is then not predicted again and ``model`` is
         not used.
+    sink : callable, optional
+        ``sink(start, y_block, p_block)`` receives every block (e.g. the test arrays of
+        ``_results.h5``, the figures' data).
 
     Returns
     -------
@@ -100,52 +79,8 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
         ``segments`` {name: {samplewise_f1, onsets, offsets}}, ``syllable_error_rate``
         (None with fewer than two segment classes), ``nb_samples``.
     """
-    config = (config or PredictionConfig()).validated()
-    names, types = class_info(params, int(np.shape(y)[1]))
-    fs = float(params.get("samplerate_x_Hz") or params.get("samplerate") or 1.0)
-    if probabilities is None:
-        probabilities = split_probabilities(model, params, x, boundaries, config.batch_size,
-                                            progress, stop, config.match_noise)
-    elif np.shape(probabilities)[0] != len(y):
-        raise ValueError(f"{np.shape(probabilities)[0]} probabilities for {len(y)} samples")
-    probs = np.asarray(probabilities, np.float32)
-    events, segments = split_detections(probs, params, config, boundaries)
-    sw = metrics.samplewise_scores(np.asarray(y), probs, names)
-    out: dict[str, Any] = {"nb_samples": int(len(y)), "tolerance_s": float(tolerance),
-                           "samplewise": sw.to_dict()}
-    true_events, true_segs = true_events_segments(np.asarray(y), fs, names, types, boundaries)
-    out["events"] = {}
-    for name, times in true_events.items():
-        pred = np.asarray([t for t, n in zip(events.seconds, events.names) if n == name])
-        out["events"][name] = metrics.match_events(times, pred, tolerance).to_dict()
-    out["segments"] = {}
-    post = PostProcessor.from_params(params, config, fs, len(names))
-    seg_classes = [k for k, t in enumerate(types) if t == "segment" and k > 0]
-    if seg_classes:
-        true_labels = postprocess.label_segments(np.asarray(y), seg_classes, 0.5)
-        pred_labels = np.zeros(len(y), np.int64)
-        for on, off, name in zip(segments.onsets_seconds, segments.offsets_seconds,
-                                 segments.names):
-            pred_labels[int(round(on * fs)): int(round(off * fs)) + 1] = names.index(name)
-        for k in seg_classes:
-            name = names[k]
-            t_on = [s[0] for s in true_segs if s[2] == name]
-            t_off = [s[1] for s in true_segs if s[2] == name]
-            p_on = [o for o, n in zip(segments.onsets_seconds, segments.names) if n == name]
-            p_off = [o for o, n in zip(segments.offsets_seconds, segments.names) if n == name]
-            scores = metrics.segment_onset_offset_scores(t_on, t_off, p_on, p_off, tolerance)
-            tp = int(np.sum((true_labels == k) & (pred_labels == k)))
-            denom = int(np.sum(true_labels == k) + np.sum(pred_labels == k))
-            out["segments"][name] = {"samplewise_f1": 2 * tp / denom if denom else 1.0,
-                                     **scores.to_dict()}
-    out["post_processing"] = {"segment_fillgap": post.fillgap, "segment_minlen": post.minlen}
-    if len(seg_classes) > 1:
-        true_seq = [s[2] for s in sorted(true_segs)]
-        pred_seq = [n for _, n in sorted(zip(segments.onsets_seconds, segments.names))]
-        out["syllable_error_rate"] = metrics.syllable_error_rate(true_seq, pred_seq)
-    else:
-        out["syllable_error_rate"] = None
-    return out
+    return score_split(model, params, x, y, config, tolerance, boundaries, progress, stop,
+                       probabilities, sink)
 
 
 # ------------------------------------------------------------------------------------ report
@@ -228,11 +163,15 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
         if found:
             params["post_opt"] = found
     emit(progress, "message", message="predicting the test split")
-    probabilities = split_probabilities(model, params, test.x, test.boundaries,
-                                        batch_size=config.batch_size, progress=progress, stop=stop,
-                                        match_noise=config.match_noise)
+    figure_data = None
+    if plots:
+        from .plots import PlotData
+
+        figure_data = PlotData(len(test.y), len(data.class_names),
+                               float(params["samplerate_x_Hz"]))
     result = evaluate_split(model, params, test.x, test.y, config, tolerance, test.boundaries,
-                            progress=progress, stop=stop, probabilities=probabilities)
+                            progress=progress, stop=stop,
+                            sink=None if figure_data is None else figure_data.push)
     paths = result_paths(stem)
     results_path = write_evaluation(paths["results"], result)
     saved = load_params(stem)
@@ -243,8 +182,10 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
     if plots:
         from .plots import save_evaluation_plots
 
-        figures = save_evaluation_plots(stem, np.asarray(test.x), np.asarray(test.y),
-                                        probabilities, result["samplewise"]["confusion_matrix"],
+        first = figure_data.best[1]
+        figures = save_evaluation_plots(stem, figure_data,
+                                        read_rows(test.x, first, first + figure_data.length),
+                                        result["samplewise"]["confusion_matrix"],
                                         list(params["class_names"]),
                                         float(params["samplerate_x_Hz"]))
         emit(progress, "message", message="figures: " + ", ".join(figures))

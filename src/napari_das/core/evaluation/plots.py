@@ -111,7 +111,8 @@ class PlotData:
                 self.excerpt_y, self.excerpt_p = ys[a: a + length].copy(), ps[a: a + length].copy()
         keep = max(length - 1, 0)
         self._hist = counts[-(length + 1):] if len(counts) > length else counts
-        self._tail_y, self._tail_p = ys[len(ys) - keep:].copy(), ps[len(ps) - keep:].copy()
+        cut = max(len(ys) - keep, 0)
+        self._tail_y, self._tail_p = ys[cut:].copy(), ps[cut:].copy()
         self._end = start + n
 
     def curve(self, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,18 +1,16 @@
-"""Split evaluation in bounded memory: predict, score and tune block by block.
+"""Split evaluation in bounded memory: predict and score a dataset split block by block.
 
-A dataset split is read and predicted in blocks (one recording piece after the other); every
-consumer sees ``(start, y_block, p_block)`` in order and keeps only what its result needs:
+:func:`iter_split` reads and predicts a split in blocks (one recording piece after the other)
+and yields ``(piece_start, start, y_block, p_block)`` in order; each consumer keeps only what its
+result needs:
 
-:class:`SplitScorer`
-    The metrics of :func:`napari_das.core.evaluate.evaluate_split` (confusion counts, events and
-    segments through the streaming post-processor, true label runs), identical to scoring the
-    whole arrays.
-:class:`RunTableBuilder`
-    The run table of the fill-gap / minimum-length search (one row per song run and per gap,
-    with per-class counts and probability sums), identical to building it from the whole trace.
-:class:`ResultArrays`
-    Writes ``y_test``, ``y_pred``, ``labels_test``, ``labels_pred`` into chunked datasets of the
-    open ``_results.h5`` as the blocks arrive.
+- :class:`SplitScorer`: the metrics of
+  :func:`~napari_das.core.evaluation.evaluate.evaluate_split` (confusion counts, events and
+  segments through the streaming post-processor, true label runs), identical to scoring the
+  whole arrays;
+- :class:`~napari_das.core.evaluation.tune.RunTableBuilder`: the post-processing search;
+- :class:`~napari_das.core.io.results.ResultArrays`: the test arrays of ``_results.h5``;
+- :class:`~napari_das.core.evaluation.plots.PlotData`: the figures of ``das evaluate --plots``.
 
 Memory is the blocks plus O(number of song runs), never ``[T, K]`` arrays: an hour of 32 kHz
 audio with 40 classes is 18 GB per such array.
@@ -26,6 +24,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+
+from ..inference.preprocess import noise_matched_reader
+from ..inference.runner import iter_probabilities, make_runner
+from ..io.params import class_info
+from ..post.segments import label_segments
+from ..post.stream import Events, PostProcessor, Segments
+from . import metrics
+from .split_predict import split_pieces
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +62,6 @@ def read_rows(array: Any, start: int, stop: int) -> np.ndarray:
     return np.asarray(array[start:stop], np.float32)
 
 
-def pieces(frames: int, boundaries: Any) -> list[tuple[int, int]]:
-    """The recording pieces ``[(start, stop)]`` of a split (the whole split without any)."""
-    if not boundaries:
-        return [(0, int(frames))]
-    return [(int(a), int(b)) for a, b in boundaries if int(b) > int(a)]
-
-
 def iter_split(model: Any, params: dict[str, Any], x: Any, y: Any, boundaries: Any = None,
                batch_size: int | None = None, match_noise: bool = False, progress=None,
                stop=None, probabilities: Any = None
@@ -75,8 +74,6 @@ def iter_split(model: Any, params: dict[str, Any], x: Any, y: Any, boundaries: A
     model's rate; with ``match_noise`` each piece is scaled to the training noise level.  Given
     ``probabilities`` (an array ``[T, K]``), they are read instead of predicted.
     """
-    from ..inference.predict import iter_probabilities, make_runner, noise_matched_reader
-
     fs = float(params.get("samplerate_x_Hz") or 1.0)
     frames = len(y)
     if probabilities is not None and len(probabilities) != frames:
@@ -88,7 +85,7 @@ def iter_split(model: Any, params: dict[str, Any], x: Any, y: Any, boundaries: A
         runner = make_runner(model, params, batch_size=batch_size)
         nb_classes = runner.nb_classes
     done = 0
-    for a, b in pieces(frames, boundaries):
+    for a, b in split_pieces(frames, boundaries):
         if a > done:  # samples outside the pieces: nothing predicted
             for start, yb in _blocks(y, done, a):
                 yield None, start, yb, np.zeros((len(yb), nb_classes), np.float32)
@@ -157,8 +154,6 @@ class SplitScorer:
 
     def __init__(self, params: dict[str, Any], config: Any, nb_classes: int,
                  tolerance: float = 0.01):
-        from ..inference.predict import class_info
-
         self.params, self.config, self.tolerance = params, config, float(tolerance)
         self.names, self.types = class_info(params, nb_classes)
         self.nb = len(self.names)
@@ -188,16 +183,12 @@ class SplitScorer:
         ``piece_start`` None: samples outside every recording piece (counted sample-wise,
         nothing detected there), as :func:`iter_split` yields them.
         """
-        from ..inference.predict import _postprocessor
-        from ..post.segments import label_segments
-        from ..post.stream import PostProcessor
-
         if piece_start is None:
             self._finish_piece()
         elif piece_start != self._piece:
             self._finish_piece()
             self._piece = piece_start
-            self._post = _postprocessor(self.params, self.config, self.fs, self.nb)
+            self._post = PostProcessor.from_params(self.params, self.config, self.fs, self.nb)
             self._truth = PostProcessor(self.fs, self.names, self.types, event_thres=0.5,
                                         event_dist=0.0, segment_thres=0.5,
                                         segment_confidence=False)
@@ -232,8 +223,6 @@ class SplitScorer:
 
     @staticmethod
     def _collect(found: list[tuple[float, Any, Any]]) -> tuple[Any, Any]:
-        from ..post.stream import Events, Segments
-
         if not found:
             return Events(), Segments()
         return (Events(np.concatenate([ev.seconds + o for o, ev, _ in found]),
@@ -246,8 +235,6 @@ class SplitScorer:
 
     def result(self) -> dict[str, Any]:
         """The metrics dict of :func:`~napari_das.core.evaluate.evaluate_split`."""
-        from . import metrics
-
         self._finish_piece()
         if self._open_run is not None:
             o_s, o_e, o_k = self._open_run
@@ -304,9 +291,7 @@ class SplitScorer:
         return out
 
     def _post_settings(self) -> tuple[Any, Any]:
-        from ..inference.predict import _postprocessor
-
-        post = _postprocessor(self.params, self.config, self.fs, self.nb)
+        post = PostProcessor.from_params(self.params, self.config, self.fs, self.nb)
         return post.fillgap, post.minlen
 
 
@@ -327,110 +312,3 @@ def score_split(model: Any, params: dict[str, Any], x: Any, y: Any, config: Any 
         if sink is not None:
             sink(start, yb, pb)
     return scorer.result()
-
-
-# ------------------------------------------------------------------------------------ post-opt
-class RunTableBuilder:
-    """The run table of the post-processing search, built from blocks of one trace.
-
-    The trace is the concatenation of the pushed blocks (the search runs over the whole split,
-    as :func:`napari_das.core.postprocess.post_opt` does on whole arrays).  Runs of song
-    (predicted label > 0) and the gaps between them become elements with per-class counts of
-    the predicted and the true labels and float64 sums of the probabilities.
-    """
-
-    def __init__(self, nb_classes: int):
-        self.nb = int(nb_classes)
-        self._closed: list[tuple[np.ndarray, ...]] = []
-        self._open: list[Any] | None = None  # [song, start, counts, probs, truth]
-        self._next = 0
-
-    def push(self, pred: np.ndarray, probs: np.ndarray, true: np.ndarray) -> None:
-        """Predicted labels ``[n]`` (positions 0..nb-1), probabilities ``[n, nb]``, true labels."""
-        n = len(pred)
-        if n == 0:
-            return
-        nb = self.nb
-        song = pred > 0
-        starts = np.r_[0, np.flatnonzero(song[1:] != song[:-1]) + 1]
-        element = np.cumsum(np.r_[0, np.diff(song.astype(np.int8)) != 0])
-        m = starts.size
-        counts = np.bincount(element * nb + pred, minlength=m * nb).reshape(m, nb)
-        truth = np.bincount(element * nb + true, minlength=m * nb).reshape(m, nb)
-        sums = np.add.reduceat(np.asarray(probs), starts, axis=0, dtype=np.float64)
-        kinds = song[starts]
-        origin = self._next
-        self._next += n
-        first = 0
-        if self._open is not None:
-            if bool(kinds[0]) == self._open[0]:  # the open element goes on
-                self._open[2] = self._open[2] + counts[0]
-                self._open[3] = self._open[3] + sums[0]
-                self._open[4] = self._open[4] + truth[0]
-                first = 1
-            if first == 1 and m == 1:
-                return
-            o = self._open
-            self._closed.append((np.array([o[0]]), np.array([o[1]]),
-                                 np.array([origin + (starts[1] if first else 0)]),
-                                 o[2][None], o[3][None], o[4][None]))
-        last = m - 1
-        if first < last:
-            self._closed.append((kinds[first:last], origin + starts[first:last],
-                                 origin + starts[first + 1: last + 1], counts[first:last],
-                                 sums[first:last], truth[first:last]))
-        if first <= last:
-            self._open = [bool(kinds[last]), origin + int(starts[last]), counts[last],
-                          sums[last], truth[last]]
-
-    def table(self) -> Any:
-        """The :class:`~napari_das.core.postprocess._RunTable` of everything pushed."""
-        from ..post.segments import _RunTable
-
-        parts = list(self._closed)
-        if self._open is not None:
-            o = self._open
-            parts.append((np.array([o[0]]), np.array([o[1]]), np.array([self._next]),
-                          o[2][None], o[3][None], o[4][None]))
-        if parts:
-            song, start, stop, counts, sums, truth = (np.concatenate(c) for c in zip(*parts))
-            lo_hi = np.flatnonzero(song)
-        else:
-            lo_hi = np.zeros(0, np.int64)
-        if not lo_hi.size:
-            return _RunTable.from_elements(np.zeros(0, np.int64), np.zeros(0, np.int64),
-                                           self.nb, None, None, None)
-        keep = slice(int(lo_hi[0]), int(lo_hi[-1]) + 1)  # leading/trailing noise is no gap
-        song, start, stop = song[keep], start[keep], stop[keep]
-        return _RunTable.from_elements(start[song], stop[song] - 1, self.nb, counts[keep],
-                                       sums[keep], truth[keep])
-
-
-# ------------------------------------------------------------------------------------ results
-class ResultArrays:
-    """Block sink writing the test arrays into an open ``_results.h5`` (chunked, gzip).
-
-    ``y_test``/``y_pred`` float32 ``[T, K]``, ``labels_test``/``labels_pred`` int64 ``[T]``
-    (argmax), the keys and types of the whole-array writer; chunks of about 1 MB, so partial
-    chunks stay in the file's chunk cache until filled.
-    """
-
-    KEYS = ("y_test", "y_pred", "labels_test", "labels_pred")
-
-    def __init__(self, h5: Any, frames: int, nb_classes: int):
-        rows = max(1, min(int(frames), (1 << 20) // (4 * max(int(nb_classes), 1))))
-        opts = dict(compression="gzip", compression_opts=1, shuffle=True)
-        self.datasets = {
-            key: h5.create_dataset(key, shape=(frames, nb_classes) if key[0] == "y" else
-                                   (frames,), dtype="float32" if key[0] == "y" else "int64",
-                                   chunks=(rows, nb_classes) if key[0] == "y" else (rows,),
-                                   **(opts if frames else {}))
-            for key in self.KEYS}
-
-    def __call__(self, start: int, y: np.ndarray, p: np.ndarray) -> None:
-        stop = start + len(y)
-        d = self.datasets
-        d["y_test"][start:stop] = y
-        d["y_pred"][start:stop] = p
-        d["labels_test"][start:stop] = np.argmax(y, axis=1)
-        d["labels_pred"][start:stop] = np.argmax(p, axis=1)

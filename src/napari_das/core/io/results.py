@@ -8,6 +8,7 @@ key                           type                   written by / content
 ============================  =====================  ==============================================
 ``fit_hist/<metric>``         float64 ``[epochs]``   train: history (``loss``, ``val_loss``, ``lr``)
 ``y_test``, ``y_pred``        float32 ``[T, K]``     train: test targets and probabilities
+                                                     (chunked, gzip, written block by block)
 ``labels_test``,              int ``[T]``            train: argmax of the two above
 ``labels_pred``
 ``confusion_matrix``          int ``[K, K]``         train (test split), replaced by evaluate;
@@ -72,21 +73,58 @@ def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(to_plain(value), default=str, allow_nan=True))
 
 
-def write_training_results(path: str | os.PathLike, history: dict[str, list],
-                           metrics: dict[str, Any], params: dict[str, Any]) -> str:
-    """Write ``_results.h5`` of a training run (a new file); returns its path.
+class ResultArrays:
+    """Block sink writing the test arrays into the open results file (chunked, gzip).
 
-    ``metrics`` holds the test arrays, ``conf_mat`` and ``report`` (empty without test data).
+    ``y_test``/``y_pred`` float32 ``[T, K]``, ``labels_test``/``labels_pred`` int64 ``[T]``
+    (argmax), filled block by block as the test split is predicted: the file never needs
+    them whole in memory.  Chunks hold about 1 MB, so a partly written chunk stays in the
+    file's chunk cache until its next block arrives.
     """
-    import h5py
-    import yaml
 
-    with replaced_file(path) as tmp, h5py.File(tmp, "w") as fh:
+    def __init__(self, h5: Any, frames: int, nb_classes: int):
+        rows = max(1, min(int(frames), (1 << 20) // (4 * max(int(nb_classes), 1))))
+        opts = dict(compression="gzip", compression_opts=1, shuffle=True) if frames else {}
+        self.datasets = {}
+        for key in TEST_ARRAYS:
+            probs = key[0] == "y"
+            self.datasets[key] = h5.create_dataset(
+                key, shape=(frames, nb_classes) if probs else (frames,),
+                dtype="float32" if probs else "int64",
+                chunks=((rows, nb_classes) if probs else (rows,)) if frames else None, **opts)
+
+    def __call__(self, start: int, y: np.ndarray, p: np.ndarray) -> None:
+        """Targets and probabilities ``[n, K]`` of test samples ``start ..``."""
+        stop = start + len(y)
+        d = self.datasets
+        d["y_test"][start:stop] = y
+        d["y_pred"][start:stop] = p
+        d["labels_test"][start:stop] = np.argmax(y, axis=1)
+        d["labels_pred"][start:stop] = np.argmax(p, axis=1)
+
+
+class TrainingResults:
+    """A new ``_results.h5`` being written: test arrays streamed in, the rest at the end."""
+
+    def __init__(self, h5: Any):
+        self.h5 = h5
+
+    def arrays(self, frames: int, nb_classes: int) -> ResultArrays:
+        """The sink for the test arrays (``frames`` test samples)."""
+        return ResultArrays(self.h5, frames, nb_classes)
+
+    def finish(self, history: dict[str, list], metrics: dict[str, Any],
+               params: dict[str, Any]) -> None:
+        """History, confusion matrix, report, metrics and params (test arrays given in
+        ``metrics`` are written too, unless already streamed in)."""
+        import yaml
+
+        fh = self.h5
         hist = fh.create_group("fit_hist")
         for key, values in history.items():
             hist.create_dataset(key, data=np.asarray(values, dtype=np.float64))
         for key in TEST_ARRAYS:
-            if key in metrics:
+            if key in metrics and key not in fh:
                 fh.create_dataset(key, data=metrics[key], compression="gzip")
         if "conf_mat" in metrics:
             fh.create_dataset("confusion_matrix", data=np.asarray(metrics["conf_mat"]))
@@ -103,6 +141,27 @@ def write_training_results(path: str | os.PathLike, history: dict[str, list],
         fh.attrs["class_types"] = json.dumps(list(params.get("class_types", [])))
         fh.attrs["samplerate_Hz"] = float(params.get("samplerate_x_Hz", math.nan))
         fh.attrs["params"] = yaml.safe_dump(to_plain(params), sort_keys=False)
+
+
+@contextlib.contextmanager
+def training_results(path: str | os.PathLike) -> Iterator[TrainingResults]:
+    """Write ``_results.h5`` of a training run (a new file, renamed into place at the end)."""
+    import h5py
+
+    # a chunk cache of 32 MB keeps partly filled chunks of the streamed arrays
+    with replaced_file(path) as tmp, h5py.File(tmp, "w", rdcc_nbytes=32 << 20) as fh:
+        yield TrainingResults(fh)
+
+
+def write_training_results(path: str | os.PathLike, history: dict[str, list],
+                           metrics: dict[str, Any], params: dict[str, Any]) -> str:
+    """Write ``_results.h5`` of a training run (a new file); returns its path.
+
+    ``metrics`` holds the test arrays, ``conf_mat`` and ``report`` (empty without test data);
+    :func:`training_results` streams the test arrays instead.
+    """
+    with training_results(path) as out:
+        out.finish(history, metrics, params)
     return os.fspath(path)
 
 

@@ -141,7 +141,7 @@ class RunTable:
     @classmethod
     def from_elements(cls, starts: np.ndarray, stops: np.ndarray, nb_classes: int,
                       counts: np.ndarray | None, probabilities: np.ndarray | None,
-                      labels_true: np.ndarray | None) -> _RunTable:
+                      labels_true: np.ndarray | None) -> RunTable:
         """A table from per-element sums ``[2n - 1, nb_classes]`` (run 0, gap 0, ..., run n-1)
         computed elsewhere (e.g. block by block); ``starts``/``stops`` are the n song runs."""
         table = cls.__new__(cls)

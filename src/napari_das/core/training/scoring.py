@@ -11,9 +11,9 @@ import numpy as np
 
 from ..config import TrainingConfig
 from ..evaluation.evaluate import evaluate_split
-from ..evaluation.metrics import classification_report, confusion_matrix
-from ..evaluation.split_predict import split_probabilities
+from ..evaluation.metrics import classification_report
 from ..evaluation.tune import optimize_postprocessing
+from ..io.results import TrainingResults
 from ..nn.model import load_model
 from .data import PreparedData
 
@@ -24,12 +24,15 @@ PARAMS_METRIC_KEYS = ("conf_mat", "report", "test_metrics")
 
 
 def evaluate_test(paths: dict[str, str], params: dict[str, Any], data: PreparedData,
-                  training: TrainingConfig, progress: Any, stop: Any) -> dict[str, Any]:
-    """Test-set probabilities, labels and scores of the best model (empty without test data).
+                  training: TrainingConfig, progress: Any, stop: Any,
+                  results: TrainingResults | None = None) -> dict[str, Any]:
+    """Confusion matrix, report and scores of the best model on the test split (empty without
+    test data).
 
     With ``training.post_opt`` the fill-gap/min-length search runs first on the validation split
     (also without test data) and its result goes to ``params["post_opt"]``, so the test scores
-    use it.  The test split is predicted once (its probabilities feed the scores).
+    use it.  The test split is predicted once, block by block: the blocks feed the scores and
+    ``results`` (the test arrays of ``_results.h5``), so memory does not grow with the split.
     """
     test = data.dataset.splits.get("test")
     nb_hist = int(params["nb_hist"])
@@ -41,23 +44,15 @@ def evaluate_test(paths: dict[str, str], params: dict[str, Any], data: PreparedD
     if training.post_opt:
         val = data.dataset.splits["val"]
         params["post_opt"] = optimize_postprocessing(
-            model, params, np.asarray(val.x, np.float32), np.asarray(val.y, np.float32),
-            boundaries=val.boundaries, progress=progress, stop=stop)
+            model, params, val.x, val.y, boundaries=val.boundaries, progress=progress, stop=stop)
     if not has_test:
         log.info("no test data: skipping the test evaluation")
         return {}
-    x_test = np.asarray(test.x, np.float32)
-    y_test = np.asarray(test.y, dtype=np.float32)
+    names = data.dataset.class_names
+    sink = None if results is None else results.arrays(len(test.y), len(names))
     # recordings are predicted separately (no crossing)
-    y_pred = split_probabilities(model, params, x_test, test.boundaries, stop=stop)
-    labels_test, labels_pred = y_test.argmax(axis=1), y_pred.argmax(axis=1)
-    conf = confusion_matrix(labels_test, labels_pred, len(data.dataset.class_names))
-    metrics: dict[str, Any] = {
-        "y_test": y_test, "y_pred": y_pred, "labels_test": labels_test,
-        "labels_pred": labels_pred, "conf_mat": conf,
-        "report": classification_report(conf, data.dataset.class_names),
-    }
-    metrics["test_metrics"] = evaluate_split(model, params, x_test, y_test, None, 0.01,
-                                             boundaries=test.boundaries, stop=stop,
-                                             probabilities=y_pred)
-    return metrics
+    scores = evaluate_split(model, params, test.x, test.y, None, 0.01,
+                            boundaries=test.boundaries, stop=stop, sink=sink)
+    conf = np.asarray(scores["samplewise"]["confusion_matrix"], np.int64)
+    return {"conf_mat": conf, "report": classification_report(conf, names),
+            "test_metrics": scores}

@@ -34,7 +34,7 @@ from ..config import NetworkConfig, TrainingConfig
 from ..data.splits import draw_seed
 from ..errors import DasError
 from ..io.params import load_params, result_paths, save_params, strip_result_suffix
-from ..io.results import write_training_results
+from ..io.results import training_results
 from ..progress import check_stop, emit
 from .callbacks import EpochKeeper, keras_callback, read_state
 from .data import prepare_data, tf_dataset
@@ -199,9 +199,11 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
     metrics: dict[str, Any] = {}
     results_path = None
     if keeper.save_files:
-        if not stopped:
-            metrics = evaluate_test(paths, params, data, training, progress, stop)
-        results_path = write_training_results(paths["results"], keeper.history, metrics, params)
+        with training_results(paths["results"]) as results:  # test arrays streamed in
+            if not stopped:
+                metrics = evaluate_test(paths, params, data, training, progress, stop, results)
+            results.finish(keeper.history, metrics, params)
+        results_path = paths["results"]
         params.update(history=keeper.history, best_epoch=keeper.best_epoch,
                       epochs_completed=keeper.epochs_done, stopped=stopped,
                       early_stopped=keeper.early_stopped,
