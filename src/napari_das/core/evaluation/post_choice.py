@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from . import metrics, postprocess
-from .events import detect_events
+from ..post import segments as postprocess
+from ..post.events import detect_events
+from . import metrics
 
 #: Candidate fill gaps and minimum segment lengths (seconds): 0 plus 0.5 ms .. 50 ms.
 FILL_GAPS_S: tuple[float, ...] = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
