@@ -55,6 +55,7 @@ TOL = 0.01
 OUR_ENV: dict[str, str] = {}
 OUR_PREDICT: list[str] = []
 TW: list[bool] = []
+REUSE: list[bool] = []
 TYPED_POST = ("--segment-fillgap", "0.005", "--segment-minlen", "0.02")
 
 #: DAS's bird command lines (DAS_REFERENCE 8, the issue): the network flags both systems get.
@@ -114,6 +115,15 @@ def train(paths: dict[str, Path], work: Path, system: str, line: str, seed: int,
           extra: list[str], tag: str) -> dict[str, Any]:
     name = f"{system}{tag}_{line}_s{seed}_e{epochs}"
     save = work / "models" / name
+    log = work / "logs" / f"train_{name}.log"
+    if REUSE and log.exists() and list(save.glob("*_model.h5")):  # re-predict, re-score only
+        lines = [(float(t), rest.rstrip("\n")) for t, _, rest in
+                 (ln.partition(" ") for ln in log.read_text(errors="replace").splitlines(True))
+                 if t.replace(".", "", 1).isdigit()]
+        m = cd.Measured(cmd=[], returncode=0, wall_s=lines[-1][0] - lines[0][0], maxrss_mb=0,
+                        write_bytes=0, tmp_peak_bytes=0, tmp_left_bytes=0, t_start=lines[0][0],
+                        log=str(log), lines=lines, cpu_s=float("nan"))
+        return _train_record(m, save, system, name)
     shutil.rmtree(save, ignore_errors=True)
     flags = [*COMMAND_LINES[line], "--nb-epoch", epochs, "--seed", seed]
     if system == "das":
@@ -124,7 +134,11 @@ def train(paths: dict[str, Path], work: Path, system: str, line: str, seed: int,
         cmd = [OUR_DAS, "train", "--data-dir", paths["npy"], "--save-dir", save, "--verbose", 2,
                "--progress-json", *flags, *extra]
         env = {"PYTHONPATH": str(OUR_SRC), **OUR_ENV}
-    m = cd.run_measured(cmd, work / "logs" / f"train_{name}.log", env=env)
+    m = cd.run_measured(cmd, log, env=env)
+    return _train_record(m, save, system, name)
+
+
+def _train_record(m: cd.Measured, save: Path, system: str, name: str) -> dict[str, Any]:
     eps = das_epochs(m.log) if system == "das" else our_epochs(m)
     stem = str(sorted(save.glob("*_params.yaml"), key=os.path.getmtime)[-1])[: -len("_params.yaml")]
     import yaml
@@ -162,7 +176,7 @@ def score(truth: Path, pred: Path) -> dict[str, float]:
     """Onset/offset F1 at 10 ms, syllable error rate, median boundary error (ms), rows."""
     import numpy as np
 
-    from napari_das.core.annotations import Annotations
+    from napari_das.core.io.annotations import Annotations
 
     s = cd.score_bird(truth, pred, TOL)
     errors, n_pred = [], 0
@@ -245,13 +259,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--predict-ours", default="", help="extra flags for napari-das's das predict")
     p.add_argument("--tw", action="store_true", help="napari-das also predicts with "
                    "--training-windows (typed post-processing)")
+    p.add_argument("--reuse", action="store_true", help="keep trained models (their logs give "
+                   "the training figures; CPU time is then unknown): predict and score again")
     p.add_argument("--table-only", action="store_true")
     a = p.parse_args(argv)
-    sys.path.insert(0, str(REPO / "src"))
+    sys.path.insert(0, str(OUR_SRC))  # the scorer's modules come from the measured tree
+    import napari_das.core.evaluation.metrics  # noqa: F401  (cached before the tree can change)
+    import napari_das.core.io.annotations  # noqa: F401
+    import napari_das.core.progress  # noqa: F401
     OUR_ENV.update(kv.split("=", 1) for kv in a.env_ours)
     OUR_PREDICT.extend(a.predict_ours.split())
     if a.tw:
         TW.append(True)
+    if a.reuse:
+        REUSE.append(True)
     work = a.work
     work.mkdir(parents=True, exist_ok=True)
     runs_dir = work / "runs"  # one JSON file per run: several invocations may run at once

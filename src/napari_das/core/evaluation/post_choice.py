@@ -139,7 +139,9 @@ def choose_event_postprocessing(probs: Any, y: Any, samplerate: float,
 
 def choose_postprocessing(probs: Any, y: Any, params: dict[str, Any], boundaries: Any = None,
                           tolerance: float = 0.01, segment_thres: float = 0.5,
-                          event_thres: float = 0.5) -> dict[str, Any] | None:
+                          event_thres: float = 0.5, fill_gaps: Sequence[float] = FILL_GAPS_S,
+                          min_lens: Sequence[float] = MIN_LENS_S,
+                          event_dists: Sequence[float] = EVENT_DISTS_S) -> dict[str, Any] | None:
     """Post-processing for ``params["post_opt"]``: segment and event choices of a model.
 
     ``params`` gives the class names/types and the rate (``samplerate_x_Hz``).  None when the
@@ -155,8 +157,8 @@ def choose_postprocessing(probs: Any, y: Any, params: dict[str, Any], boundaries
     out: dict[str, Any] = {}
     if seg:
         out.update(choose_segment_postprocessing(probs, y, fs, names, seg, boundaries, tolerance,
-                                                 segment_thres))
+                                                 segment_thres, fill_gaps, min_lens))
     if ev:
         out.update(choose_event_postprocessing(probs, y, fs, ev, boundaries, tolerance,
-                                               event_thres))
+                                               event_thres, event_dists))
     return out or None
