@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from das_files import DAS_MODELS
 
-from napari_das.core import das_layout
+from napari_das.core.inference import das_layout
 from napari_das.core.errors import DasError
 
 NAMES = ("tcn", "stft", "multi_sep")
@@ -58,7 +58,7 @@ def test_das_layout_pads_the_end_by_repeating_the_last_sample():
 @pytest.mark.parametrize("name", NAMES)
 def test_das_models_reproduce_das_probabilities(name):
     _need_models()
-    from napari_das.core.predict import predict
+    from napari_das.core.inference.predict import predict
 
     golden = np.load(DAS_MODELS / f"{name}_golden.npz")
     x, expected = golden["x"], golden["probabilities"]
@@ -74,7 +74,7 @@ def test_das_models_reproduce_das_probabilities(name):
 
 def test_das_model_params_with_numpy_tags_and_weight_mapping():
     _need_models()
-    from napari_das.core.das_import import das_network, load_das_model, read_h5_weights
+    from napari_das.core.nn.das_import import das_network, load_das_model, read_h5_weights
 
     model, params = load_das_model(DAS_MODELS / "multi_sep")
     net = das_network(params)
@@ -96,7 +96,7 @@ def _copy_model(name, tmp_path, stem="m"):
 @pytest.mark.parametrize("model_name", ["stft_res_dense", "tcn_multi", "my_net"])
 def test_unsupported_das_model_families_are_refused_in_one_line(tmp_path, model_name):
     _need_models()
-    from napari_das.core.predict import load_model_and_params
+    from napari_das.core.inference.predict import load_model_and_params
 
     stem = _copy_model("tcn", tmp_path)
     params = (tmp_path / "m_params.yaml").read_text()
@@ -109,7 +109,7 @@ def test_unsupported_das_model_families_are_refused_in_one_line(tmp_path, model_
 
 def test_weights_that_do_not_fit_the_params_are_refused(tmp_path):
     _need_models()
-    from napari_das.core.predict import load_model_and_params
+    from napari_das.core.inference.predict import load_model_and_params
 
     stem = _copy_model("tcn", tmp_path)
     shutil.copy(DAS_MODELS / "multi_sep_params.yaml", tmp_path / "m_params.yaml")
@@ -136,7 +136,7 @@ def _plant_lambda(h5_path, marker):
 
 def test_a_planted_lambda_never_runs(tmp_path):
     _need_models()
-    from napari_das.core.predict import load_model_and_params, predict_probabilities
+    from napari_das.core.inference.predict import load_model_and_params, predict_probabilities
 
     marker = tmp_path / "code_ran"
     stem = _copy_model("tcn", tmp_path)
@@ -151,7 +151,7 @@ def test_a_keras_file_with_a_lambda_is_refused_in_one_line(tmp_path):
     _need_models()
     import keras
 
-    from napari_das.core.model import load_model
+    from napari_das.core.nn.model import load_model
 
     marker = tmp_path / "code_ran"
     inp = keras.Input((None, 1))

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from napari_das.core.errors import DasError
-from napari_das.core.safe_npy import load_pickled_npy, loads_restricted, save_pickled_npy
-from napari_das.core.store import read_attrs, write_attrs
+from napari_das.core.io.safe_npy import load_pickled_npy, loads_restricted, save_pickled_npy
+from napari_das.core.io.store import read_attrs, write_attrs
 
 ATTRS = {"samplerate_x_Hz": 10000.0, "class_names": ["noise", "pulse", "sine"],
          "class_types": ["segment", "event", "segment"], "file_splits": {}, "seed": None,

@@ -9,7 +9,7 @@ Layer names are never used: DAS's names carry session counters.
 
 DAS's numerics are kept: :class:`DasSpectrogram` scales each chunk by its own maximum (10 log10 of
 the magnitude, minus the chunk's maximum, floored at -80 dB), and the model takes chunks of
-``nb_hist`` samples (see :mod:`napari_das.core.das_layout` for DAS's chunk layout).  Together they
+``nb_hist`` samples (see :mod:`napari_das.core.inference.das_layout` for DAS's chunk layout).  Together they
 reproduce DAS's probabilities (tests compare with DAS's own output).
 
 Families (DAS 0.32 ``model_dict``): ``tcn`` and ``tcn_stft`` (with or without the STFT frontend,
@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DasError
+from ..errors import DasError
 
 log = logging.getLogger(__name__)
 
@@ -329,7 +329,7 @@ def load_das_model(stem: str | os.PathLike, params: dict[str, Any] | None = None
         The model (input ``[batch, nb_hist, C]``) and the params with
         ``das_chunk_layout: True`` (predict it in DAS's chunks).
     """
-    from .params import load_params, result_paths
+    from ..io.params import load_params, result_paths
 
     paths = result_paths(stem)
     model_file = Path(paths["model"])
@@ -353,7 +353,7 @@ def load_das_model(stem: str | os.PathLike, params: dict[str, Any] | None = None
 
 def is_das_stem(stem: str | os.PathLike) -> bool:
     """True when ``stem`` names a DAS model: no ``_model.keras`` of ours, a DAS ``_model.h5``."""
-    from .params import result_paths
+    from ..io.params import result_paths
 
     paths = result_paths(stem)
     if Path(paths["model_keras"]).is_file() or not Path(paths["model"]).is_file():

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .errors import DasError
+from ..errors import DasError
 from .safe_npy import load_pickled_npy, save_pickled_npy
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DasError
+from ..errors import DasError
 
 #: (module, name) pairs a pickle may reference.  Both numpy spellings are accepted on read.
 _NUMPY_CORE = ("numpy.core.multiarray", "numpy._core.multiarray")

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .errors import DasError
-from .progress import check_stop, emit
+from ..errors import DasError
+from ..progress import check_stop, emit
 
 Reader = Callable[[int, int], np.ndarray]
 
@@ -91,7 +91,7 @@ def iter_das_probabilities(run: Callable[[np.ndarray], np.ndarray], read: Reader
 
 def uses_das_layout(params: dict) -> bool:
     """True for the params of a model imported from DAS (or fine-tuned from one)."""
-    from .das_import import DAS_LAYOUT_KEY
+    from ..nn.das_import import DAS_LAYOUT_KEY
 
     return bool(params.get(DAS_LAYOUT_KEY))
 
@@ -99,7 +99,7 @@ def uses_das_layout(params: dict) -> bool:
 def das_blocks(model, params: dict, read: Reader, frames: int, batch_size: int | None = None,
                progress=None, stop=None) -> Iterator[tuple[int, np.ndarray]]:
     """:func:`iter_das_probabilities` for a loaded model and its params (compiled call)."""
-    from .das_import import das_network
+    from ..nn.das_import import das_network
     from .predict import ModelRunner, WindowPlan
 
     net = das_network(params)
