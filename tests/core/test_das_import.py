@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from das_files import DAS_MODELS
 
-from napari_das.core.inference import das_layout
 from napari_das.core.errors import DasError
+from napari_das.core.inference import das_layout
 
 NAMES = ("tcn", "stft", "multi_sep")
 

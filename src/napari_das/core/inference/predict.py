@@ -495,8 +495,8 @@ def load_model_and_params(model_stem: str) -> tuple[Any, dict[str, Any]]:
         Missing files, an unloadable model, or a model whose class/channel count differs from
         the params.
     """
-    from ..nn.das_import import is_das_stem
     from ..io.params import load_params, strip_result_suffix
+    from ..nn.das_import import is_das_stem
     from ..nn.model import load_model
 
     stem = strip_result_suffix(str(model_stem))
