@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core import audio
 from ..core.errors import DasError
+from ..core.io import audio
 
 PROPOSALS_SUFFIX = "_proposals"
 DEFAULT_FMAX_HZ = 5000.0
