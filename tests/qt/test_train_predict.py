@@ -203,10 +203,22 @@ def test_predict_adds_proposals_and_accepts_them(make_napari_viewer, qtbot, data
     assert widget._tmpdir is None  # the temporary CSV was removed
     accepted = widget.accept()
     assert sorted(layer.name for layer in accepted) == sorted(before)
-    assert not any(layer.name.endswith("_proposals") for layer in viewer.layers)
+    for layer in viewer.layers:  # emptied and hidden in place (never removed: PLATFORM.md)
+        if layer.name.endswith("_proposals"):
+            assert len(layer.data) == 0 and not layer.visible
     for layer in accepted:  # merged: the existing annotations plus the accepted proposals
         assert len(layer.data) == before[layer.name] + count.get(layer.name + "_proposals", 0)
         assert set(layer.features["name"]) <= {"pulse", "sine"}
+        assert layer in viewer.layers  # the same layer object, updated in place
+
+    # predicting again updates the proposal layers in place
+    ids = {layer.name: id(layer) for layer in viewer.layers}
+    assert widget.start()
+    qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=180_000)
+    assert errors == [], errors
+    assert {layer.name: id(layer) for layer in viewer.layers} == ids
+    again = {layer.name: len(layer.data) for layer in widget.added_layers}
+    assert again == count and all(viewer.layers[n].visible for n in again)
 
 
 def test_predict_reports_bad_input(make_napari_viewer, tmp_path, errors):

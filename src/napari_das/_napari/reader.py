@@ -139,7 +139,8 @@ def spectrogram_layers(
     -------
     list of (data, kwargs, "image")
         ``data`` is a multiscale list of lazy :class:`SpectrogramLevel` arrays (or one level for
-        short recordings); ``kwargs["metadata"]["das"]`` holds ``path``, ``samplerate``,
+        short recordings); ``kwargs["metadata"]["das"]`` holds ``recording`` (the name,
+        shared by the channels and the recording's annotation layers), ``path``, ``samplerate``,
         ``channels``, ``channel``, ``duration``, ``frames``, ``nfft``, ``hop``.
     """
     windows = AudioWindows(source, samplerate)
@@ -163,6 +164,7 @@ def spectrogram_layers(
             "metadata": {
                 "das": {
                     "kind": "spectrogram",
+                    "recording": name,
                     "path": windows.path,
                     "samplerate": windows.samplerate,
                     "channels": windows.channels,
