@@ -39,9 +39,9 @@ def main() -> None:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     from napari_das.core.config import NetworkConfig, PredictionConfig
-    from napari_das.core.model import build_model, model_flops_per_sample
-    from napari_das.core.params import save_params
-    from napari_das.core.predict import predict_paths
+    from napari_das.core.inference.predict import predict_paths
+    from napari_das.core.io.params import save_params
+    from napari_das.core.nn.model import build_model, model_flops_per_sample
     from napari_das.core.progress import Progress
 
     net = NetworkConfig(nb_hist=256, nb_filters=32, kernel_size=32, nb_conv=3).validated()

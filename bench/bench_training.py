@@ -30,12 +30,12 @@ def main() -> None:
 
     import keras
 
-    from napari_das.core.chunks import ChunkBatches, default_steps_per_epoch
     from napari_das.core.config import DatasetConfig, NetworkConfig
-    from napari_das.core.dataset import load_dataset, make_dataset
-    from napari_das.core.model import build_model
-    from napari_das.core.synth import write_fly_song_folder
-    from napari_das.core.train_setup import import_tensorflow, tf_dataset
+    from napari_das.core.data.chunks import ChunkBatches, default_steps_per_epoch
+    from napari_das.core.data.dataset import load_dataset, make_dataset
+    from napari_das.core.data.synth import write_fly_song_folder
+    from napari_das.core.nn.model import build_model
+    from napari_das.core.training.setup import import_tensorflow, tf_dataset
 
     tf, _ = import_tensorflow(0)
     rows = []

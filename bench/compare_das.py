@@ -18,7 +18,7 @@ Steps (results go to ``<workdir>/results.json``, rendered by ``run_all.py``):
    learning rate, batch size, epochs and steps per epoch;
 5. prediction: both command lines with the same post-processing flags on the long fly recording
    and the finch test day; the CSVs are scored by one scorer (``score_annotations.py`` for fly
-   song, ``napari_das.core.metrics`` for syllables); steady-state in-process timing on 60 s.
+   song, ``napari_das.core.evaluation.metrics`` for syllables); steady-state in-process timing on 60 s.
 """
 
 from __future__ import annotations
@@ -311,7 +311,7 @@ def train_das(work: Path, ds: str, s: Settings, fraction: float | None) -> dict[
 def das_ranges(stem: str) -> list[Any]:
     """DAS's training/validation sample ranges from its params, as ``das train`` flags."""
     sys.path.insert(0, str(REPO / "src"))
-    from napari_das.core.params import load_params
+    from napari_das.core.io.params import load_params
 
     params = load_params(stem + "_params.yaml")
     out: list[Any] = []
@@ -425,9 +425,9 @@ def predict_variants(work: Path, ds: str, src: Path, post: tuple[str, ...], ours
 
 STEADY_OURS = """
 import json, sys, time
-from napari_das.core.audio import read
+from napari_das.core.io.audio import read
 from napari_das.core.config import PredictionConfig
-from napari_das.core.predict import load_model_and_params, predict
+from napari_das.core.inference.predict import load_model_and_params, predict
 t0 = time.time(); model, params = load_model_and_params(sys.argv[1]); t_load = time.time() - t0
 x, fs = read(sys.argv[2])
 predict(x[: int(5 * fs)], fs, (model, params), PredictionConfig())  # warm-up (tracing)
@@ -473,8 +473,8 @@ def score_fly(true_csv: Path, pred_csv: Path, duration: float, tol: float) -> di
 def score_bird(true_dir: Path, pred_dir: Path, tol: float) -> dict[str, float]:
     """Syllable onsets/offsets (one-to-one at ``tol``) and syllable error rate, all files pooled."""
     sys.path.insert(0, str(REPO / "src"))
-    from napari_das.core.annotations import Annotations
-    from napari_das.core.metrics import edit_distance, match_events
+    from napari_das.core.evaluation.metrics import edit_distance, match_events
+    from napari_das.core.io.annotations import Annotations
 
     tp = {"on": 0, "off": 0}
     fp, fn = dict(tp), dict(tp)
@@ -504,7 +504,7 @@ def run(work: Path, s: Settings) -> dict[str, Any]:
     """The whole side-by-side run; returns (and saves) the results dictionary."""
     sys.path.insert(0, str(REPO / "src"))
     from napari_das.core.config import NetworkConfig
-    from napari_das.core.model import model_flops_per_sample
+    from napari_das.core.nn.model import model_flops_per_sample
 
     if work.exists():
         shutil.rmtree(work)

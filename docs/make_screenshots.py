@@ -92,7 +92,7 @@ def _run() -> int:
 
     import napari
     from napari_das._napari.sample_data import FLY_SONG_SECONDS, fly_song_path
-    from napari_das.core.synth import write_fly_song_folder
+    from napari_das.core.data.synth import write_fly_song_folder
 
     IMAGES.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="napari-das-screenshots-"))

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from napari_das.cli import main
-from napari_das.core import audio
+from napari_das.core.io import audio
+from napari_das.core.io.store import load_dataset
 from napari_das.core.progress import parse_record
-from napari_das.core.store import load_dataset
 
 FS = 1000.0
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from napari_das.cli import main
-from napari_das.core import audio
-from napari_das.core.annotations import Annotations
 from napari_das.core.config import DatasetConfig, NetworkConfig
-from napari_das.core.params import save_params
+from napari_das.core.io import audio
+from napari_das.core.io.annotations import Annotations
+from napari_das.core.io.params import save_params
 
 FS = 1000.0
 NAMES, TYPES = ["noise", "pulse", "sine"], ["segment", "event", "segment"]
@@ -17,7 +17,7 @@ NAMES, TYPES = ["noise", "pulse", "sine"], ["segment", "event", "segment"]
 
 @pytest.fixture(scope="module")
 def model_stem(tmp_path_factory):
-    from napari_das.core.model import build_model
+    from napari_das.core.nn.model import build_model
 
     folder = tmp_path_factory.mktemp("model")
     net = NetworkConfig(nb_hist=64, nb_filters=4, kernel_size=3, nb_conv=1, dilations=[1, 2])
@@ -100,8 +100,8 @@ def test_channel_mismatch_is_one_line_error(tmp_path, model_stem, capsys, rng):
 
 
 def test_predicted_csv_reads_back_into_a_dataset(tmp_path, model_stem, rng):
-    from napari_das.core.dataset import make_dataset
-    from napari_das.core.store import load_dataset
+    from napari_das.core.data.dataset import make_dataset
+    from napari_das.core.io.store import load_dataset
 
     folder = tmp_path / "rec"
     folder.mkdir()

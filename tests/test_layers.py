@@ -11,8 +11,8 @@ def test_core_and_cli_import_no_gui_and_no_tensorflow():
     code = (
         "import importlib, pkgutil, sys\n"
         "import napari_das.core as core, napari_das.cli\n"
-        "for m in pkgutil.iter_modules(core.__path__):\n"
-        "    importlib.import_module('napari_das.core.' + m.name)\n"
+        "for m in pkgutil.walk_packages(core.__path__, 'napari_das.core.'):\n"
+        "    importlib.import_module(m.name)\n"
         f"bad = sorted(n for n in sys.modules if n.split('.')[0] in {FORBIDDEN!r})\n"
         "print(','.join(bad))\n"
     )

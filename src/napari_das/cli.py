@@ -224,7 +224,7 @@ def _cmd_version(args: argparse.Namespace) -> int:
 
 
 def _cmd_make_dataset(args: argparse.Namespace) -> int:
-    from .core.dataset import make_dataset
+    from .core.data.dataset import make_dataset
 
     config = config_from_args(DatasetConfig, args).validated()
     summary = make_dataset(config, progress=_progress(args))
@@ -241,11 +241,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     import signal
 
     from .core.progress import StopToken
-    from .core.train import train
+    from .core.training.train import train
 
     given = vars(args)  # argparse keeps only the options the user gave (default=SUPPRESS)
     if given.get("resume"):
-        from .core.params import load_params, strip_result_suffix
+        from .core.io.params import load_params, strip_result_suffix
 
         saved = load_params(strip_result_suffix(given["resume"]))
         network = NetworkConfig.from_dict({**saved, **given})
@@ -274,7 +274,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .core.evaluate import evaluate
+    from .core.evaluation.evaluate import evaluate
 
     config = config_from_args(PredictionConfig, args).validated()
     report = evaluate(args.model, data_dir=args.data_dir, config=config, tolerance=args.tolerance,
@@ -284,7 +284,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from .core.predict import predict_paths
+    from .core.inference.predict import predict_paths
 
     config = config_from_args(PredictionConfig, args).validated()
     outcome = predict_paths(args.path, args.model, config, save_format=args.save_format,

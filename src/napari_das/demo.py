@@ -39,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 
-    from .core.annotations import Annotations
-    from .core.synth import write_fly_song_folder
+    from .core.data.synth import write_fly_song_folder
+    from .core.io.annotations import Annotations
 
     out = Path(args.out)
     if out.exists():
@@ -79,7 +79,7 @@ def _score(truth, pred) -> None:
     """Print event F1 (10 ms) and segment onset/offset F1 (40 ms) per song type."""
     import numpy as np
 
-    from .core.metrics import match_events, segment_onset_offset_scores
+    from .core.evaluation.metrics import match_events, segment_onset_offset_scores
 
     rows = []
     for name, category in truth.categories.items():

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_das.core.annotations import (
+from napari_das.core.errors import DasError
+from napari_das.core.io.annotations import (
     Annotations,
     definitions_path_for,
     read_definitions,
     write_definitions,
 )
-from napari_das.core.errors import DasError
 
 
 def write(path, text):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from napari_das.core import audio
 from napari_das.core.errors import DasError
+from napari_das.core.io import audio
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_das.core.chunks import (
+from napari_das.core.config import NetworkConfig
+from napari_das.core.data.chunks import (
     ChunkBatches,
     class_weights_from_targets,
     default_steps_per_epoch,
@@ -14,7 +15,6 @@ from napari_das.core.chunks import (
     random_starts,
     subset_boundaries,
 )
-from napari_das.core.config import NetworkConfig
 
 
 def test_grid_starts_golden_never_cross_pieces():

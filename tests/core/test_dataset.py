@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from napari_das.core import audio
 from napari_das.core.config import DatasetConfig
-from napari_das.core.dataset import make_dataset, pair_recordings
+from napari_das.core.data.dataset import make_dataset, pair_recordings
+from napari_das.core.data.targets import make_targets
 from napari_das.core.errors import DasError, StopRequested
+from napari_das.core.io import audio
+from napari_das.core.io.store import load_dataset
 from napari_das.core.progress import StopToken
-from napari_das.core.store import load_dataset
-from napari_das.core.targets import make_targets
 
 FS = 1000.0
 DAS_KEYS = {

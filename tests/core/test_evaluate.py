@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from napari_das.core import evaluate as E
 from napari_das.core.config import NetworkConfig, PredictionConfig
+from napari_das.core.evaluation import evaluate as E
 
 FS = 1000.0
 NAMES = ["noise", "pulse", "a", "b"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_das.core import levels as L
-from napari_das.core import predict as P
 from napari_das.core.config import NetworkConfig, PredictionConfig
+from napari_das.core.data import levels as L
+from napari_das.core.inference import predict as P
 
 
 def test_noise_level_ignores_song_and_falls_back_for_quantized_silence(rng):
@@ -66,7 +66,7 @@ NET = NetworkConfig(nb_hist=256, nb_filters=8, kernel_size=4, nb_conv=1, dilatio
 
 @pytest.fixture(scope="module")
 def model_and_params():
-    from napari_das.core.model import build_model
+    from napari_das.core.nn.model import build_model
 
     model = build_model(NET, nb_channels=1, nb_classes=3, compile=False)
     params = {**NET.to_dict(), "class_names": ["noise", "pulse", "sine"],
@@ -92,7 +92,7 @@ def test_prediction_of_a_louder_recording_equals_the_recording_at_training_level
 
 
 def test_dataset_splits_match_each_recording_piece_like_predict(model_and_params, rng):
-    from napari_das.core.evaluate import split_probabilities
+    from napari_das.core.evaluation.evaluate import split_probabilities
 
     model, params = model_and_params
     a = rng.normal(scale=0.05, size=(3000, 1)).astype(np.float32)

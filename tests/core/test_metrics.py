@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from napari_das.core.metrics import (
+from napari_das.core.evaluation.metrics import (
     classification_report,
     confusion_matrix,
     edit_distance,
@@ -104,7 +104,7 @@ def test_large_inputs_are_fast_and_greedy_clusters_stay_maximal(rng, monkeypatch
     assert s.tp + s.fn == true_t.size and s.tp + s.fp == pred_t.size
     assert 0.85 < s.recall < 0.95
     # force the greedy path for every cluster: same number of pairs
-    import napari_das.core.metrics as metrics
+    import napari_das.core.evaluation.metrics as metrics
 
     monkeypatch.setattr(metrics, "_EXACT_CLUSTER_CELLS", 0)
     assert metrics.match_events(true_t, pred_t, 0.01).tp == s.tp

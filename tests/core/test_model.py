@@ -14,8 +14,8 @@ tf = pytest.importorskip("tensorflow")
 
 from napari_das.core.config import NetworkConfig  # noqa: E402
 from napari_das.core.errors import DasError  # noqa: E402
-from napari_das.core.layers import custom_layers, dft_kernels  # noqa: E402
-from napari_das.core.model import (  # noqa: E402
+from napari_das.core.nn.layers import custom_layers, dft_kernels  # noqa: E402
+from napari_das.core.nn.model import (  # noqa: E402
     build_model,
     load_model,
     model_flops_per_sample,
@@ -300,14 +300,14 @@ def test_save_and_reload_in_a_fresh_interpreter(tmp_path):
         import os, sys
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
         import numpy as np
-        from napari_das.core.model import load_model
+        from napari_das.core.nn.model import load_model
         folder = {str(tmp_path)!r}
         x = np.load(folder + "/x.npy")
         for name in ("run_model.keras", "run_model.h5", "run"):
             model = load_model(folder + "/" + name)
             np.save(folder + "/" + name + ".out.npy", np.asarray(model(x, training=False)))
         import keras
-        from napari_das.core.model import custom_objects
+        from napari_das.core.nn.model import custom_objects
         custom_objects()  # registers the layers for a plain compiled load (resume)
         resumed = keras.saving.load_model(folder + "/run_checkpoint.keras", compile=True)
         resumed.fit(x, np.load(folder + "/y.npy"), sample_weight=np.ones((2, 512), "float32"),

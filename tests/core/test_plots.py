@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from napari_das.core.plots import _densest_start, precision_recall_curve
+from napari_das.core.evaluation.plots import _densest_start, precision_recall_curve
 
 
 def test_precision_recall_against_a_direct_count(rng):

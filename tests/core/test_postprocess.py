@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from napari_das.core.events import detect_events, detect_events_streaming, seconds_to_samples
-from napari_das.core.postprocess import (
+from napari_das.core.post.events import detect_events, detect_events_streaming, seconds_to_samples
+from napari_das.core.post.segments import (
     Segment,
     clean_labels,
     detect_segments,

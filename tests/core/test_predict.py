@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_das.core import predict as P
 from napari_das.core.config import NetworkConfig
+from napari_das.core.inference import predict as P
 
 PLAIN = NetworkConfig(nb_hist=256, nb_filters=8, kernel_size=4, nb_conv=1, dilations=[1, 2, 4])
 STFT = NetworkConfig(nb_hist=256, nb_filters=8, kernel_size=4, nb_conv=1, dilations=[1, 2],
@@ -15,7 +15,7 @@ STFT = NetworkConfig(nb_hist=256, nb_filters=8, kernel_size=4, nb_conv=1, dilati
 
 @pytest.fixture(scope="module", params=["plain", "stft"])
 def model_and_params(request):
-    from napari_das.core.model import build_model
+    from napari_das.core.nn.model import build_model
 
     network = PLAIN if request.param == "plain" else STFT
     model = build_model(network, nb_channels=2, nb_classes=3, compile=False)
@@ -118,7 +118,7 @@ def test_short_chunk_network_is_planned_in_its_training_geometry():
 
 def test_short_chunk_network_outputs_equal_its_training_chunks(rng):
     """Golden: every kept sample is the model's output on the training chunk around it."""
-    from napari_das.core.model import build_model
+    from napari_das.core.nn.model import build_model
 
     model = build_model(SHORT, nb_channels=1, nb_classes=2, compile=False)
     x = rng.normal(size=(300, 1)).astype(np.float32)

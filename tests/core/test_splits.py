@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from napari_das.core.data.splits import apportion, assign_files, cut_recording, plan_splits
 from napari_das.core.errors import DasError
-from napari_das.core.splits import apportion, assign_files, cut_recording, plan_splits
 
 SAMPLES = {"train": ("samples", 0.6), "val": ("samples", 0.2), "test": ("samples", 0.2)}
 FILES = {"train": ("files", 0.6), "val": ("files", 0.2), "test": ("files", 0.2)}

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy.signal import hilbert
 
-from napari_das.core import audio
-from napari_das.core.annotations import Annotations
+from napari_das.core.data.synth import make_fly_song, write_fly_song_folder
 from napari_das.core.errors import DasError
-from napari_das.core.synth import make_fly_song, write_fly_song_folder
+from napari_das.core.io import audio
+from napari_das.core.io.annotations import Annotations
 
 FS = 10000
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_das.core.targets import (
+from napari_das.core.data.targets import (
     gaussian_window,
     insert_gaps,
     make_targets,

@@ -25,8 +25,8 @@ TINY = NetworkConfig(nb_hist=128, nb_filters=8, kernel_size=4, nb_conv=1, dilati
 
 
 def make_tiny_dataset(root: Path, nfiles: int, duration: float) -> Path:
-    from napari_das.core.dataset import make_dataset
-    from napari_das.core.synth import write_fly_song_folder
+    from napari_das.core.data.dataset import make_dataset
+    from napari_das.core.data.synth import write_fly_song_folder
 
     write_fly_song_folder(root / "song", nfiles=nfiles, duration=duration, seed=3)
     make_dataset(DatasetConfig(data_folder=str(root / "song"), store_folder=str(root / "d.npy"),
@@ -47,7 +47,7 @@ def smallest_dataset(tmp_path_factory) -> Path:
 
 
 def run_train(dataset, save_dir, network=TINY, stop=None, progress=None, **options):
-    from napari_das.core.train import train
+    from napari_das.core.training.train import train
 
     options = {"data_dir": str(dataset), "save_dir": str(save_dir), "nb_epoch": 2,
                "steps_per_epoch": 3, "batch_size": 4, "seed": 5, "save_name": "run",
@@ -143,7 +143,7 @@ def test_same_seed_same_history_and_stop_then_resume(dataset, tmp_path):
     assert records[-1].event == "done" and records[-1].data["stopped"] is True
     params = yaml.safe_load(Path(stopped.params_path).read_text())
     assert params["stopped"] is True and params["history"]["loss"] == full.history["loss"][:2]
-    from napari_das.core.model import load_model
+    from napari_das.core.nn.model import load_model
 
     assert load_model(stopped.model_path).output_shape[-1] == 3
 
@@ -258,13 +258,13 @@ def test_post_opt_on_validation_without_test_split_is_used_by_predict(tmp_path):
     """--post-opt searches fill gap/min length on the validation split (even when the dataset
     has no test split), stores them in _params.yaml, and prediction uses them unless given."""
     from napari_das.core.config import PredictionConfig
-    from napari_das.core.dataset import make_dataset
-    from napari_das.core.evaluate import optimize_postprocessing
-    from napari_das.core.model import load_model
-    from napari_das.core.predict import predict
-    from napari_das.core.predict_io import predict_paths
-    from napari_das.core.store import load_dataset
-    from napari_das.core.synth import write_fly_song_folder
+    from napari_das.core.data.dataset import make_dataset
+    from napari_das.core.data.synth import write_fly_song_folder
+    from napari_das.core.evaluation.evaluate import optimize_postprocessing
+    from napari_das.core.inference.files import predict_paths
+    from napari_das.core.inference.predict import predict
+    from napari_das.core.io.store import load_dataset
+    from napari_das.core.nn.model import load_model
 
     write_fly_song_folder(tmp_path / "song", nfiles=2, duration=3.0, seed=4)
     make_dataset(DatasetConfig(data_folder=str(tmp_path / "song"),
@@ -299,7 +299,7 @@ def test_post_opt_on_validation_without_test_split_is_used_by_predict(tmp_path):
     assert with_opt.names == given.names
     np.testing.assert_array_equal(with_opt.onsets_seconds, given.onsets_seconds)
     np.testing.assert_array_equal(with_opt.offsets_seconds, given.offsets_seconds)
-    from napari_das.core.predict import _postprocessor
+    from napari_das.core.inference.predict import _postprocessor
 
     post = _postprocessor(params, PredictionConfig(), 10000.0, 3)
     assert (post.fillgap, post.minlen) == (found["gap_dur"], found["min_len"])
@@ -362,7 +362,7 @@ def test_das_evaluate_scores_the_test_split_and_keeps_the_training_results(datas
 
 def test_explicit_sample_ranges_restrict_batches_and_override_fraction(dataset):
     """DAS's --first/last-sample-train/val: the same data for two runs (and for DAS)."""
-    from napari_das.core.train_setup import prepare_data
+    from napari_das.core.training.setup import prepare_data
 
     training = TrainingConfig(data_dir=str(dataset), first_sample_train=1000,
                               last_sample_train=6000, first_sample_val=500, last_sample_val=3000,

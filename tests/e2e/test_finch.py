@@ -43,8 +43,8 @@ NETWORK = NetworkConfig(nb_hist=2048, nb_pre_conv=4, pre_nb_dft=64, nb_filters=3
 
 def score_folder(truth_folder, pred_folder) -> dict:
     """Onset/offset counts and the syllable edit distance summed over the true CSVs."""
-    from napari_das.core import metrics
-    from napari_das.core.annotations import Annotations
+    from napari_das.core.evaluation import metrics
+    from napari_das.core.io.annotations import Annotations
 
     counts = {"onsets": [0, 0, 0], "offsets": [0, 0, 0]}  # tp, fp, fn
     errors = syllables = files = 0
@@ -67,9 +67,9 @@ def score_folder(truth_folder, pred_folder) -> dict:
 
 @pytest.mark.slow
 def test_finch_train_one_day_predict_the_next(finch_dir, tmp_path):
-    from napari_das.core.dataset import make_dataset
-    from napari_das.core.predict import predict_paths
-    from napari_das.core.train import train
+    from napari_das.core.data.dataset import make_dataset
+    from napari_das.core.inference.predict import predict_paths
+    from napari_das.core.training.train import train
 
     started = time.perf_counter()
     songs = tmp_path / TRAIN_DAY

@@ -15,9 +15,9 @@ from napari_das.core.config import DatasetConfig, NetworkConfig, TrainingConfig
 
 @pytest.mark.slow
 def test_small_network_learns_pulse_and_sine(tmp_path):
-    from napari_das.core.dataset import make_dataset
-    from napari_das.core.synth import write_fly_song_folder
-    from napari_das.core.train import train
+    from napari_das.core.data.dataset import make_dataset
+    from napari_das.core.data.synth import write_fly_song_folder
+    from napari_das.core.training.train import train
 
     write_fly_song_folder(tmp_path / "song", nfiles=4, duration=20.0, seed=11)
     make_dataset(DatasetConfig(data_folder=str(tmp_path / "song"),
@@ -44,7 +44,7 @@ def test_small_network_learns_pulse_and_sine(tmp_path):
         assert labels_pred.shape == labels_test.shape
         assert np.mean(labels_pred == labels_test) > 0.8
     # the best model loads in a fresh interpreter (our layers imported, compile=False)
-    code = ("import sys, keras, napari_das.core.model as m; m._custom_layers(); "
+    code = ("import sys, keras, napari_das.core.nn.model as m; m._custom_layers(); "
             "model = keras.models.load_model(sys.argv[1], compile=False); "
             "print(model.output_shape)")
     for path in (result.model_path, result.model_path.replace(".h5", ".keras")):

@@ -15,8 +15,8 @@ from napari_das._napari.layers import (
 from napari_das._napari.reader import read_annotations
 from napari_das._napari.sample_data import DATA_DIR, FINCH_STEM
 from napari_das._napari.writer import write_annotations
-from napari_das.core.annotations import Annotations
 from napari_das.core.errors import DasError
+from napari_das.core.io.annotations import Annotations
 
 CSV = (
     "name,start_seconds,stop_seconds\n"

@@ -11,8 +11,8 @@ import pytest
 from napari_das._napari import lazy_spectrogram
 from napari_das._napari.layers import hz_to_world_y, world_y_to_hz
 from napari_das._napari.reader import get_annotations_reader, get_audio_reader, read_audio
-from napari_das.core import audio
 from napari_das.core.errors import DasError
+from napari_das.core.io import audio
 
 FS = 10000
 

@@ -7,8 +7,7 @@ import pytest
 
 from napari_das._napari import lazy_spectrogram
 from napari_das._napari.lazy_spectrogram import AudioWindows, spectrogram_levels
-from napari_das.core import audio
-from napari_das.core.spectrogram import (
+from napari_das.core.data.spectrogram import (
     SpectrogramGeometry,
     contrast_limits,
     default_nfft,
@@ -16,6 +15,7 @@ from napari_das.core.spectrogram import (
     power_db,
     spectrogram,
 )
+from napari_das.core.io import audio
 
 
 def test_power_db_of_a_bin_centred_tone_peaks_in_its_bin():

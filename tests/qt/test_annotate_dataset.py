@@ -7,11 +7,11 @@ import pytest
 
 from napari_das._qt import annotate as annotate_module
 from napari_das._qt import make_dataset as make_dataset_module
-from napari_das.core import audio
-from napari_das.core.annotations import Annotations
-from napari_das.core.dataset import load_dataset
+from napari_das.core.data.dataset import load_dataset
+from napari_das.core.data.synth import write_fly_song_folder
 from napari_das.core.errors import DasError
-from napari_das.core.synth import write_fly_song_folder
+from napari_das.core.io import audio
+from napari_das.core.io.annotations import Annotations
 
 SAMPLERATE = 8000
 

@@ -17,8 +17,8 @@ from napari_das._qt.child_process import live_processes, wait_gone
 from napari_das._qt.train import factor_to_nb_pre_conv
 from napari_das.cli import build_parser, config_from_args
 from napari_das.core.config import DatasetConfig, NetworkConfig, TrainingConfig
-from napari_das.core.dataset import make_dataset
-from napari_das.core.synth import write_fly_song_folder
+from napari_das.core.data.dataset import make_dataset
+from napari_das.core.data.synth import write_fly_song_folder
 
 TINY = {"nb_filters": 8, "kernel_size": 4, "nb_conv": 1, "dilations": [1, 2], "nb_hist": 256,
         "nb_pre_conv": 0, "use_separable": [False], "nb_epoch": 2, "steps_per_epoch": 3,

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.annotations import Annotations
 from ..core.errors import DasError
+from ..core.io.annotations import Annotations
 
 LayerDataTuple = tuple[Any, dict, str]
 

@@ -9,7 +9,7 @@ columns) and browsing computes a screenful at a time.  Columns are computed in b
 :data:`BLOCK_COLUMNS` and kept in a small LRU cache per level.
 
 The level arrays are numpy-like (``shape``, ``dtype``, ``ndim``, ``__getitem__``,
-``__array__``); the maths is :mod:`napari_das.core.spectrogram`.
+``__array__``); the maths is :mod:`napari_das.core.data.spectrogram`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import audio
-from ..core.audio_formats import SOUNDFILE_SUFFIXES
-from ..core.spectrogram import SpectrogramGeometry, extract_windows, power_db
+from ..core.data.spectrogram import SpectrogramGeometry, extract_windows, power_db
+from ..core.io import audio
+from ..core.io.audio_formats import SOUNDFILE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class AudioWindows:
     """Random access to the samples of one channel of a recording (file or array).
 
     ``.npz`` files stored without compression are memory-mapped; WAV/FLAC/OGG are read with
-    soundfile seeks; compressed ``.npz`` and ``.h5`` go through :func:`napari_das.core.audio.read`
+    soundfile seeks; compressed ``.npz`` and ``.h5`` go through :func:`napari_das.core.io.audio.read`
     (h5 slices are cheap; a compressed npz is loaded once).
     """
 

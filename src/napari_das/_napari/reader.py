@@ -20,10 +20,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..core import audio
-from ..core.annotations import ANNOTATIONS_SUFFIX, Annotations
+from ..core.data.spectrogram import SpectrogramGeometry, contrast_limits
 from ..core.errors import DasError
-from ..core.spectrogram import SpectrogramGeometry, contrast_limits
+from ..core.io import audio
+from ..core.io.annotations import ANNOTATIONS_SUFFIX, Annotations
 from .layers import annotations_to_layers, hz_to_world_y
 from .lazy_spectrogram import AudioWindows, spectrogram_levels
 
@@ -146,13 +146,13 @@ def spectrogram_layers(
     Parameters
     ----------
     source : path or np.ndarray
-        An audio file (any of :data:`napari_das.core.audio.AUDIO_SUFFIXES`) or in-memory
+        An audio file (any of :data:`napari_das.core.io.audio.AUDIO_SUFFIXES`) or in-memory
         audio ``[T]``/``[T, C]`` (then ``samplerate`` is required).
     name : str, optional
         Layer name (default: the file stem); channels get `` ch<k>`` appended.
     nfft, hop : int, optional
         STFT window and column spacing (defaults of
-        :meth:`~napari_das.core.spectrogram.SpectrogramGeometry.for_recording`).
+        :meth:`~napari_das.core.data.spectrogram.SpectrogramGeometry.for_recording`).
 
     Returns
     -------

@@ -14,9 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..core import audio
-from ..core.annotations import Annotations
-from ..core.synth import make_fly_song
+from ..core.data.synth import make_fly_song
+from ..core.io import audio
+from ..core.io.annotations import Annotations
 from .layers import annotations_to_layers
 from .reader import read_annotations, read_audio
 

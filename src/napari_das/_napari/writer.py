@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..core.annotations import ANNOTATIONS_SUFFIX, definitions_path_for
 from ..core.errors import DasError
+from ..core.io.annotations import ANNOTATIONS_SUFFIX, definitions_path_for
 from .layers import layers_to_annotations
 
 log = logging.getLogger(__name__)

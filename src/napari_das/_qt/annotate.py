@@ -36,9 +36,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..core import audio
-from ..core.annotations import ANNOTATIONS_SUFFIX, Annotations
 from ..core.errors import DasError
+from ..core.io import audio
+from ..core.io.annotations import ANNOTATIONS_SUFFIX, Annotations
 from .layer_tools import (
     add_layer_tuples,
     annotation_layers_of,

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core import audio
-from ..core.annotations import ANNOTATIONS_SUFFIX
 from ..core.errors import DasError
+from ..core.io import audio
+from ..core.io.annotations import ANNOTATIONS_SUFFIX
 
 PROPOSALS_SUFFIX = "_proposals"
 DEFAULT_FMAX_HZ = 5000.0

@@ -1,7 +1,7 @@
 """The Make dataset widget: every :class:`DatasetConfig` option, run in a napari thread worker.
 
 Making a dataset needs no TensorFlow, so it runs in the viewer's process
-(:func:`napari_das.core.dataset.make_dataset` in a ``thread_worker``); progress records cross to
+(:func:`napari_das.core.data.dataset.make_dataset` in a ``thread_worker``); progress records cross to
 the GUI thread through a Qt signal, a Cancel button sets the core's stop token.
 """
 
@@ -36,7 +36,7 @@ class _Relay(QObject):
 
 
 def _make_dataset(config: DatasetConfig, progress, stop):
-    from ..core.dataset import make_dataset
+    from ..core.data.dataset import make_dataset
 
     return make_dataset(config, progress=progress, stop=stop)
 

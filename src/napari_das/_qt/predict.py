@@ -3,7 +3,7 @@ the predictions as ``<name>_proposals`` layers to proofread, then accept them.
 
 ``das predict <audio> <model stem> --save-filename <tmp>_annotations.csv --overwrite
 --progress-json`` runs in a child process (TensorFlow never enters the viewer); the CSV is read
-back with :class:`~napari_das.core.annotations.Annotations` and turned into layers with
+back with :class:`~napari_das.core.io.annotations.Annotations` and turned into layers with
 :func:`napari_das._napari.layers.annotations_to_layers`.
 """
 
@@ -31,9 +31,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..core.annotations import Annotations
 from ..core.config import PredictionConfig
 from ..core.errors import DasError
+from ..core.io.annotations import Annotations
 from ._runner import ChildRunner
 from ._status import RUNNING, STOPPING, RunStatus
 from .child_process import ChildResult, config_flags
@@ -52,7 +52,7 @@ MODEL_FILTER = "DAS models (*_model.h5 *.keras *_model.keras);;All files (*)"
 
 def model_stem(path: str | os.PathLike) -> str:
     """``res/x_model.h5`` / ``res/x_model.keras`` / ``res/x.keras`` -> ``res/x``."""
-    from ..core.params import strip_result_suffix
+    from ..core.io.params import strip_result_suffix
 
     text = os.fspath(path)
     stem = strip_result_suffix(text)
@@ -63,7 +63,7 @@ def model_stem(path: str | os.PathLike) -> str:
 
 def model_categories(stem: str) -> dict[str, str]:
     """Song types and categories the model was trained on (from its ``_params.yaml``)."""
-    from ..core.params import load_params
+    from ..core.io.params import load_params
 
     try:
         params = load_params(stem)

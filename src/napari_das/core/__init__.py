@@ -1,5 +1,9 @@
-"""The napari-das library: audio and annotation I/O, targets, datasets, models, training,
-prediction, post-processing, metrics and synthetic song.
+"""The napari-das library, one sub-package per stage of the workflow, in import order:
+``io`` (audio, annotations, params, results, dataset store) -> ``data`` (targets, splits,
+chunks, dataset assembly, synthetic song) -> ``nn`` (layers, model) -> ``post`` (events,
+segments, streaming post-processing) -> ``inference`` (running a model on recordings) ->
+``evaluation`` (metrics, evaluate, plots) -> ``training``.  ``errors``, ``progress`` and
+``config`` are the base every stage uses.  A module imports only from its own or earlier stages.
 
 Never imports napari, Qt or magicgui.  TensorFlow is only imported inside the functions that
 build or run a model.

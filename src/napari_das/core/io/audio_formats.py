@@ -1,4 +1,4 @@
-"""Per-format audio readers behind :mod:`napari_das.core.audio` (spec 1.1).
+"""Per-format audio readers behind :mod:`napari_das.core.io.audio` (spec 1.1).
 
 :func:`open_source` checks the path and returns a reader for its suffix; each reader opens the
 file, exposes ``frames``, ``channels``, ``samplerate`` and ``read_range(start, stop)`` (float32
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DasError
+from ..errors import DasError
 
 #: Audio suffixes we read, in the order a data folder is matched (spec 1.4: npz, wav, h5 first).
 AUDIO_SUFFIXES = (".npz", ".wav", ".h5", ".flac", ".ogg")

@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DasError
 from .audio_formats import AUDIO_SUFFIXES as AUDIO_SUFFIXES  # public here: the suffixes we read
 from .audio_formats import checked_samplerate, checked_suffix, open_source
-from .errors import DasError
 
 log = logging.getLogger(__name__)
 

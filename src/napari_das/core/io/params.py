@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .errors import DasError
+from ..errors import DasError
 
 #: Suffixes of the files that belong to one training run (stem + suffix).
 RESULT_SUFFIXES = {

@@ -4,7 +4,7 @@
 :func:`segments_from_labels` fills short gaps, removes short segments, cuts runs and labels each
 run by majority vote (noise excluded), :func:`detect_segments` does both.  :func:`post_opt` grid
 searches fill-gap / minimum length on a validation split.  Events are in
-:mod:`napari_das.core.events`.
+:mod:`napari_das.core.post.events`.
 
 Conventions (fixes of spec section 10, items 10, 11, 29):
 
@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..progress import check_stop, emit
 from .events import seconds_to_samples
-from .progress import check_stop, emit
 
 log = logging.getLogger(__name__)
 

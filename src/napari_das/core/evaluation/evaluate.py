@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from . import metrics, postprocess
-from .errors import DasError
-from .events import detect_events
-from .progress import emit
+from ..errors import DasError
+from ..post import segments as postprocess
+from ..post.events import detect_events
+from ..progress import emit
+from . import metrics
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def split_probabilities(model: Any, params: dict[str, Any], x: np.ndarray,
     ``x`` is at the model's rate (dataset splits are); nothing is resampled or filtered.  With
     ``match_noise`` each piece is scaled to the training noise level, as ``das predict`` does.
     """
-    from .predict import noise_matched_reader, predict_probabilities
+    from ..inference.predict import noise_matched_reader, predict_probabilities
 
     fs = float(params.get("samplerate_x_Hz") or 1.0)
     probs = None
@@ -72,10 +73,10 @@ def split_detections(probs: np.ndarray, params: dict[str, Any], config: Any,
     """Events and segments (times in split seconds) from the probabilities of a split.
 
     Each recording piece is post-processed on its own (no segment or event crosses a piece
-    boundary), exactly as :func:`napari_das.core.predict.predict_stream` would.
+    boundary), exactly as :func:`napari_das.core.inference.predict.predict_stream` would.
     """
-    from .predict import _postprocessor
-    from .prediction import Events, Segments
+    from ..inference.predict import _postprocessor
+    from ..post.stream import Events, Segments
 
     fs = float(params.get("samplerate_x_Hz") or params.get("samplerate") or 1.0)
     ev_s, ev_n, ev_c, on, off, sn, sc = [], [], [], [], [], [], []
@@ -99,7 +100,7 @@ def split_detections(probs: np.ndarray, params: dict[str, Any], config: Any,
 def predict_split(model: Any, params: dict[str, Any], x: np.ndarray, config: Any,
                   boundaries: Any = None, progress=None, stop=None) -> tuple[np.ndarray, Any]:
     """Probabilities ``[T, K]`` plus events/segments (times in split seconds) of a split."""
-    from .config import PredictionConfig
+    from ..config import PredictionConfig
 
     config = (config or PredictionConfig()).validated()
     probs = split_probabilities(model, params, x, boundaries, config.batch_size, progress, stop,
@@ -159,8 +160,8 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
         ``segments`` {name: {samplewise_f1, onsets, offsets}}, ``syllable_error_rate``
         (None with fewer than two segment classes), ``nb_samples``.
     """
-    from .config import PredictionConfig
-    from .predict import _postprocessor, class_info
+    from ..config import PredictionConfig
+    from ..inference.predict import _postprocessor, class_info
 
     config = (config or PredictionConfig()).validated()
     names, types = class_info(params, int(np.shape(y)[1]))
@@ -220,8 +221,8 @@ def optimize_postprocessing(model: Any, params: dict[str, Any], x: np.ndarray, y
     ``probabilities`` skips predicting ``x`` again.  Returns ``gap_dur``, ``min_len`` (s) and
     ``score_val`` (macro sample-wise F1 of the segment classes).
     """
-    from .config import PredictionConfig, TrainingConfig
-    from .predict import class_info
+    from ..config import PredictionConfig, TrainingConfig
+    from ..inference.predict import class_info
 
     config = (config or PredictionConfig()).validated()
     names, types = class_info(params, int(np.shape(y)[1]))
@@ -315,7 +316,7 @@ def write_results(path: str, metrics_dict: dict[str, Any]) -> str:
 
 
 def _plain(value: Any) -> Any:
-    from .params import to_plain
+    from ..io.params import to_plain
 
     return to_plain(value)
 
@@ -329,9 +330,9 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
     model has segment classes) and scores the test split with the found values unless
     ``config`` sets them.  Writes the metrics into ``<stem>_results.h5`` and ``_params.yaml``.
     """
-    from .params import load_params, result_paths, save_params, strip_result_suffix
-    from .predict import load_model_and_params
-    from .store import load_dataset
+    from ..inference.predict import load_model_and_params
+    from ..io.params import load_params, result_paths, save_params, strip_result_suffix
+    from ..io.store import load_dataset
 
     stem = strip_result_suffix(str(model_stem))
     model, params = load_model_and_params(stem)
@@ -347,7 +348,7 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
     test = data.splits.get("test")
     if test is None or len(test) == 0:
         raise DasError("the dataset has no test split to evaluate on", data_dir)
-    from .config import PredictionConfig
+    from ..config import PredictionConfig
 
     config = (config or PredictionConfig()).validated()
     found = None

@@ -1,13 +1,13 @@
 """Prediction results and the streaming post-processing that produces them.
 
 :class:`PostProcessor` turns probability blocks (as streamed by
-:func:`napari_das.core.predict.iter_probabilities`) into events and segments with exactly the
-result of :func:`napari_das.core.events.detect_events` / ``detect_segments`` on the whole
+:func:`napari_das.core.inference.predict.iter_probabilities`) into events and segments with exactly the
+result of :func:`napari_das.core.post.events.detect_events` / ``detect_segments`` on the whole
 trace, while holding only the open part of the recording: events use
-:class:`~napari_das.core.events.StreamingEventDetector`; segments are cut after every noise
+:class:`~napari_das.core.post.events.StreamingEventDetector`; segments are cut after every noise
 gap long enough that no later gap filling can reach across it.
 
-:class:`Prediction` is what :func:`napari_das.core.predict.predict` returns.
+:class:`Prediction` is what :func:`napari_das.core.inference.predict.predict` returns.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import postprocess
-from .annotations import Annotations
+from ..io.annotations import Annotations
+from . import segments as postprocess
 from .events import StreamingEventDetector, seconds_to_samples
 
 log = logging.getLogger(__name__)
@@ -114,9 +114,9 @@ class PostProcessor:
     class_names, class_types : sequence of str
         All classes (index 0 = noise).
     event_thres, event_dist, event_dist_min, event_dist_max
-        Event detection (see :func:`napari_das.core.events.detect_events`).
+        Event detection (see :func:`napari_das.core.post.events.detect_events`).
     segment_thres, segment_fillgap, segment_minlen
-        Segment detection (see :func:`napari_das.core.postprocess.detect_segments`).
+        Segment detection (see :func:`napari_das.core.post.segments.detect_segments`).
     """
 
     def __init__(self, samplerate: float, class_names: Sequence[str], class_types: Sequence[str],

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DasError
+from ..errors import DasError
 
 log = logging.getLogger(__name__)
 

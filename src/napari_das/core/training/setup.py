@@ -1,4 +1,4 @@
-"""Pieces of :func:`napari_das.core.train.train`: input checks, data, TensorFlow, results.
+"""Pieces of :func:`napari_das.core.training.train.train`: input checks, data, TensorFlow, results.
 
 Split out of ``train.py`` to keep modules small.  TensorFlow is imported only inside functions.
 """
@@ -17,17 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from .chunks import (
+from ..config import COSINE_FINAL_FRACTION, NetworkConfig, TrainingConfig
+from ..data.chunks import (
     ChunkBatches,
     class_weights_from_targets,
     clip_boundaries,
     default_steps_per_epoch,
     subset_boundaries,
 )
-from .config import COSINE_FINAL_FRACTION, NetworkConfig, TrainingConfig
-from .errors import DasError
-from .levels import pieces_noise_level
-from .params import load_params
+from ..data.levels import pieces_noise_level
+from ..errors import DasError
+from ..io.params import load_params
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,9 @@ def open_dataset(training: TrainingConfig) -> Any:
         raise DasError(f"song type {training.y_suffix!r} is not in the dataset; song types: "
                        f"{known}", folder)
     try:
-        from .dataset import load_dataset
+        from ..data.dataset import load_dataset
     except ImportError:  # pragma: no cover - dataset.py re-exports the store reader
-        from .store import load_dataset
+        from ..io.store import load_dataset
     dataset = load_dataset(folder, x_suffix=training.x_suffix, y_suffix=training.y_suffix)
     val = dataset.splits.get("val")
     if val is None or len(val.x) == 0:
@@ -183,7 +183,7 @@ def data_hash(folder: str | os.PathLike, block: int = 1 << 20) -> str:
 def initial_params(network: NetworkConfig, training: TrainingConfig, data: PreparedData,
                    seed: int, stem: str) -> dict[str, Any]:
     """The params written before training (DAS keys, plain types)."""
-    from .. import __version__
+    from ... import __version__
 
     ds = data.dataset
     params: dict[str, Any] = {}
@@ -275,7 +275,7 @@ def load_checkpoint(path: str) -> Any:
     """The compiled model with its optimizer state from ``_checkpoint.keras``."""
     import keras
 
-    from . import model as model_module
+    from ..nn import model as model_module
 
     objects = model_module._custom_layers()  # registers our layers
     del objects
@@ -338,9 +338,9 @@ def evaluate_test(paths: dict[str, str], params: dict[str, Any], data: PreparedD
     (also without test data) and its result goes to ``params["post_opt"]``, so the test scores
     use it.  The test split is predicted once (its probabilities feed the scores).
     """
-    from .evaluate import evaluate_split, optimize_postprocessing, split_probabilities
-    from .metrics import classification_report, confusion_matrix
-    from .model import load_model
+    from ..evaluation.evaluate import evaluate_split, optimize_postprocessing, split_probabilities
+    from ..evaluation.metrics import classification_report, confusion_matrix
+    from ..nn.model import load_model
 
     test = data.dataset.splits.get("test")
     nb_hist = int(params["nb_hist"])
@@ -380,7 +380,7 @@ def write_results(path: str, history: dict[str, list], metrics: dict[str, Any],
     import h5py
     import yaml
 
-    from .params import to_plain
+    from ..io.params import to_plain
 
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
@@ -416,7 +416,7 @@ def write_results(path: str, history: dict[str, list], metrics: dict[str, Any],
 
 
 def _jsonable(value: Any) -> Any:
-    from .params import to_plain
+    from ..io.params import to_plain
 
     plain = to_plain(value)
     return json.loads(json.dumps(plain, default=str, allow_nan=True))

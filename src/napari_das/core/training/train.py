@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import train_setup as setup
+from ..config import NetworkConfig, TrainingConfig
+from ..errors import DasError
+from ..io.params import result_paths, save_params, strip_result_suffix
+from ..progress import check_stop, emit
+from . import setup as setup
 from .callbacks import EpochKeeper, keras_callback, read_state
-from .config import NetworkConfig, TrainingConfig
-from .errors import DasError
-from .params import result_paths, save_params, strip_result_suffix
-from .progress import check_stop, emit
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
         if training.resume:
             model = setup.load_checkpoint(paths["checkpoint"])
         else:
-            from .model import build_model
+            from ..nn.model import build_model
 
             model = build_model(network, data.nb_channels, data.nb_classes,
                                 learning_rate=setup.learning_rate(training,

@@ -1,7 +1,7 @@
 """The TCN of DAS (spec 3) in Keras 3, with the optional trainable STFT frontend.
 
 TensorFlow/Keras is imported only inside the functions that need it, so ``import
-napari_das.core.model`` stays cheap and TensorFlow-free.
+napari_das.core.nn.model`` stays cheap and TensorFlow-free.
 
 Architecture (spec 3.3-3.5)::
 
@@ -28,8 +28,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .config import NetworkConfig
-from .errors import DasError
+from ..config import NetworkConfig
+from ..errors import DasError
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from .annotations import definitions_path_for
-from .errors import DasError, StopRequested
-from .progress import emit
+from ..errors import DasError, StopRequested
+from ..io.annotations import definitions_path_for
+from ..progress import emit
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class PredictOutcome:
 
 def list_recordings(folder: Path) -> list[Path]:
     """Audio files of every supported format in ``folder`` (not recursive, sorted)."""
-    from .audio import AUDIO_SUFFIXES
+    from ..io.audio import AUDIO_SUFFIXES
 
     return sorted(p for p in folder.iterdir()
                   if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
@@ -178,8 +178,8 @@ def predict_paths(path: str, model_stem: str, config: Any = None, save_format: s
     PredictOutcome
         ``.ok`` is False if any recording failed (the others are still written).
     """
-    from . import audio
-    from .config import PredictionConfig
+    from ..config import PredictionConfig
+    from ..io import audio
     from .predict import load_model_and_params, predict_file
 
     if save_format not in ("csv", "h5", "both"):

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from . import audio
-from .annotations import ANNOTATIONS_SUFFIX, Annotations
-from .errors import DasError
+from ..errors import DasError
+from ..io import audio
+from ..io.annotations import ANNOTATIONS_SUFFIX, Annotations
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def write_fly_song_folder(
     nfiles, duration, seed : int, float, int
         Number of files, seconds per file, base seed.
     fmt : str
-        ``"npz"`` or ``"wav"`` (any suffix of :data:`~napari_das.core.audio.AUDIO_SUFFIXES`
+        ``"npz"`` or ``"wav"`` (any suffix of :data:`~napari_das.core.io.audio.AUDIO_SUFFIXES`
         works; lossy ``"ogg"`` is refused).
     prefix : str
         File name prefix.

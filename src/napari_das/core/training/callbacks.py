@@ -22,8 +22,8 @@ from typing import Any
 
 import yaml
 
-from .params import atomic_write_text, to_plain
-from .progress import emit
+from ..io.params import atomic_write_text, to_plain
+from ..progress import emit
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class EpochKeeper:
     Parameters
     ----------
     paths : dict
-        :func:`~napari_das.core.params.result_paths` of the run.
+        :func:`~napari_das.core.io.params.result_paths` of the run.
     nb_epoch, early_stop_patience : int
         Epoch budget and patience (epochs without val-loss improvement).
     reduce_lr, reduce_lr_patience

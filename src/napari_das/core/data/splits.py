@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import DasError
+from ..errors import DasError
 
 SPLIT_NAMES = ("train", "val", "test")
 REMAINDER = "remainder"

@@ -4,7 +4,7 @@
 middle sample), applies non-maximum suppression (highest first, +-``min_dist`` samples) and an
 interval filter.  :class:`StreamingEventDetector` gives the identical result on a recording fed
 block by block (blocks may overlap), so long files never need the whole trace in memory.
-Segments are in :mod:`napari_das.core.postprocess`.
+Segments are in :mod:`napari_das.core.post.segments`.
 
 ``seconds -> samples`` is truncation (as DAS), robust to float error (0.29 s * 100 Hz -> 29).
 

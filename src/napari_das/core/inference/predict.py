@@ -28,7 +28,7 @@ Public functions
 :func:`iter_probabilities`
     Streams ``(start, probabilities)`` blocks from any random-access source (memory bounded).
 :func:`predict` / :func:`predict_file`
-    Probabilities + events + segments (:class:`~napari_das.core.prediction.Prediction`).
+    Probabilities + events + segments (:class:`~napari_das.core.post.stream.Prediction`).
 :func:`predict_paths`
     The ``das predict`` command: files or folders -> annotation CSV / HDF5 files.
 """
@@ -43,9 +43,9 @@ from typing import Any
 
 import numpy as np
 
-from .config import NetworkConfig
-from .errors import DasError
-from .progress import check_stop, emit
+from ..config import NetworkConfig
+from ..errors import DasError
+from ..progress import check_stop, emit
 
 log = logging.getLogger(__name__)
 
@@ -339,7 +339,7 @@ def make_runner(model: Any, params: dict[str, Any], batch_size: int | None = Non
 
 # ------------------------------------------------------------------------------------ preprocessing
 def _resample_ratio(fs_in: float, fs_out: float) -> tuple[int, int]:
-    """(up, down) as :func:`napari_das.core.audio.resample` reduces them."""
+    """(up, down) as :func:`napari_das.core.io.audio.resample` reduces them."""
     from fractions import Fraction
 
     ratio = Fraction(repr(float(fs_out))) / Fraction(repr(float(fs_in)))
@@ -430,9 +430,9 @@ def noise_matched_reader(read: Reader, frames: int, samplerate: float,
     """``read`` scaled so the recording's noise level matches the training audio's.
 
     Unchanged when the params record no ``noise_level`` (DAS models) or the levels already
-    match; see :mod:`napari_das.core.levels`.
+    match; see :mod:`napari_das.core.data.levels`.
     """
-    from .levels import matching_gain, recording_noise_level
+    from ..data.levels import matching_gain, recording_noise_level
 
     training_level = params.get("noise_level")
     if not training_level or frames <= 0:
@@ -481,8 +481,8 @@ def load_model_and_params(model_stem: str) -> tuple[Any, dict[str, Any]]:
         Missing files, an unloadable model, or a model whose class/channel count differs from
         the params.
     """
-    from .model import load_model
-    from .params import load_params, strip_result_suffix
+    from ..io.params import load_params, strip_result_suffix
+    from ..nn.model import load_model
 
     stem = strip_result_suffix(str(model_stem))
     params = load_params(stem)
@@ -503,7 +503,7 @@ def load_model_and_params(model_stem: str) -> tuple[Any, dict[str, Any]]:
 
 def _postprocessor(params: dict[str, Any], config: Any, samplerate: float,
                    nb_classes: int) -> Any:
-    from .prediction import PostProcessor
+    from ..post.stream import PostProcessor
 
     names, types = class_info(params, nb_classes)
     fillgap, minlen = config.segment_fillgap, config.segment_minlen
@@ -530,8 +530,8 @@ def predict_stream(model: Any, params: dict[str, Any], read: Reader, frames: int
     with ``keep_probabilities=False`` they are not kept, so memory does not grow with the
     recording's length (beyond the events, segments and a song bout in progress).
     """
-    from .config import PredictionConfig
-    from .prediction import Prediction
+    from ..config import PredictionConfig
+    from ..post.stream import Prediction
 
     config = (config or PredictionConfig()).validated()
     target = model_samplerate(params) if config.resample else None
@@ -595,7 +595,7 @@ def predict(x: np.ndarray, samplerate: float, model: Any, config: Any = None,
 def predict_file(path: str, model: Any, params: dict[str, Any], config: Any = None,
                  keep_probabilities: bool = False, sink=None, progress=None, stop=None) -> Any:
     """Predict an audio file, streamed from disk (any format :mod:`core.audio` reads)."""
-    from . import audio
+    from ..io import audio
 
     info = audio.info(path)
     return predict_stream(model, params, lambda a, b: audio.read(path, a, b)[0], info.frames,
@@ -606,8 +606,8 @@ def predict_file(path: str, model: Any, params: dict[str, Any], config: Any = No
 def predict_paths(path: str, model_stem: str, config: Any = None, save_format: str = "csv",
                   save_filename: str | None = None, save_probabilities: bool = False,
                   overwrite: bool = False, progress=None, stop=None) -> Any:
-    """The ``das predict`` command; see :func:`napari_das.core.predict_io.predict_paths`."""
-    from .predict_io import predict_paths as run
+    """The ``das predict`` command; see :func:`napari_das.core.inference.files.predict_paths`."""
+    from .files import predict_paths as run
 
     return run(path, model_stem, config, save_format=save_format, save_filename=save_filename,
                save_probabilities=save_probabilities, overwrite=overwrite, progress=progress,

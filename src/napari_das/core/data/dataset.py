@@ -2,8 +2,8 @@
 
 :func:`make_dataset` pairs every ``<stem>_annotations.csv`` with its audio (``<stem>.npz``,
 ``.wav``, ``.h5``, ``.flac``, ``.ogg``, first hit wins), checks everything before writing, builds
-the targets (:mod:`~napari_das.core.targets`), splits the recordings
-(:mod:`~napari_das.core.splits`) and writes the npy-dir layout (:mod:`~napari_das.core.store`).
+the targets (:mod:`~napari_das.core.data.targets`), splits the recordings
+(:mod:`~napari_das.core.data.splits`) and writes the npy-dir layout (:mod:`~napari_das.core.io.store`).
 
 Fixes over DAS: audio is stored as float32; the split seed is applied to every split mode and
 recorded (drawn at random when not given); the recording pieces of every split are recorded
@@ -30,14 +30,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__
-from . import audio
-from .annotations import ANNOTATIONS_SUFFIX, Annotations
-from .config import DatasetConfig
-from .errors import DasError
-from .progress import check_stop, emit
+from ... import __version__
+from ..config import DatasetConfig
+from ..errors import DasError
+from ..io import audio
+from ..io.annotations import ANNOTATIONS_SUFFIX, Annotations
+from ..io.store import ATTRS_NPY, load_dataset, open_arrays, write_attrs  # noqa: F401 (re-export)
+from ..progress import check_stop, emit
 from .splits import SPLIT_NAMES, plan_splits
-from .store import ATTRS_NPY, load_dataset, open_arrays, write_attrs  # noqa: F401 (re-export)
 from .targets import make_targets, safe_file_names, seconds_to_indices, single_class_targets
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class DatasetSummary:
 def pair_recordings(folder: str | os.PathLike) -> list[tuple[Path, Path]]:
     """Pair every ``<stem>_annotations.csv`` in ``folder`` with its audio file (spec 1.4).
 
-    Audio is looked up as ``<stem>`` + each of :data:`napari_das.core.audio.AUDIO_SUFFIXES`
+    Audio is looked up as ``<stem>`` + each of :data:`napari_das.core.io.audio.AUDIO_SUFFIXES`
     in that order. Non-recursive; sorted by file name.
 
     Returns
