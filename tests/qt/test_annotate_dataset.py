@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from qtpy.QtCore import Qt
 
 from napari_das._qt import annotate as annotate_module
 from napari_das._qt import make_dataset as make_dataset_module
@@ -108,7 +109,7 @@ def test_make_dataset_from_a_synthetic_folder(make_napari_viewer, qtbot, tmp_pat
     assert widget.form.editors["store_folder"].editor.placeholderText() == f"{folder}.npy"
     widget.form.set_values({"seed": 7, "train_fraction": 0.6, "val_fraction": 0.4,
                             "test_fraction": 0.0, "make_single_class_datasets": True})
-    qtbot.mouseClick(widget.make_button, 1)
+    qtbot.mouseClick(widget.make_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
     assert errors == []
     assert widget.result is not None and widget.status.state == "done"

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from qtpy.QtCore import Qt
 
 from napari_das._qt import _runner, predict, train
 from napari_das._qt.child_process import live_processes, wait_gone
@@ -115,7 +116,7 @@ def test_export_script_with_slurm_header(make_napari_viewer, dataset, tmp_path):
 @pytest.mark.slow
 def test_train_two_epochs_with_live_loss_plot(make_napari_viewer, qtbot, dataset, errors):
     _, widget = _train_widget(make_napari_viewer, dataset[1], save_name="gui")
-    qtbot.mouseClick(widget.start_button, 1)
+    qtbot.mouseClick(widget.start_button, Qt.MouseButton.LeftButton)
     assert widget.status.state == "running"
     assert not widget.start_button.isEnabled() and widget.stop_button.isEnabled()
     qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=180_000)
@@ -136,7 +137,7 @@ def test_stop_ends_the_run_and_keeps_the_best_model(make_napari_viewer, qtbot, d
     assert widget.start()
     pid = widget.runner.child.pid
     qtbot.waitUntil(lambda: len(widget.status.epochs) >= 1, timeout=180_000)
-    qtbot.mouseClick(widget.stop_button, 1)
+    qtbot.mouseClick(widget.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget.status.state == "stopped", timeout=60_000)
     assert wait_gone(pid) and not live_processes()
     assert (Path(widget.values()["save_dir"]) / "stopped_model.h5").is_file()
