@@ -94,7 +94,8 @@ def annotations_to_layers(
         Frequencies in Hz spanned by segment rectangles (usually ``(0, samplerate / 2)``).
     name : str, optional
         Prefix of the layer names (usually the recording stem): ``"<name> events"``,
-        ``"<name> segments"``.
+        ``"<name> segments"``; also kept as ``metadata["das"]["recording"]``, the key that ties
+        annotation layers to their recording's spectrogram.
 
     Returns
     -------
@@ -110,6 +111,8 @@ def annotations_to_layers(
         "categories": dict(annotations.categories),
         "freq_range": (f_low, f_high),
     }
+    if name:  # the recording these annotations belong to (widgets act per recording)
+        metadata["recording"] = name
     df = annotations.df
     event_names = annotations.names_of("event")
     segment_names = annotations.names_of("segment")
