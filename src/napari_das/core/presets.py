@@ -12,9 +12,11 @@ fly       4096        none     3       32      32       pulse and sine song at 1
 mouse     8192        16x      2       16      32       ultrasonic vocalisations at 250-300 kHz
 ========  ==========  =======  ======  ======  ===  ==  =========================================
 
-Training options of every preset: DAS's learning rate (5e-4) with the cosine schedule, which
-ends each run converged instead of at whatever point the last constant-rate step left it (the
-spread over seeds shrinks; see bench/BIRDS.md).
+Training options of every preset: DAS's learning rate (5e-4) with the cosine schedule over
+``--nb-epoch``, which ends a run at a fiftieth of the rate instead of wherever the last
+constant-rate step left it (with a constant rate the finch recipe of ``tests/e2e/test_finch.py``
+ended at offset F1 0.75, 0.88 or 0.96 depending on the seed).  Give ``--nb-epoch`` with a
+preset: the schedule spans it.
 """
 
 from __future__ import annotations
