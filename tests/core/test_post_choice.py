@@ -87,3 +87,19 @@ def test_nothing_to_choose(types):
     params = {"class_names": ["noise"][: len(types)], "class_types": types,
               "samplerate_x_Hz": FS}
     assert choose_postprocessing(np.ones((10, 1)), np.ones((10, 1)), params) is None
+
+
+def test_fill_gap_never_merges_true_syllables():
+    # true gap of 8 ms between two syllables; the prediction has 20-ms holes inside syllables:
+    # filling them would also merge the two true syllables, so the search may not go there
+    truth = _targets(1000, [(100, 300, 1), (308, 500, 1)], k=2)
+    pred = truth.copy()
+    for hole in (150, 400):
+        pred[hole:hole + 20] = [1, 0]
+    params = {"class_names": ["noise", "a"], "class_types": ["segment"] * 2,
+              "samplerate_x_Hz": FS}
+    found = choose_postprocessing(pred, truth, params, fill_gaps=(0.002, 0.005, 0.025),
+                                  min_lens=(0.0,))
+    assert found["max_gap_dur"] == pytest.approx(0.009)  # offset = last sample: 308 - 299
+    assert found["gap_dur"] <= found["max_gap_dur"]
+    assert found["gap_dur"] != 0.025

@@ -188,9 +188,13 @@ def format_metrics(m: dict[str, Any], title: str = "evaluation",
                      f"{1000 * off['median_error_s']:.2f} ms)")
     if m.get("syllable_error_rate") is not None:
         lines.append(f"  syllable error rate {m['syllable_error_rate']:.3f}")
-    if post_opt:
-        lines.append(f"  post-opt (validation): fill gaps < {post_opt['gap_dur']:.4g} s, "
-                     f"remove < {post_opt['min_len']:.4g} s, macro F1 {post_opt['score_val']:.3f}")
+    if post_opt and post_opt.get("gap_dur") is not None:
+        lines.append(f"  post-processing (validation): fill gaps < {post_opt['gap_dur']:.4g} s, "
+                     f"remove < {post_opt['min_len']:.4g} s, score {post_opt['score_val']:.3f}")
+    if post_opt and post_opt.get("event_dist") is not None:
+        lines.append(f"  post-processing (validation): events at least "
+                     f"{post_opt['event_dist']:.4g} s apart, event F1 "
+                     f"{post_opt['event_f1_val']:.3f}")
     return "\n".join(lines)
 
 
