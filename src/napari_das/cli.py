@@ -370,6 +370,13 @@ def _accept_sigint() -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def _uses_tensorflow(args: argparse.Namespace) -> bool:
+    """Commands that load TensorFlow (``version`` only for its GPU check)."""
+    if args.command == "version":
+        return not args.no_gpu_check
+    return args.command in ("train", "evaluate", "predict")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``das``; returns the exit code."""
     parser = build_parser()
@@ -378,10 +385,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO,
                         format="%(levelname)s: %(message)s" if not debug else
                         "%(asctime)s %(name)s %(levelname)s: %(message)s")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if debug else "2")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if not debug and _uses_tensorflow(args):
+        from .core.nn.quiet import import_quietly
+
+        import_quietly()  # no oneDNN/absl/Keras chatter on stderr (--debug shows it)
     json_lines = getattr(args, "progress_json", False)
     if json_lines:
         _accept_sigint()
