@@ -203,9 +203,9 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
              stop=None) -> EvaluationReport:
     """``das evaluate``: score a trained model on the test split of its dataset.
 
-    Runs the post-processing search on the validation split first (if there is one and the
-    model has segment classes) and scores the test split with the found values unless
-    ``config`` sets them.  Writes the metrics into ``<stem>_results.h5`` and ``_params.yaml``.
+    Scores the test split with the post-processing chosen at training (``post_opt``); a model
+    without one gets the search on the validation split first (if there is one and the model has
+    segment or event classes).  ``config`` values override both.  Writes the metrics into ``<stem>_results.h5`` and ``_params.yaml``.
     """
     stem = strip_result_suffix(str(model_stem))
     model, params = load_model_and_params(stem)
@@ -225,7 +225,8 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
     found = None
     val = data.splits.get("val")
     if val is not None and len(val) and config.segment_fillgap is None and \
-            config.segment_minlen is None:
+            config.segment_minlen is None and not params.get("post_opt"):
+        # a model trained with post_opt (the default) already carries its choice
         emit(progress, "message", message="optimising post-processing on the validation split")
         found = optimize_postprocessing(model, params, val.x, val.y, config, val.boundaries,
                                         progress=progress, stop=stop)
