@@ -103,3 +103,11 @@ def test_fill_gap_never_merges_true_syllables():
     assert found["max_gap_dur"] == pytest.approx(0.009)  # offset = last sample: 308 - 299
     assert found["gap_dur"] <= found["max_gap_dur"]
     assert found["gap_dur"] != 0.025
+
+
+def test_min_length_cap_ignores_syllables_cut_by_a_piece_edge():
+    truth = _targets(1000, [(0, 4, 1), (100, 300, 1), (400, 600, 1)], k=2)  # 4 ms: cut at 0
+    params = {"class_names": ["noise", "a"], "class_types": ["segment"] * 2,
+              "samplerate_x_Hz": FS}
+    found = choose_postprocessing(truth, truth, params, fill_gaps=(0.0,), min_lens=(0.01,))
+    assert found["max_min_len"] == pytest.approx(0.199)  # the 200-ms syllables, not the 4-ms cut
