@@ -330,11 +330,14 @@ def test_das_evaluate_scores_the_test_split_and_keeps_the_training_results(datas
                                                                            capsys):
     result = run_train(dataset, tmp_path, nb_epoch=1)
     stem = result.save_name
-    trained = yaml.safe_load(Path(result.params_path).read_text())["test_metrics"]
+    trained_params = yaml.safe_load(Path(result.params_path).read_text())
+    trained = trained_params["test_metrics"]
     assert main(["evaluate", stem]) == 0
     out = capsys.readouterr().out
     assert f"evaluation of {stem}" in out and "post-processing (validation)" in out
     params = yaml.safe_load(Path(result.params_path).read_text())
+    # the choice made at training is used and kept (no new search)
+    assert params["post_opt"] == trained_params["post_opt"]
     assert {"gap_dur", "min_len", "score_val"} <= set(params["post_opt"])
     # the same best model on the same test split: same sample-wise confusion as training saw
     assert params["test_metrics"]["samplewise"]["confusion_matrix"] == \

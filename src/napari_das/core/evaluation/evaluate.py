@@ -254,7 +254,7 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
                                         float(params["samplerate_x_Hz"]))
         emit(progress, "message", message="figures: " + ", ".join(figures))
     emit(progress, "done", message=f"evaluated {stem}", data={"results": results_path})
-    return EvaluationReport(stem, result, results_path, found)
+    return EvaluationReport(stem, result, results_path, found or params.get("post_opt"))
 
 
 def _finite(v: float) -> bool:
