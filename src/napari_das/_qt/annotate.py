@@ -37,21 +37,21 @@ from qtpy.QtWidgets import (
 )
 
 from ..core.errors import DasError
-from ..core.io import audio
-from ..core.io.annotations import ANNOTATIONS_SUFFIX, Annotations
+from ..core.io.annotations import Annotations
+from .band import BandControls
 from .layer_tools import (
+    EXPORT_FORMATS,
     add_layer_tuples,
     annotation_layers_of,
+    export_recording,
     fill_recording_combo,
     freq_range_of,
     layer_kind,
     recording_key,
-    recording_samples,
     show_recording,
 )
 
 CATEGORIES = ("event", "segment")
-EXPORT_FORMATS = ("npz", "wav")
 
 
 def set_new_item_type(layer: Any, name: str, start: float = np.nan, stop: float = np.nan) -> None:
@@ -133,9 +133,12 @@ class AnnotateWidget(QWidget):
         export_form.addRow("End", self.end_spin)
         export_form.addRow(self.export_button)
 
+        self.band = BandControls(napari_viewer)
+
         layout = QVBoxLayout(self)
         form = QFormLayout()
         form.addRow("Recording", self.recording_combo)
+        form.addRow("Band", self.band)
         layout.addLayout(form)
         layout.addWidget(types_box, 1)
         layout.addWidget(export_box)
@@ -204,6 +207,10 @@ class AnnotateWidget(QWidget):
         self._read_types()
         if self._active_of.get(key) in self.categories:
             self.set_active(self._active_of[key])
+
+    def set_band(self, low_khz: float, high_khz: float = 0.0) -> None:
+        """Show ``low_khz``-``high_khz`` (``high_khz`` 0: up to the Nyquist frequency)."""
+        self.band.set_band(low_khz, high_khz)
 
     def _active_layer_changed(self, event: Any = None) -> None:
         """Selecting a layer of another recording in the layer list makes it the current one."""
@@ -434,27 +441,8 @@ class AnnotateWidget(QWidget):
         recording = self.recording_layer()
         if recording is None:
             raise DasError("open a recording first")
-        if fmt not in EXPORT_FORMATS:
-            raise DasError(f"the audio format must be one of {', '.join(EXPORT_FORMATS)}")
-        meta = recording.metadata.get("das", {})
-        duration = float(meta.get("duration") or np.inf)
-        end = duration if end is None or end <= 0 else min(float(end), duration)
-        if not start < end:
-            raise DasError(f"the export range {start:g}-{end:g} s is empty")
-        stem = Path(meta["path"]).stem if meta.get("path") else recording.name
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        audio_path = folder / f"{stem}.{fmt}"
-        csv_path = folder / f"{stem}{ANNOTATIONS_SUFFIX}"
-        existing = [p for p in (audio_path, csv_path) if p.exists()]
-        if existing and not overwrite:
-            raise DasError("exists already: choose another folder or allow overwriting",
-                           existing[0])
-        data, samplerate = recording_samples(recording, start, end)
-        annotations = self.annotations().cropped(float(start), float(end))
-        audio.write(audio_path, data, samplerate, overwrite=overwrite)
-        annotations.to_file(csv_path, overwrite=overwrite)
-        return audio_path, csv_path
+        return export_recording(recording, self.annotations(), folder, fmt, start, end,
+                                overwrite)
 
     # --------------------------------------------------------------------------- buttons
     def _add_clicked(self) -> None:
