@@ -308,14 +308,28 @@ def predict_probabilities(model: Any, x: np.ndarray, params: dict[str, Any],
     x = np.asarray(x, np.float32)
     if x.ndim == 1:
         x = x[:, None]
-    runner = make_runner(model, params, batch_size=batch_size, window=window,
-                         training_windows=training_windows)
-    out = np.empty((len(x), runner.nb_classes), np.float32)
-    for start, block in iter_probabilities(runner, lambda a, b: x[a:b], len(x),
+    out = np.empty((len(x), int(model.output_shape[-1])), np.float32)
+    for start, block in probability_blocks(model, params, lambda a, b: x[a:b], len(x),
+                                           batch_size, window, training_windows,
                                            progress=progress, stop=stop):
         out[start: start + len(block)] = block
     emit(progress, "done", task="predict", current=len(x), total=len(x))
     return out
+
+
+def probability_blocks(model: Any, params: dict[str, Any], read: Reader, frames: int,
+                       batch_size: int | None = None, window: int | None = None,
+                       training_windows: bool = False, progress=None,
+                       stop=None) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, probabilities)`` blocks tiling ``[0, frames)``: our windows, or DAS's chunk
+    layout for a model imported from DAS (:mod:`napari_das.core.inference.das_layout`)."""
+    from .das_layout import das_blocks, uses_das_layout
+
+    if uses_das_layout(params):
+        return das_blocks(model, params, read, frames, batch_size, progress=progress, stop=stop)
+    runner = make_runner(model, params, batch_size=batch_size, window=window,
+                         training_windows=training_windows)
+    return iter_probabilities(runner, read, frames, progress=progress, stop=stop)
 
 
 _RUNNERS: dict[tuple, ModelRunner] = {}
@@ -482,11 +496,17 @@ def load_model_and_params(model_stem: str) -> tuple[Any, dict[str, Any]]:
         the params.
     """
     from ..io.params import load_params, strip_result_suffix
+    from ..nn.das_import import is_das_stem
     from ..nn.model import load_model
 
     stem = strip_result_suffix(str(model_stem))
     params = load_params(stem)
-    model = load_model(stem)
+    if is_das_stem(stem):  # a DAS model: rebuilt from its params, never deserialised
+        from ..nn.das_import import load_das_model
+
+        model, params = load_das_model(stem, params)
+    else:
+        model = load_model(stem)
     nb_classes = int(model.output_shape[-1])
     names = params.get("class_names") or []
     if names and len(names) != nb_classes:
@@ -543,11 +563,12 @@ def predict_stream(model: Any, params: dict[str, Any], read: Reader, frames: int
                                              config.bandpass_low_freq, config.bandpass_up_freq)
     if config.match_noise:
         read = noise_matched_reader(read, frames, rate, params)
-    runner = make_runner(model, params, batch_size=config.batch_size, window=window,
-                         training_windows=config.training_windows)
-    post = _postprocessor(params, config, rate, runner.nb_classes)
-    kept = np.empty((frames, runner.nb_classes), np.float32) if keep_probabilities else None
-    for start, block in iter_probabilities(runner, read, frames, progress=progress, stop=stop):
+    nb_classes = int(model.output_shape[-1])
+    post = _postprocessor(params, config, rate, nb_classes)
+    kept = np.empty((frames, nb_classes), np.float32) if keep_probabilities else None
+    for start, block in probability_blocks(model, params, read, frames, config.batch_size, window,
+                                           config.training_windows, progress=progress,
+                                           stop=stop):
         post.push(start, block)
         if kept is not None:
             kept[start: start + len(block)] = block

@@ -245,9 +245,12 @@ def custom_objects() -> dict[str, Any]:
     Call before ``keras.saving.load_model`` on a model file of ours (e.g. a compiled
     ``_checkpoint.keras``); :func:`load_model` does it itself.
     """
+    from .das_import import das_layers
+
     custom = _custom_layers()
     return {"ChannelNormalization": custom.ChannelNormalization,
-            "TrainableSTFT": custom.TrainableSTFT}
+            "TrainableSTFT": custom.TrainableSTFT,
+            "DasSpectrogram": das_layers().DasSpectrogram}
 
 
 def _custom_layers():
