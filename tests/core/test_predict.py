@@ -7,6 +7,8 @@ import pytest
 
 from napari_das.core.config import NetworkConfig
 from napari_das.core.inference import predict as P
+from napari_das.core.inference import runner as R
+from napari_das.core.inference import windows as W
 
 PLAIN = NetworkConfig(nb_hist=256, nb_filters=8, kernel_size=4, nb_conv=1, dilations=[1, 2, 4])
 STFT = NetworkConfig(nb_hist=256, nb_filters=8, kernel_size=4, nb_conv=1, dilations=[1, 2],
@@ -24,24 +26,24 @@ def model_and_params(request):
 
 def test_reflect_indices_fold_back_into_range():
     index = np.arange(-5, 9)
-    assert P._reflect_indices(index, 4).tolist() == [1, 2, 3, 2, 1, 0, 1, 2, 3, 2, 1, 0, 1, 2]
-    assert P._reflect_indices(index, 1).tolist() == [0] * 14
+    assert W._reflect_indices(index, 4).tolist() == [1, 2, 3, 2, 1, 0, 1, 2, 3, 2, 1, 0, 1, 2]
+    assert W._reflect_indices(index, 1).tolist() == [0] * 14
 
 
 def test_read_padded_equals_numpy_reflect_pad(rng):
     x = rng.normal(size=(7, 2)).astype(np.float32)
     padded = np.pad(x, ((9, 9), (0, 0)), mode="reflect")
     for start, stop in [(-9, 16), (-3, 2), (2, 5), (4, 16), (-9, -2)]:
-        got = P.read_padded(lambda a, b: x[a:b], len(x), start, stop)
+        got = W.read_padded(lambda a, b: x[a:b], len(x), start, stop)
         np.testing.assert_array_equal(got, padded[start + 9: stop + 9])
 
 
 def test_window_plan_margins_cover_receptive_field_and_align_to_hop():
-    plan = P.window_plan(STFT, window=100)
+    plan = W.window_plan(STFT, window=100)
     assert plan.window % 4 == 0 and plan.margin_past % 4 == 0 and plan.margin_future % 4 == 0
     assert plan.margin_past + plan.margin_future >= STFT.receptive_field - 1
     assert plan.core > 0
-    default = P.window_plan(PLAIN)
+    default = W.window_plan(PLAIN)
     assert default.window >= 8 * PLAIN.nb_hist  # much longer than the training chunk
 
 
@@ -70,7 +72,7 @@ def test_matches_direct_model_call_on_reflect_padded_audio(model_and_params, rng
 def test_streamed_blocks_tile_the_recording(model_and_params, rng):
     model, params = model_and_params
     x = rng.normal(size=(2049, 2)).astype(np.float32)
-    runner = P.make_runner(model, params, batch_size=2, window=64)
+    runner = R.make_runner(model, params, batch_size=2, window=64)
     reads = []
 
     def read(a, b):
@@ -79,13 +81,34 @@ def test_streamed_blocks_tile_the_recording(model_and_params, rng):
 
     starts, total = [], 0
     records = []
-    for start, block in P.iter_probabilities(runner, read, len(x), progress=records.append):
+    for start, block in R.iter_probabilities(runner, read, len(x), progress=records.append):
         starts.append(start)
         assert start == total
         total += len(block)
     assert total == len(x) and len(starts) > 3
     assert max(b - a for a, b in reads) < len(x)  # never reads the whole recording at once
     assert records[0].event == "start" and records[-1].current == len(x)
+
+
+def test_runners_are_cached_per_model_and_go_with_it():
+    import gc
+    import weakref
+
+    from napari_das.core.nn.model import build_model
+
+    params = PLAIN.to_dict()
+    model = build_model(PLAIN, nb_channels=1, nb_classes=2, compile=False)
+    first = R.make_runner(model, params, batch_size=2, window=64)
+    assert R.make_runner(model, params, batch_size=2, window=64) is first  # traced once
+    assert R.make_runner(model, params, batch_size=3, window=64) is not first
+    other = build_model(PLAIN, nb_channels=1, nb_classes=2, compile=False)
+    assert R.make_runner(other, params, batch_size=2, window=64) is not first
+    assert first.model is model and model in R._RUNNERS
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None  # the cache does not keep the model (and its runners) alive
+    assert first.model is None and other in R._RUNNERS
 
 
 def test_wrong_channel_count_is_one_line_error(model_and_params, rng):
@@ -104,16 +127,16 @@ SHORT = NetworkConfig(nb_hist=64, nb_filters=8, kernel_size=8, nb_conv=1,
 def test_short_chunk_network_is_planned_in_its_training_geometry():
     assert SHORT.margin_capped and SHORT.predicts_in_chunks
     assert not PLAIN.predicts_in_chunks and not STFT.predicts_in_chunks
-    assert P.window_plan(SHORT).window >= 8192  # default: long windows
-    plan = P.window_plan(SHORT, window=10_000, training_windows=True)  # window is ignored
+    assert W.window_plan(SHORT).window >= 8192  # default: long windows
+    plan = W.window_plan(SHORT, window=10_000, training_windows=True)  # window is ignored
     assert (plan.window, plan.margin_past, plan.margin_future) == (64, 16, 16)
     assert plan.core == SHORT.stride == 32
     # the margin the model was trained with (params) wins over today's derivation
-    assert P.window_plan(SHORT, data_padding=8, training_windows=True).core == 48
+    assert W.window_plan(SHORT, data_padding=8, training_windows=True).core == 48
     with pytest.raises(Exception, match="does not fit"):
-        P.window_plan(SHORT, data_padding=40, training_windows=True)
+        W.window_plan(SHORT, data_padding=40, training_windows=True)
     # a network whose chunks hold its receptive field keeps long windows
-    assert P.window_plan(PLAIN, training_windows=True) == P.window_plan(PLAIN)
+    assert W.window_plan(PLAIN, training_windows=True) == W.window_plan(PLAIN)
 
 
 def test_short_chunk_network_outputs_equal_its_training_chunks(rng):
