@@ -65,10 +65,10 @@ def test_time_zoom_keeps_the_band_filling_the_canvas(make_napari_viewer, finch):
 
 
 def test_band_from_the_annotate_widget(make_napari_viewer, finch, monkeypatch):
-    from napari_das._qt import band
+    from napari_das._qt import navigation
 
     shown: list[str] = []
-    monkeypatch.setattr(band, "show_error", shown.append)
+    monkeypatch.setattr(navigation, "show_error", shown.append)
     viewer = make_napari_viewer()
     viewer.open(str(finch) + ".wav", plugin="napari-das")
     _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Annotate")
@@ -83,3 +83,69 @@ def test_band_from_the_annotate_widget(make_napari_viewer, finch, monkeypatch):
     assert view.band == (0.0, 16_000.0) and not shown
     widget.set_band(12.0, 3.0)
     assert view.band == (0.0, 16_000.0) and "must be below" in shown[-1]
+
+
+def test_keys_navigate_in_time(make_napari_viewer, finch, qtbot):
+    from qtpy.QtCore import Qt
+
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(finch) + ".wav", plugin="napari-das")
+    viewer.open(str(finch) + "_annotations.csv", plugin="napari-das")
+    view = time_view(viewer)
+    duration = view.duration()
+    assert duration == pytest.approx(viewer.layers[0].metadata["das"]["duration"])
+    view.show_seconds(2.0, 4.0)
+    canvas = viewer.window._qt_viewer.canvas.native
+
+    def press(key, modifier=Qt.KeyboardModifier.NoModifier):
+        qtbot.keyClick(canvas, key, modifier)
+        return view.visible_seconds()
+
+    for layer in (viewer.layers[0], viewer.layers[1]):  # the image, then an annotation layer
+        viewer.layers.selection.active = layer
+        view.show_seconds(2.0, 4.0)
+        np.testing.assert_allclose(press(Qt.Key.Key_Right), (2.2, 4.2))
+        np.testing.assert_allclose(press(Qt.Key.Key_Left), (2.0, 4.0))
+        np.testing.assert_allclose(press(Qt.Key.Key_PageDown), (4.0, 6.0))
+        np.testing.assert_allclose(press(Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier),
+                                   (2.0, 4.0))
+        np.testing.assert_allclose(press(Qt.Key.Key_Up), (2.5, 3.5))
+        np.testing.assert_allclose(press(Qt.Key.Key_Down), (2.0, 4.0))
+        np.testing.assert_allclose(press(Qt.Key.Key_Home), (0.0, 2.0))
+        np.testing.assert_allclose(press(Qt.Key.Key_End), (duration - 2, duration))
+        canvas_y, band = _band_on_canvas(viewer, view)  # the band still fills the canvas
+        np.testing.assert_allclose(canvas_y, band, rtol=1e-6)
+    for _ in range(12):  # zooming in stops at 20 ms
+        press(Qt.Key.Key_Up)
+    t0, t1 = view.visible_seconds()
+    assert t1 - t0 == pytest.approx(0.02)
+
+
+def test_annotate_widget_steps_through_the_active_type_and_goes_to_a_time(
+        make_napari_viewer, finch, qtbot):
+    from qtpy.QtCore import Qt
+
+    from napari_das._qt.navigation import parse_time
+
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(finch) + ".wav", plugin="napari-das")
+    viewer.open(str(finch) + "_annotations.csv", plugin="napari-das")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Annotate")
+    view = time_view(viewer)
+    starts = Annotations.from_file(str(finch) + "_annotations.csv").df
+    b_starts = starts.loc[starts["name"] == "b", "start_seconds"].to_numpy()
+    widget.set_active("b")
+    view.show_seconds(0.0, 1.0)
+    canvas = viewer.window._qt_viewer.canvas.native
+    for expected in b_starts[:3]:
+        qtbot.keyClick(canvas, Qt.Key.Key_BracketRight)
+        assert np.mean(view.visible_seconds()) == pytest.approx(expected)
+    qtbot.keyClick(canvas, Qt.Key.Key_BracketLeft)
+    assert np.mean(view.visible_seconds()) == pytest.approx(b_starts[1])
+
+    qtbot.keyClicks(widget.navigation.goto_edit, "0:05.5")
+    qtbot.keyClick(widget.navigation.goto_edit, Qt.Key.Key_Return)
+    assert np.mean(view.visible_seconds()) == pytest.approx(5.5)
+    assert parse_time("1:00:02") == 3602.0 and parse_time("12.25") == 12.25
+    with pytest.raises(ValueError, match="not a time"):
+        parse_time("1:xx")

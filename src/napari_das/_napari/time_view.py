@@ -7,7 +7,8 @@ factor, so that the chosen band (the whole spectrum by default, or a band the us
 the canvas height at any zoom, and keeps the band centred vertically.  Time is untouched: world
 ``x`` stays seconds, so ``viewer.camera.zoom = canvas_width / 1.0`` with ``center = (0, 2.0)``
 shows a 1 s window around t = 2 s with the whole band, from a script as with the mouse wheel.
-Vertical drags are undone (pan is in time only).
+Vertical drags are undone (pan is in time only).  The arrow, page, Home and End keys navigate
+in time (:data:`NAVIGATION_KEYS`).
 
 The stretch is a layer ``scale`` on the frequency axis (``base * factor``); layer *data* keep
 their units (spectrogram rows; annotation ``y`` in negated kHz), so nothing stored changes.
@@ -25,7 +26,25 @@ from .layers import hz_to_world_y
 #: Frequency band shown when none was chosen and no recording tells its sample rate.
 DEFAULT_BAND_HZ = (0.0, 5000.0)
 
+#: The shortest time window the keys zoom to (s).
+MIN_WINDOW_SECONDS = 0.02
+
+#: Keyboard navigation (documented in the README and the Annotate widget).
+NAVIGATION_KEYS = (
+    ("Left / Right", "scroll a tenth of the view back / forward in time"),
+    ("Shift+Left / Shift+Right, PageUp / PageDown", "page a whole view back / forward"),
+    ("Up / Down", "zoom in / out in time (x2)"),
+    ("Home / End", "jump to the start / end of the recording"),
+)
+
 _VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _key_action(action):
+    def handler(*_: Any) -> None:
+        action()
+
+    return handler
 
 
 def _das(layer: Any) -> dict:
@@ -49,6 +68,7 @@ class TimeView:
         viewer.camera.events.center.connect(self._recentre)
         viewer.canvas.events.size.connect(self.update)
         viewer.layers.events.inserted.connect(self._inserted)
+        self.bind_keys(viewer)
         for layer in viewer.layers:
             self._adopt(layer)
         self.update()
@@ -90,12 +110,68 @@ class TimeView:
         x = viewer.camera.center[-1]
         return x - half, x + half
 
+    # ----------------------------------------------------------------------- navigation
+    def duration(self) -> float:
+        """Length (s) of the longest shown recording (0 without one)."""
+        return max([float(_das(layer).get("duration") or 0) for layer in self.viewer.layers
+                    if _das(layer).get("kind") == "spectrogram" and layer.visible] or [0.0])
+
+    def show_seconds(self, start: float, stop: float) -> None:
+        """Show the time range ``start``-``stop`` (s) across the canvas, the band filling it."""
+        if not stop > start:
+            raise ValueError(f"the time range must be increasing, not {start}-{stop}")
+        viewer = self.viewer
+        viewer.camera.zoom = viewer.canvas.size[1] / (stop - start)
+        centre = list(viewer.camera.center)
+        centre[-1] = (start + stop) / 2
+        viewer.camera.center = tuple(centre)
+
+    def go_to(self, seconds: float) -> None:
+        """Centre the view on ``seconds`` (clipped to the recording), keeping the zoom."""
+        t0, t1 = self.visible_seconds()
+        width = t1 - t0
+        duration = self.duration()
+        centre = float(seconds)
+        if duration > 0:
+            centre = min(max(centre, min(width / 2, duration / 2)),
+                         max(duration - width / 2, duration / 2))
+        self.show_seconds(centre - width / 2, centre + width / 2)
+
+    def scroll(self, windows: float) -> None:
+        """Move the view by ``windows`` times its width (negative: back in time)."""
+        t0, t1 = self.visible_seconds()
+        self.go_to((t0 + t1) / 2 + windows * (t1 - t0))
+
+    def zoom_time(self, factor: float) -> None:
+        """Zoom in time by ``factor`` (> 1: in) around the view's centre; 20 ms at the most."""
+        t0, t1 = self.visible_seconds()
+        duration = self.duration()
+        width = max((t1 - t0) / float(factor), MIN_WINDOW_SECONDS)
+        if duration > 0:
+            width = min(width, 2 * duration)
+        centre = (t0 + t1) / 2
+        self.show_seconds(centre - width / 2, centre + width / 2)
+
+    def bind_keys(self, keymap_owner: Any) -> None:
+        """Keyboard navigation on a viewer or layer (see :data:`NAVIGATION_KEYS`)."""
+        actions = {
+            "Left": lambda: self.scroll(-0.1), "Right": lambda: self.scroll(0.1),
+            "Shift-Left": lambda: self.scroll(-1), "Shift-Right": lambda: self.scroll(1),
+            "PageUp": lambda: self.scroll(-1), "PageDown": lambda: self.scroll(1),
+            "Up": lambda: self.zoom_time(2.0), "Down": lambda: self.zoom_time(0.5),
+            "Home": lambda: self.go_to(0.0), "End": lambda: self.go_to(self.duration()),
+        }
+        for key, action in actions.items():
+            keymap_owner.bind_key(key, _key_action(action), overwrite=True)
+
     # ------------------------------------------------------------------------- updating
     def _inserted(self, event: Any) -> None:
         self._adopt(event.value)
         self.update()
 
     def _adopt(self, layer: Any) -> None:
+        if _ours(layer) and _das(layer).get("kind") == "annotations":
+            self.bind_keys(layer)  # the active layer gets the keys first
         if _ours(layer) and "base_scale" not in _das(layer):
             layer.metadata.setdefault("das", {})["base_scale"] = tuple(
                 float(s) for s in layer.scale)

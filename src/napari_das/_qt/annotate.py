@@ -38,7 +38,6 @@ from qtpy.QtWidgets import (
 
 from ..core.errors import DasError
 from ..core.io.annotations import Annotations
-from .band import BandControls
 from .layer_tools import (
     EXPORT_FORMATS,
     add_layer_tuples,
@@ -48,29 +47,12 @@ from .layer_tools import (
     freq_range_of,
     layer_kind,
     recording_key,
+    set_new_item_type,
     show_recording,
 )
+from .navigation import NavigationControls
 
 CATEGORIES = ("event", "segment")
-
-
-def set_new_item_type(layer: Any, name: str, start: float = np.nan, stop: float = np.nan) -> None:
-    """Make items added next (by the mouse or by code) carry song type ``name``.
-
-    Every feature column needs a default (napari); ``start_seconds``/``stop_seconds`` hold the
-    exact times of items added by code, NaN for drawn ones (their coordinates count).
-    """
-    from .._napari.layers import color_of
-
-    defaults = {c: layer.feature_defaults[c].iloc[0] for c in layer.features.columns}
-    defaults.update({"name": name})
-    for column, value in (("start_seconds", start), ("stop_seconds", stop)):
-        if column in layer.features.columns:
-            defaults[column] = value
-    layer.feature_defaults = defaults
-    if layer_kind(layer) == "shapes":  # shapes colour items by list, not by feature
-        layer.current_face_color = color_of(name) + "4d"
-        layer.current_edge_color = color_of(name)
 
 
 class AnnotateWidget(QWidget):
@@ -133,14 +115,14 @@ class AnnotateWidget(QWidget):
         export_form.addRow("End", self.end_spin)
         export_form.addRow(self.export_button)
 
-        self.band = BandControls(napari_viewer)
+        self.navigation = NavigationControls(napari_viewer, self.active_times)
 
         layout = QVBoxLayout(self)
         form = QFormLayout()
         form.addRow("Recording", self.recording_combo)
-        form.addRow("Band", self.band)
         layout.addLayout(form)
         layout.addWidget(types_box, 1)
+        layout.addWidget(self.navigation)
         layout.addWidget(export_box)
 
         self.add_button.clicked.connect(self._add_clicked)
@@ -210,7 +192,14 @@ class AnnotateWidget(QWidget):
 
     def set_band(self, low_khz: float, high_khz: float = 0.0) -> None:
         """Show ``low_khz``-``high_khz`` (``high_khz`` 0: up to the Nyquist frequency)."""
-        self.band.set_band(low_khz, high_khz)
+        self.navigation.band.set_band(low_khz, high_khz)
+
+    def active_times(self) -> np.ndarray:
+        """Start times (s) of the current recording's annotations of the active song type."""
+        if self.active is None or not self._layers():
+            return np.empty(0)
+        df = self.annotations().df
+        return df.loc[df["name"] == self.active, "start_seconds"].to_numpy(np.float64)
 
     def _active_layer_changed(self, event: Any = None) -> None:
         """Selecting a layer of another recording in the layer list makes it the current one."""
@@ -246,6 +235,7 @@ class AnnotateWidget(QWidget):
                                            else "segment")
             for key in range(1, 10):
                 layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
+            self.navigation.bind_keys(layer)
             if layer_kind(layer) == "shapes":
                 layer.events.data.connect(self._shape_added)
         if self.active not in self.categories:
@@ -293,6 +283,7 @@ class AnnotateWidget(QWidget):
             layer.events.data.connect(self._shape_added)
         for key in range(1, 10):
             layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
+        self.navigation.bind_keys(layer)
         return layer
 
     def _sync_categories(self) -> None:

@@ -315,3 +315,22 @@ def export_recording(recording: Any, annotations: Any, folder: str | os.PathLike
     audio.write(audio_path, data, samplerate, overwrite=overwrite)
     annotations.to_file(csv_path, overwrite=overwrite)
     return audio_path, csv_path
+
+
+def set_new_item_type(layer: Any, name: str, start: float = np.nan, stop: float = np.nan) -> None:
+    """Make items added next (by the mouse or by code) carry song type ``name``.
+
+    Every feature column needs a default (napari); ``start_seconds``/``stop_seconds`` hold the
+    exact times of items added by code, NaN for drawn ones (their coordinates count).
+    """
+    from .._napari.layers import color_of
+
+    defaults = {c: layer.feature_defaults[c].iloc[0] for c in layer.features.columns}
+    defaults.update({"name": name})
+    for column, value in (("start_seconds", start), ("stop_seconds", stop)):
+        if column in layer.features.columns:
+            defaults[column] = value
+    layer.feature_defaults = defaults
+    if layer_kind(layer) == "shapes":  # shapes colour items by list, not by feature
+        layer.current_face_color = color_of(name) + "4d"
+        layer.current_edge_color = color_of(name)
