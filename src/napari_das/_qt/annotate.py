@@ -31,10 +31,12 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..core import timebase
 from ..core.errors import DasError
 from ..core.io import audio
 from ..core.io.annotations import ANNOTATIONS_SUFFIX, Annotations
 from .layer_tools import (
+    samples_cropped,
     add_layer_tuples,
     annotation_layers_of,
     fill_recording_combo,
@@ -352,7 +354,9 @@ class AnnotateWidget(QWidget):
                end: float | None = None, overwrite: bool = False) -> tuple[Path, Path]:
         """Write ``<stem>.<fmt>`` and ``<stem>_annotations.csv`` into ``folder``.
 
-        Only annotations lying entirely inside ``[start, end]`` are kept, shifted by ``-start``.
+        The audio runs from the sample of ``start`` to the one before that of ``end``
+        (:mod:`napari_das.core.timebase`); annotations lying entirely inside that range are kept,
+        shifted so that the first exported sample is at 0 s.
         Raises DasError if a file exists and ``overwrite`` is False.
         """
         recording = self.recording_layer()
@@ -375,7 +379,9 @@ class AnnotateWidget(QWidget):
             raise DasError("exists already: choose another folder or allow overwriting",
                            existing[0])
         data, samplerate = recording_samples(recording, start, end)
-        annotations = self.annotations().cropped(float(start), float(end))
+        annotations = samples_cropped(self.annotations(), samplerate,
+                                      max(0, timebase.to_sample(float(start), samplerate)),
+                                      len(data))
         audio.write(audio_path, data, samplerate, overwrite=overwrite)
         annotations.to_file(csv_path, overwrite=overwrite)
         return audio_path, csv_path

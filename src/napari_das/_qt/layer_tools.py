@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import timebase
 from ..core.errors import DasError
 from ..core.io import audio
 
@@ -158,15 +159,35 @@ def in_memory_audio(layer: Any) -> tuple[np.ndarray, float]:
 
 def recording_samples(layer: Any, start: float = 0.0, end: float | None = None
                       ) -> tuple[np.ndarray, float]:
-    """Audio samples of a spectrogram layer between ``start`` and ``end`` seconds."""
+    """Audio samples of a spectrogram layer from the sample of ``start`` to before that of ``end``.
+
+    Times become samples by the one convention of :mod:`napari_das.core.timebase`.
+    """
     meta = _das(layer)
     path = meta.get("path")
     if path:
         info = audio.info(path)
-        first = int(round(start * info.samplerate))
-        last = info.frames if end is None else int(round(end * info.samplerate))
-        return audio.read(path, first, min(last, info.frames))
+        first = max(0, timebase.to_sample(start, info.samplerate))
+        last = info.frames if end is None else timebase.to_sample(end, info.samplerate)
+        return audio.read(path, first, max(first, min(last, info.frames)))
     data, samplerate = in_memory_audio(layer)
-    first = int(round(start * samplerate))
-    last = len(data) if end is None else int(round(end * samplerate))
-    return data[first:last], samplerate
+    first = max(0, timebase.to_sample(start, samplerate))
+    last = len(data) if end is None else timebase.to_sample(end, samplerate)
+    return data[first:max(first, last)], samplerate
+
+
+def samples_cropped(annotations: Any, samplerate: float, first: int, frames: int) -> Any:
+    """Annotations whose samples all lie in ``[first, first + frames)``, shifted to start at 0.
+
+    Start and stop times map to samples by :mod:`napari_das.core.timebase` (the stop time is
+    the segment's last sample), so an exported excerpt and its annotations agree sample for
+    sample.
+    """
+    from ..core.io.annotations import Annotations
+
+    df = annotations.df
+    begin = timebase.to_sample(df["start_seconds"].to_numpy(np.float64), samplerate)
+    last = timebase.to_sample(df["stop_seconds"].to_numpy(np.float64), samplerate)
+    inside = (begin >= first) & (last < first + frames)
+    return Annotations(df[inside], annotations.categories).shifted(
+        -timebase.to_seconds(first, samplerate))

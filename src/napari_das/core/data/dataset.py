@@ -32,6 +32,7 @@ import pandas as pd
 
 from ... import __version__
 from ..config import DatasetConfig
+from .. import timebase
 from ..errors import DasError
 from ..io import audio
 from ..io.annotations import ANNOTATIONS_SUFFIX, Annotations
@@ -151,7 +152,7 @@ def check_times(recording: Recording) -> None:
         (starts < 0, "starts before 0 s; fix or delete that row"),
         (first >= frames, f"starts after the end of the recording ({duration:g} s); fix or "
                           "delete that row or check that the audio file is complete"),
-        (stops > duration + 1 / fs, f"ends past the end of the recording ({duration:g} s); fix "
+        (timebase.to_sample(stops, fs) > frames, f"ends past the end of the recording ({duration:g} s); fix "
                                     "the stop time or check that the audio file is complete"),
     ]
     for bad, message in problems:
