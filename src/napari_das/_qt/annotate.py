@@ -36,13 +36,13 @@ from ..core.errors import DasError
 from ..core.io import audio
 from ..core.io.annotations import ANNOTATIONS_SUFFIX, Annotations
 from .layer_tools import (
-    samples_cropped,
     add_layer_tuples,
     annotation_layers_of,
     fill_recording_combo,
     freq_range_of,
     layer_kind,
     recording_samples,
+    samples_cropped,
 )
 
 CATEGORIES = ("event", "segment")

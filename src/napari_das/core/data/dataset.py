@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from ... import __version__
-from ..config import DatasetConfig
 from .. import timebase
+from ..config import DatasetConfig
 from ..errors import DasError
 from ..io import audio
 from ..io.annotations import ANNOTATIONS_SUFFIX, Annotations

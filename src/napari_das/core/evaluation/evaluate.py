@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import timebase
 from ..config import PredictionConfig
 from ..errors import DasError
 from ..io.params import (
@@ -61,11 +62,13 @@ def true_events_segments(y: np.ndarray, fs: float, class_names: list[str],
         for k, name in enumerate(class_names):
             if name in events:
                 idx, _ = detect_events(piece[:, k], fs, thres=0.5, min_dist_seconds=0.0)
-                events[name].append(idx / fs + a / fs)
+                events[name].append(timebase.to_seconds(np.asarray(idx, np.int64) + a, fs))
         if seg_classes:
             labels = postprocess.label_segments(piece, seg_classes, 0.5)
             for s in postprocess.segments_from_labels(labels, fs, class_names):
-                segs.append((s.onset_seconds + a / fs, s.offset_seconds + a / fs, s.name))
+                segs.append((timebase.to_seconds(timebase.to_sample(s.onset_seconds, fs) + a, fs),
+                             timebase.to_seconds(timebase.to_sample(s.offset_seconds, fs) + a, fs),
+                             s.name))
     return {n: np.concatenate(v) if v else np.zeros(0) for n, v in events.items()}, segs
 
 
@@ -126,7 +129,8 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
         pred_labels = np.zeros(len(y), np.int64)
         for on, off, name in zip(segments.onsets_seconds, segments.offsets_seconds,
                                  segments.names):
-            pred_labels[int(round(on * fs)): int(round(off * fs)) + 1] = names.index(name)
+            first, stop = timebase.segment_samples(on, off, fs)
+            pred_labels[first:stop] = names.index(name)
         for k in seg_classes:
             name = names[k]
             t_on = [s[0] for s in true_segs if s[2] == name]
