@@ -162,11 +162,16 @@ class EvaluationReport:
     results_path: str | None = None
     post_opt: dict[str, float] | None = None
     figures: list[str] = field(default_factory=list)
+    post_opt_saved: bool = False
 
     def format(self) -> str:
-        return format_metrics(self.metrics, title=f"evaluation of {self.model_stem}",
-                              post_opt=self.post_opt) + (
-            f"\nresults: {self.results_path}" if self.results_path else "")
+        text = format_metrics(self.metrics, title=f"evaluation of {self.model_stem}",
+                              post_opt=self.post_opt)
+        if self.post_opt:
+            text += ("\n  post-opt saved to the params: das predict uses it" if self.post_opt_saved
+                     else "\n  post-opt not saved (the model is unchanged; --save-post-opt "
+                     "stores it for das predict)")
+        return text + (f"\nresults: {self.results_path}" if self.results_path else "")
 
 
 def format_metrics(m: dict[str, Any], title: str = "evaluation",
@@ -200,12 +205,16 @@ def format_metrics(m: dict[str, Any], title: str = "evaluation",
 
 def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
              tolerance: float = 0.01, plots: bool = False, progress=None,
-             stop=None) -> EvaluationReport:
+             stop=None, save_post_opt: bool = False) -> EvaluationReport:
     """``das evaluate``: score a trained model on the test split of its dataset.
 
     Runs the post-processing search on the validation split first (if there is one and the
     model has segment classes) and scores the test split with the found values unless
-    ``config`` sets them.  Writes the metrics into ``<stem>_results.h5`` and ``_params.yaml``.
+    ``config`` sets them.  Writes the metrics into the ``evaluation`` group of
+    ``<stem>_results.h5`` (and figures with ``plots``).  The model is only read: its
+    ``_model`` and ``_params.yaml`` files stay byte for byte as they were, so ``das predict``
+    segments as before.  With ``save_post_opt`` the search result (``post_opt``, which
+    ``das predict`` then uses) and the test metrics are stored in ``_params.yaml``.
     """
     stem = strip_result_suffix(str(model_stem))
     model, params = load_model_and_params(stem)
@@ -224,6 +233,8 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
     config = (config or PredictionConfig()).validated()
     found = None
     val = data.splits.get("val")
+    if save_post_opt:
+        _check_post_opt_possible(config, val, data_dir)
     if val is not None and len(val) and config.segment_fillgap is None and \
             config.segment_minlen is None:
         emit(progress, "message", message="optimising post-processing on the validation split")
@@ -239,11 +250,11 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
                             progress=progress, stop=stop, probabilities=probabilities)
     paths = result_paths(stem)
     results_path = write_evaluation(paths["results"], result)
-    saved = load_params(stem)
-    saved["test_metrics"] = to_plain(json.loads(json.dumps(to_plain(result), allow_nan=True)))
-    if found:
+    if save_post_opt and found:
+        saved = load_params(stem)
+        saved["test_metrics"] = to_plain(json.loads(json.dumps(to_plain(result), allow_nan=True)))
         saved["post_opt"] = found
-    save_params(paths["params"], saved)
+        save_params(paths["params"], saved)
     if plots:
         from .plots import save_evaluation_plots
 
@@ -253,7 +264,18 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
                                         float(params["samplerate_x_Hz"]))
         emit(progress, "message", message="figures: " + ", ".join(figures))
     emit(progress, "done", message=f"evaluated {stem}", data={"results": results_path})
-    return EvaluationReport(stem, result, results_path, found)
+    return EvaluationReport(stem, result, results_path, found,
+                            post_opt_saved=bool(save_post_opt and found))
+
+
+def _check_post_opt_possible(config: Any, val: Any, data_dir: str) -> None:
+    """``--save-post-opt`` needs the search: refuse before any work when it cannot run."""
+    if config.segment_fillgap is not None or config.segment_minlen is not None:
+        raise DasError("--save-post-opt stores the values found by the search: leave out "
+                       "--segment-fillgap/--segment-minlen")
+    if val is None or len(val) == 0:
+        raise DasError("the dataset has no validation split to optimise post-processing on "
+                       "(--save-post-opt)", data_dir)
 
 
 def _finite(v: float) -> bool:
