@@ -141,3 +141,22 @@ def test_sample_data_open_in_the_viewer(make_napari_viewer):
     assert [layer._type_string for layer in viewer.layers] == ["image", "shapes"]
     assert viewer.layers[0].metadata["das"]["samplerate"] == 32000
     assert "CC BY 4.0" in (DATA_DIR / "README.md").read_text()
+
+
+def test_channel_column_survives_layers_edit_and_write(make_napari_viewer, tmp_path):
+    source = tmp_path / "ch_annotations.csv"
+    source.write_text("name,start_seconds,stop_seconds,channel\n"
+                      "pulse,0.5,0.5,2\nsine,1.0,1.5,1\nsine,2.0,2.5,-1\npulse,3.0,3.0,0\n")
+    viewer = make_napari_viewer()
+    points, shapes = viewer.open(str(source), plugin="napari-das")
+    assert points.features["channel"].tolist() == [2, 0]
+    assert shapes.features["channel"].tolist() == [1, -1]
+    points.add([[-2.5, 4.0]])  # a new event gets the default channel -1
+    points.data[1, 1] += 0.25  # move the pulse of channel 0
+    points.data = points.data
+    written = write_annotations(str(tmp_path / "out_annotations.csv"),
+                                [points.as_layer_data_tuple(), shapes.as_layer_data_tuple()])
+    lines = open(written[0]).read().splitlines()
+    assert lines == ["name,start_seconds,stop_seconds,channel", "pulse,0.5,0.5,2",
+                     "sine,1.0,1.5,1", "sine,2.0,2.5,-1", "pulse,3.25,3.25,0",
+                     "pulse,4.0,4.0,-1"]

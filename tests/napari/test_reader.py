@@ -42,13 +42,33 @@ def test_probes_return_none_for_foreign_files(tmp_path, rng):
     assert get_audio_reader([str(tmp_path / "song.npz"), str(tmp_path / "weights.npz")]) is None
 
 
-def test_unreadable_audio_raises_das_error_naming_the_file(tmp_path):
+def test_unreadable_files_show_our_one_line_message(tmp_path, monkeypatch):
+    shown: list[str] = []
+    monkeypatch.setattr("napari.utils.notifications.show_error", shown.append)
     path = tmp_path / "broken.wav"
     path.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     reader = get_audio_reader(str(path))
     assert reader is not None  # looks like ours: the reader reports the problem
-    with pytest.raises(DasError, match="broken.wav"):
-        reader(str(path))
+    assert reader(str(path)) == [(None,)]  # napari adds nothing and reports no error of its own
+    assert len(shown) == 1 and "broken.wav" in shown[0] and "\n" not in shown[0]
+    with pytest.raises(DasError, match="broken.wav"):  # the library function raises
+        read_audio(str(path))
+    csv = tmp_path / "bad_annotations.csv"
+    csv.write_text("name,start_seconds,stop_seconds\npulse,abc,1\n")
+    assert get_annotations_reader(str(csv))(str(csv)) == [(None,)]
+    assert len(shown) == 2 and "bad_annotations.csv" in shown[1]
+
+
+@pytest.mark.gui
+def test_viewer_open_of_a_broken_file_shows_our_message(make_napari_viewer, tmp_path,
+                                                         monkeypatch):
+    shown: list[str] = []
+    monkeypatch.setattr("napari.utils.notifications.show_error", shown.append)
+    path = tmp_path / "truncated.wav"
+    path.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    viewer = make_napari_viewer()
+    assert viewer.open(str(path), plugin="napari-das") == []
+    assert len(viewer.layers) == 0 and shown and "truncated.wav" in shown[0]
 
 
 def test_tone_is_at_its_frequency_and_low_frequencies_are_at_the_bottom(tmp_path):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from qtpy.QtCore import Qt
 
 from napari_das._qt import _runner, predict, train
 from napari_das._qt.child_process import live_processes, wait_gone
@@ -115,7 +116,7 @@ def test_export_script_with_slurm_header(make_napari_viewer, dataset, tmp_path):
 @pytest.mark.slow
 def test_train_two_epochs_with_live_loss_plot(make_napari_viewer, qtbot, dataset, errors):
     _, widget = _train_widget(make_napari_viewer, dataset[1], save_name="gui")
-    qtbot.mouseClick(widget.start_button, 1)
+    qtbot.mouseClick(widget.start_button, Qt.MouseButton.LeftButton)
     assert widget.status.state == "running"
     assert not widget.start_button.isEnabled() and widget.stop_button.isEnabled()
     qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=180_000)
@@ -136,7 +137,7 @@ def test_stop_ends_the_run_and_keeps_the_best_model(make_napari_viewer, qtbot, d
     assert widget.start()
     pid = widget.runner.child.pid
     qtbot.waitUntil(lambda: len(widget.status.epochs) >= 1, timeout=180_000)
-    qtbot.mouseClick(widget.stop_button, 1)
+    qtbot.mouseClick(widget.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget.status.state == "stopped", timeout=60_000)
     assert wait_gone(pid) and not live_processes()
     assert (Path(widget.values()["save_dir"]) / "stopped_model.h5").is_file()
@@ -203,10 +204,22 @@ def test_predict_adds_proposals_and_accepts_them(make_napari_viewer, qtbot, data
     assert widget._tmpdir is None  # the temporary CSV was removed
     accepted = widget.accept()
     assert sorted(layer.name for layer in accepted) == sorted(before)
-    assert not any(layer.name.endswith("_proposals") for layer in viewer.layers)
+    for layer in viewer.layers:  # emptied and hidden in place (never removed: PLATFORM.md)
+        if layer.name.endswith("_proposals"):
+            assert len(layer.data) == 0 and not layer.visible
     for layer in accepted:  # merged: the existing annotations plus the accepted proposals
         assert len(layer.data) == before[layer.name] + count.get(layer.name + "_proposals", 0)
         assert set(layer.features["name"]) <= {"pulse", "sine"}
+        assert layer in viewer.layers  # the same layer object, updated in place
+
+    # predicting again updates the proposal layers in place
+    ids = {layer.name: id(layer) for layer in viewer.layers}
+    assert widget.start()
+    qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=180_000)
+    assert errors == [], errors
+    assert {layer.name: id(layer) for layer in viewer.layers} == ids
+    again = {layer.name: len(layer.data) for layer in widget.added_layers}
+    assert again == count and all(viewer.layers[n].visible for n in again)
 
 
 def test_predict_reports_bad_input(make_napari_viewer, tmp_path, errors):

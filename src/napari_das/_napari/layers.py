@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import DasError
-from ..core.io.annotations import Annotations
+from ..core.io.annotations import CHANNEL, Annotations
 
 LayerDataTuple = tuple[Any, dict, str]
 
@@ -94,7 +94,8 @@ def annotations_to_layers(
         Frequencies in Hz spanned by segment rectangles (usually ``(0, samplerate / 2)``).
     name : str, optional
         Prefix of the layer names (usually the recording stem): ``"<name> events"``,
-        ``"<name> segments"``.
+        ``"<name> segments"``; also kept as ``metadata["das"]["recording"]``, the key that ties
+        annotation layers to their recording's spectrogram.
 
     Returns
     -------
@@ -110,6 +111,8 @@ def annotations_to_layers(
         "categories": dict(annotations.categories),
         "freq_range": (f_low, f_high),
     }
+    if name:  # the recording these annotations belong to (widgets act per recording)
+        metadata["recording"] = name
     df = annotations.df
     event_names = annotations.names_of("event")
     segment_names = annotations.names_of("segment")
@@ -131,6 +134,7 @@ def annotations_to_layers(
                         "name": event_names[0],
                         "start_seconds": np.nan,
                         "stop_seconds": np.nan,
+                        **({CHANNEL: -1} if CHANNEL in df.columns else {}),
                     },
                     "face_color": colors,
                     # small points show their border even at width 0: colour it like the face
@@ -170,20 +174,36 @@ def annotations_to_layers(
                 "name": segment_names[0],
                 "start_seconds": np.nan,
                 "stop_seconds": np.nan,
+                **({CHANNEL: -1} if CHANNEL in df.columns else {}),
             }
         layers.append((rectangles, kwargs, "shapes"))
     return layers
 
 
 def _features(rows: pd.DataFrame) -> pd.DataFrame:
-    """``name`` plus the exact float64 times (napari keeps shape vertices as float32)."""
-    return pd.DataFrame(
+    """``name`` plus the exact float64 times (napari keeps shape vertices as float32), and the
+    audio ``channel`` (-1: unassigned) when the annotations have one (DAS's GUI writes it)."""
+    features = pd.DataFrame(
         {
             "name": rows["name"].astype(object).to_numpy(),
             "start_seconds": rows["start_seconds"].to_numpy(np.float64),
             "stop_seconds": rows["stop_seconds"].to_numpy(np.float64),
         }
     )
+    if CHANNEL in rows.columns:
+        features[CHANNEL] = rows[CHANNEL].to_numpy(np.int64)
+    return features
+
+
+def _channels(attributes: Mapping, count: int) -> list[int] | None:
+    """The ``channel`` feature of a layer's items (None if the layer has no such feature)."""
+    features = attributes.get("features")
+    if features is None or CHANNEL not in getattr(features, "columns", ()):
+        return None
+    values = pd.to_numeric(pd.Series(features[CHANNEL]), errors="coerce").to_numpy(np.float64)
+    if len(values) != count:
+        return None
+    return [int(v) if np.isfinite(v) else -1 for v in values]
 
 
 def _exact_times(attributes: Mapping, coordinates: np.ndarray, column: str) -> np.ndarray:
@@ -253,6 +273,8 @@ def layers_to_annotations(layers: Sequence[Any]) -> Annotations:
     categories: dict[str, str] = {}
     events: dict[str, list[float]] = {}
     segments: dict[str, tuple[list[float], list[float]]] = {}
+    rows: list[tuple[str, float, float, int]] = []  # name, start, stop, channel (-1: none)
+    has_channels = False
     for layer in layers:
         data, attributes, layer_type = _as_tuple(layer)
         layer_name = str(attributes.get("name", layer_type))
@@ -263,17 +285,23 @@ def layers_to_annotations(layers: Sequence[Any]) -> Annotations:
         if layer_type == "points":
             coords = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
             times = _exact_times(attributes, coords[:, -1], "start_seconds")
-            for type_name, t in zip(_names(attributes, len(coords), layer_name), times):
+            channels = _channels(attributes, len(coords))
+            has_channels |= channels is not None
+            for i, (type_name, t) in enumerate(
+                    zip(_names(attributes, len(coords), layer_name), times)):
                 events.setdefault(type_name, []).append(float(t))
+                rows.append((type_name, float(t), float(t), channels[i] if channels else -1))
         elif layer_type == "shapes":
             names = _names(attributes, len(data), layer_name)
             x = [np.asarray(vertices, dtype=np.float64)[:, -1] for vertices in data]
             starts = _exact_times(attributes, [v.min() for v in x], "start_seconds")
             stops = _exact_times(attributes, [v.max() for v in x], "stop_seconds")
-            for type_name, start, stop in zip(names, starts, stops):
-                onsets, offsets = segments.setdefault(type_name, ([], []))
-                onsets.append(float(start))
-                offsets.append(float(stop))
+            channels = _channels(attributes, len(data))
+            has_channels |= channels is not None
+            for i, (type_name, start, stop) in enumerate(zip(names, starts, stops)):
+                segments.setdefault(type_name, ([], []))
+                rows.append((type_name, float(start), float(stop),
+                             channels[i] if channels else -1))
         else:
             raise DasError(
                 f"layer {layer_name!r} is a {layer_type} layer; only shapes "
@@ -289,7 +317,8 @@ def layers_to_annotations(layers: Sequence[Any]) -> Annotations:
         categories[type_name] = "event"
     for type_name in segments:
         categories[type_name] = "segment"
-    all_events = {n: events.get(n, []) for n, c in categories.items() if c == "event"}
-    all_segments = {n: segments.get(n, ([], [])) for n, c in categories.items() if c == "segment"}
-    merged = Annotations.from_events_segments(all_events, all_segments)
-    return Annotations(merged.df, categories)
+    columns = ["name", "start_seconds", "stop_seconds", CHANNEL]
+    df = pd.DataFrame(rows, columns=columns)
+    if not has_channels:  # the channel column (DAS's GUI) survives only where it came in
+        df = df.drop(columns=CHANNEL)
+    return Annotations(df, categories)

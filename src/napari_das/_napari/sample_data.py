@@ -60,6 +60,7 @@ def synthetic_fly_song() -> list[LayerDataTuple]:
         if layer_type == "image":
             kwargs["name"] = "fly_song"
         kwargs["metadata"]["das"]["sample"] = "fly_song"
+        kwargs["metadata"]["das"]["recording"] = "fly_song"
     return layers
 
 

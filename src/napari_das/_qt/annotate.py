@@ -1,10 +1,15 @@
 """The Annotate widget: song types (event/segment), the active type, number-key shortcuts,
 click-to-add events and drag-to-add segments, and "Export for DAS".
 
-Annotations live in napari layers (:mod:`napari_das._napari.layers`): one points layer for all
-event types and one shapes layer of rectangles for all segment types, each item carrying its
-song type as the feature ``name``.  Picking a type selects its layer in napari's add mode
-(points: click adds an event; shapes: drag a rectangle, stretched to the frequency range).
+Annotations live in napari layers (:mod:`napari_das._napari.layers`): per recording, one points
+layer for all event types and one shapes layer of rectangles for all segment types, each item
+carrying its song type as the feature ``name``.  Picking a type selects its layer in napari's add
+mode (points: click adds an event; shapes: drag a rectangle, stretched to the frequency range).
+
+Each recording owns its annotation layers: the association is the layer metadata key
+``das.recording`` (:func:`~napari_das._qt.layer_tools.recording_key`), never the layer order.
+Song types, new annotations, renames and the export act on the recording chosen in the widget
+only, and only that recording is shown (recordings all start at t = 0 and would overlap).
 """
 
 from __future__ import annotations
@@ -41,8 +46,10 @@ from .layer_tools import (
     fill_recording_combo,
     freq_range_of,
     layer_kind,
+    recording_key,
     recording_samples,
     samples_cropped,
+    show_recording,
 )
 
 CATEGORIES = ("event", "segment")
@@ -74,8 +81,11 @@ class AnnotateWidget(QWidget):
     def __init__(self, napari_viewer=None, parent: QWidget | None = None):
         super().__init__(parent)
         self.viewer = napari_viewer
-        self.categories: dict[str, str] = {}
+        self.categories: dict[str, str] = {}  # the song types of the current recording
+        self._types_of: dict[str, dict[str, str]] = {}  # song types per recording key
+        self._active_of: dict[str, str | None] = {}  # active song type per recording key
         self.active: str | None = None
+        self._recording: str | None = None
         self._syncing = False
 
         self.recording_combo = QComboBox()
@@ -136,10 +146,12 @@ class AnnotateWidget(QWidget):
         self.rename_button.clicked.connect(self._rename_clicked)
         self.remove_button.clicked.connect(self._remove_clicked)
         self.types_list.currentRowChanged.connect(self._row_changed)
+        self.recording_combo.currentTextChanged.connect(self._recording_changed)
         self.export_button.clicked.connect(self._export_clicked)
         if napari_viewer is not None:
             napari_viewer.layers.events.inserted.connect(self.refresh)
             napari_viewer.layers.events.removed.connect(self.refresh)
+            napari_viewer.layers.selection.events.active.connect(self._active_layer_changed)
             for key in range(1, 10):
                 napari_viewer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
         self.refresh()
@@ -159,12 +171,69 @@ class AnnotateWidget(QWidget):
             return None
         return self.viewer.layers[name]
 
+    def recording(self) -> str | None:
+        """The key of the current recording (shared by its spectrogram and annotation layers)."""
+        layer = self.recording_layer()
+        return None if layer is None else recording_key(layer)
+
+    def _layers(self, proposals: bool = False) -> list:
+        """The annotation layers of the current recording."""
+        key = self.recording()
+        if key is None:
+            return []
+        return annotation_layers_of(self.viewer, proposals=proposals, recording=key)
+
+    def select_recording(self, name: str) -> None:
+        """Make the spectrogram layer ``name`` the current recording (shown alone)."""
+        self.recording_combo.setCurrentText(name)
+        self._recording_changed(name)
+
+    def _recording_changed(self, *_: Any) -> None:
+        if self.viewer is None or self._syncing:
+            return
+        key = self.recording()
+        if key != self._recording and self._recording is not None:
+            self._types_of[self._recording] = dict(self.categories)
+            self._active_of[self._recording] = self.active
+        if key is not None:
+            show_recording(self.viewer, key)
+        if key == self._recording:
+            self._read_types()
+            return
+        self._recording = key
+        self.categories = dict(self._types_of.get(key, {})) if key is not None else {}
+        self.active = None
+        self._read_types()
+        if self._active_of.get(key) in self.categories:
+            self.set_active(self._active_of[key])
+
+    def _active_layer_changed(self, event: Any = None) -> None:
+        """Selecting a layer of another recording in the layer list makes it the current one."""
+        layer = getattr(event, "value", None)
+        if layer is None or self._syncing or self.viewer is None:
+            return
+        meta = (layer.metadata or {}).get("das", {}) or {}
+        if meta.get("kind") not in ("spectrogram", "annotations"):
+            return
+        key = recording_key(layer)
+        if key == self.recording():
+            return
+        from .layer_tools import spectrogram_layers_of
+
+        spectrograms = spectrogram_layers_of(self.viewer, recording=key)
+        if spectrograms:
+            self.select_recording(spectrograms[0].name)
+
     def refresh(self, *_: Any) -> None:
         """Re-read recordings and song types from the viewer's layers."""
         if self.viewer is None or self._syncing:
             return
         fill_recording_combo(self.recording_combo, self.viewer)
-        for layer in annotation_layers_of(self.viewer):
+        self._recording_changed()
+
+    def _read_types(self) -> None:
+        """Song types of the current recording: ours plus those its layers hold."""
+        for layer in self._layers():
             for name, category in layer.metadata.get("das", {}).get("categories", {}).items():
                 self.categories.setdefault(name, category)
             for name in layer.features.get("name", []):
@@ -174,6 +243,8 @@ class AnnotateWidget(QWidget):
                 layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
             if layer_kind(layer) == "shapes":
                 layer.events.data.connect(self._shape_added)
+        if self.active not in self.categories:
+            self.active = None
         self._show_types()
 
     def _show_types(self) -> None:
@@ -188,20 +259,23 @@ class AnnotateWidget(QWidget):
         self.active_label.setText(f"active: {self.active or 'none'}")
 
     def layer_for(self, category: str, create: bool = True):
-        """The annotation layer (points for events, shapes for segments); created if missing."""
+        """The current recording's annotation layer (points for events, shapes for segments);
+        created if missing."""
         kind = "Points" if category == "event" else "Shapes"
-        for layer in annotation_layers_of(self.viewer):
+        for layer in self._layers():
             if layer_kind(layer) == kind.lower():
                 return layer
         if not create:
             return None
+        if self.recording() is None:
+            raise DasError("open a recording first (File > Open, or a sample)")
         from .._napari.layers import annotations_to_layers
 
         names = [n for n, c in self.categories.items() if c == category]
         ann = Annotations(categories={n: category for n in names})
         recording = self.recording_layer()
         freq = freq_range_of(recording) if recording is not None else (0.0, 5000.0)
-        stem = recording.name if recording is not None else None
+        stem = self.recording()
         tuples = [t for t in annotations_to_layers(ann, freq, name=stem)
                   if t[2] == kind.lower()]
         self._syncing = True
@@ -217,7 +291,9 @@ class AnnotateWidget(QWidget):
         return layer
 
     def _sync_categories(self) -> None:
-        for layer in annotation_layers_of(self.viewer):
+        if self._recording is not None:
+            self._types_of[self._recording] = dict(self.categories)
+        for layer in self._layers():
             layer.metadata.setdefault("das", {})["categories"] = dict(self.categories)
 
     # ------------------------------------------------------------------------ song types
@@ -240,7 +316,7 @@ class AnnotateWidget(QWidget):
         if not new or new in self.categories:
             raise DasError(f"choose a new, unused name for {old!r}")
         self.categories = {(new if n == old else n): c for n, c in self.categories.items()}
-        for layer in annotation_layers_of(self.viewer):
+        for layer in self._layers():
             if "name" in layer.features.columns and len(layer.features):
                 features = layer.features.copy()
                 features["name"] = [new if n == old else n for n in features["name"]]
@@ -341,10 +417,10 @@ class AnnotateWidget(QWidget):
                 layer.events.data.connect(self._shape_added)
 
     def annotations(self) -> Annotations:
-        """The annotations in the (non-proposal) annotation layers."""
+        """The annotations in the current recording's (non-proposal) annotation layers."""
         from .._napari.layers import layers_to_annotations
 
-        layers = annotation_layers_of(self.viewer)
+        layers = self._layers()
         annotations = layers_to_annotations(layers)
         categories = {**self.categories, **annotations.categories}
         return Annotations(annotations.df, categories)

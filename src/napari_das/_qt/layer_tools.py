@@ -4,6 +4,7 @@ data tuples, accept ``_proposals`` layers, get a recording's audio on disk."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import numpy as np
 from ..core import timebase
 from ..core.errors import DasError
 from ..core.io import audio
+from ..core.io.annotations import ANNOTATIONS_SUFFIX
 
 PROPOSALS_SUFFIX = "_proposals"
 DEFAULT_FMAX_HZ = 5000.0
@@ -31,36 +33,87 @@ def _das(layer: Any) -> dict:
     return (getattr(layer, "metadata", None) or {}).get("das", {}) or {}
 
 
-def spectrogram_layers_of(viewer: Any) -> list:
+def recording_key(layer: Any) -> str:
+    """The recording a layer belongs to (the association lives in layer metadata).
+
+    Spectrogram layers (one per channel) and the annotation and proposal layers of one recording
+    share the key ``metadata["das"]["recording"]`` (the recording's stem); layers made before that
+    key existed fall back to their audio/CSV file stem or to their name without the
+    ``" ch<k>"``, ``" events"``, ``" segments"`` and ``_proposals`` decorations.
+    """
+    meta = _das(layer)
+    if meta.get("recording"):
+        return str(meta["recording"])
+    if meta.get("kind") == "spectrogram" and meta.get("path"):
+        return Path(meta["path"]).stem
+    if meta.get("annotations_path"):
+        name = Path(meta["annotations_path"]).name
+        return name[: -len(ANNOTATIONS_SUFFIX)] if name.endswith(ANNOTATIONS_SUFFIX) else name
+    name = str(getattr(layer, "name", ""))
+    if name.endswith(PROPOSALS_SUFFIX):
+        name = name[: -len(PROPOSALS_SUFFIX)]
+    return re.sub(r"( ch\d+| events| segments)$", "", name)
+
+
+def spectrogram_layers_of(viewer: Any, recording: str | None = None) -> list:
     """Image layers made by napari-das's reader or sample data (metadata kind spectrogram)."""
-    return [layer for layer in viewer.layers if _das(layer).get("kind") == "spectrogram"]
+    return [layer for layer in viewer.layers if _das(layer).get("kind") == "spectrogram"
+            and (recording is None or recording_key(layer) == recording)]
 
 
 def fill_recording_combo(combo: Any, viewer: Any) -> None:
-    """List the viewer's spectrogram layers in ``combo``, keeping the current choice if present."""
+    """List the viewer's spectrogram layers in ``combo``, keeping the current choice if present.
+
+    A recording added since the last call becomes the current one (the one just opened).
+    """
     current = combo.currentText()
+    before = {combo.itemText(i) for i in range(combo.count())}
     names = [layer.name for layer in spectrogram_layers_of(viewer)]
+    new = [n for n in names if n not in before]
     combo.blockSignals(True)
     combo.clear()
     combo.addItems(names)
-    if current in names:
+    if new and before:
+        combo.setCurrentText(new[0])
+    elif current in names:
         combo.setCurrentText(current)
     combo.blockSignals(False)
+
+
+def show_recording(viewer: Any, recording: str) -> None:
+    """Show the layers of ``recording`` and hide those of the other open recordings.
+
+    Recordings all start at t = 0, so two visible ones would be drawn over each other; layers
+    that belong to no napari-das recording are left alone.
+    """
+    for layer in viewer.layers:
+        meta = _das(layer)
+        if meta.get("kind") not in ("spectrogram", "annotations") and not is_proposal(layer):
+            continue
+        visible = recording_key(layer) == recording
+        if layer.visible != visible:
+            layer.visible = visible
 
 
 def is_proposal(layer: Any) -> bool:
     return layer.name.endswith(PROPOSALS_SUFFIX) or bool(_das(layer).get("proposals"))
 
 
-def annotation_layers_of(viewer: Any, proposals: bool = False) -> list:
-    """Shapes/points layers holding annotations (napari-das metadata, or a ``name`` feature)."""
+def annotation_layers_of(viewer: Any, proposals: bool = False,
+                         recording: str | None = None) -> list:
+    """Shapes/points layers holding annotations (napari-das metadata, or a ``name`` feature).
+
+    With ``recording``, only the layers of that recording (:func:`recording_key`).
+    """
     out = []
     for layer in viewer.layers:
         kind = layer_kind(layer)
         if kind not in ("shapes", "points"):
             continue
         ours = _das(layer).get("kind") == "annotations" or "name" in layer.features.columns
-        if ours and is_proposal(layer) == proposals:
+        if not ours or is_proposal(layer) != proposals:
+            continue
+        if recording is None or recording_key(layer) == recording:
             out.append(layer)
     return out
 
@@ -82,8 +135,52 @@ def layer_from_tuple(data: Any, kwargs: dict, layer_type: str):
     return Layer.create(data, kwargs, layer_type)
 
 
+def update_layer(layer: Any, data: Any, kwargs: dict) -> Any:
+    """Replace the items of a shapes/points layer in place with those of a layer data tuple.
+
+    napari 0.9 with vispy segfaults under Mesa when a shapes layer is removed and another one
+    added to a viewer that shows an image (../shared/PLATFORM.md), so layers are never re-created
+    to update them: data, features, colours and metadata are set on the existing layer.
+    """
+    kind = layer_kind(layer)
+    features = kwargs.get("features")
+    if kind == "points":
+        points = np.asarray(data, dtype=np.float64).reshape(-1, 2)
+        layer.data = points
+        if features is not None:
+            layer.features = features.reset_index(drop=True)
+        if len(points) and "face_color" in kwargs:
+            layer.face_color = kwargs["face_color"]
+            layer.border_color = kwargs.get("border_color", kwargs["face_color"])
+    elif kind == "shapes":
+        if len(layer.data):
+            layer.selected_data = set(range(len(layer.data)))
+            layer.remove_selected()
+        rectangles = list(data)
+        if rectangles:
+            layer.add_rectangles(rectangles)
+            if features is not None:
+                layer.features = features.reset_index(drop=True)
+            if "face_color" in kwargs:
+                layer.face_color = kwargs["face_color"]
+                layer.edge_color = kwargs["edge_color"]
+    else:
+        raise DasError(f"layer {layer.name!r} is not a shapes or points layer")
+    if kwargs.get("feature_defaults") is not None:
+        layer.feature_defaults = kwargs["feature_defaults"]
+    meta = dict(layer.metadata)
+    meta["das"] = {**meta.get("das", {}), **(kwargs.get("metadata") or {}).get("das", {})}
+    layer.metadata = meta
+    layer.refresh()
+    return layer
+
+
 def add_layer_tuples(viewer: Any, tuples: list, suffix: str = "", replace: bool = True) -> list:
-    """Add layer data tuples to the viewer (names get ``suffix``; same-named layers replaced)."""
+    """Add layer data tuples to the viewer (names get ``suffix``).
+
+    With ``replace``, a same-named layer of the same type is updated in place
+    (:func:`update_layer`) instead of being removed and added again.
+    """
     added = []
     for data, kwargs, layer_type in tuples:
         kwargs = dict(kwargs)
@@ -92,40 +189,54 @@ def add_layer_tuples(viewer: Any, tuples: list, suffix: str = "", replace: bool 
             meta = dict(kwargs.get("metadata") or {})
             meta["das"] = {**meta.get("das", {}), "proposals": True}
             kwargs["metadata"] = meta
-        if replace and kwargs["name"] in viewer.layers:
-            viewer.layers.remove(kwargs["name"])
+        existing = viewer.layers[kwargs["name"]] if kwargs["name"] in viewer.layers else None
+        if replace and existing is not None and layer_kind(existing) == layer_type:
+            added.append(update_layer(existing, data, kwargs))
+            existing.visible = True
+            continue
+        if replace and existing is not None:
+            viewer.layers.remove(existing)
         added.append(viewer.add_layer(layer_from_tuple(data, kwargs, layer_type)))
     return added
 
 
-def accept_proposals(viewer: Any) -> list:
-    """Merge every ``<name>_proposals`` layer into ``<name>`` (created if missing).
+def accept_proposals(viewer: Any, recording: str | None = None) -> list:
+    """Merge every ``<name>_proposals`` layer (of ``recording``, or all) into ``<name>``.
 
-    Returns the resulting annotation layers.  Song types are read from the ``name`` feature, so
-    the merged layer holds the existing annotations plus the accepted proposals.
+    The target layer is created if missing and otherwise updated in place; the emptied proposal
+    layer is hidden (not removed: see :func:`update_layer`).  Returns the annotation layers.
+    Song types are read from the ``name`` feature, so the merged layer holds the existing
+    annotations plus the accepted proposals.
     """
     from .._napari.layers import annotations_to_layers, layers_to_annotations
 
     results = []
-    for proposal in list(annotation_layers_of(viewer, proposals=True)):
+    for proposal in list(annotation_layers_of(viewer, proposals=True, recording=recording)):
+        if not len(proposal.data):
+            continue
         base_name = proposal.name[: -len(PROPOSALS_SUFFIX)] if proposal.name.endswith(
             PROPOSALS_SUFFIX) else proposal.name
         layer_type = layer_kind(proposal)
         base = viewer.layers[base_name] if base_name in viewer.layers else None
-        sources = [proposal] + ([base] if base is not None
-                                and layer_kind(base) == layer_type else [])
+        if base is not None and layer_kind(base) != layer_type:
+            raise DasError(f"layer {base_name!r} is not a {layer_type} layer: rename it to "
+                           "accept the proposals")
+        sources = [proposal] + ([base] if base is not None else [])
         annotations = layers_to_annotations(sources)
-        tuples = [t for t in annotations_to_layers(annotations, freq_range_of(proposal))
-                  if t[2] == layer_type]
-        index = viewer.layers.index(proposal)
-        for layer in sources:
-            viewer.layers.remove(layer)
+        key = recording_key(proposal)
+        tuples = [t for t in annotations_to_layers(annotations, freq_range_of(proposal),
+                                                    name=key) if t[2] == layer_type]
         for data, kwargs, kind in tuples:
             kwargs["name"] = base_name
             kwargs["metadata"]["das"].pop("proposals", None)
-            layer = layer_from_tuple(data, kwargs, kind)
-            viewer.layers.insert(min(index, len(viewer.layers)), layer)
-            results.append(layer)
+            if base is None:
+                base = viewer.add_layer(layer_from_tuple(data, kwargs, kind))
+            else:
+                update_layer(base, data, kwargs)
+            results.append(base)
+        empty = {"features": proposal.features.iloc[:0], "metadata": {}}
+        update_layer(proposal, [] if layer_type == "shapes" else np.empty((0, 2)), empty)
+        proposal.visible = False
     return results
 
 

@@ -10,7 +10,6 @@ back with :class:`~napari_das.core.io.annotations.Annotations` and turned into l
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from .layer_tools import (
     add_layer_tuples,
     fill_recording_combo,
     recording_audio,
+    recording_key,
 )
 
 MODEL_FILTER = "DAS models (*_model.h5 *.keras *_model.keras);;All files (*)"
@@ -192,7 +192,7 @@ class PredictWidget(QWidget):
             meta = layer.metadata.get("das", {})
             tmpdir = tempfile.mkdtemp(prefix="napari-das-predict-")
             audio_path = recording_audio(layer, tmpdir)
-            name = re.sub(r" ch\d+$", "", layer.name)  # "<stem> events_proposals" etc.
+            name = recording_key(layer)  # "<stem> events_proposals" etc.
             csv = os.path.join(tmpdir, "prediction_annotations.csv")
         except DasError as err:
             if tmpdir:
@@ -243,7 +243,8 @@ class PredictWidget(QWidget):
     def accept(self) -> list:
         """Turn every ``*_proposals`` layer into annotations (merged with existing ones)."""
         try:
-            layers = accept_proposals(self.viewer)
+            layer = self.current_recording()
+            layers = accept_proposals(self.viewer, recording=recording_key(layer))
         except DasError as err:
             show_error(str(err))
             return []

@@ -11,8 +11,8 @@ import numpy as np
 
 from .. import timebase
 from ..config import PredictionConfig
+from ..inference.predict import predict_probabilities
 from ..inference.preprocess import noise_matched_reader
-from ..inference.runner import predict_probabilities
 from ..post.stream import Events, PostProcessor, Segments
 
 

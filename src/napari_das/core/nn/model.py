@@ -229,9 +229,16 @@ def load_model_and_params(model_stem: str) -> tuple[Any, dict[str, Any]]:
         Missing files, an unloadable model, or a model whose class/channel count differs from
         the params.
     """
+    from .das_import import is_das_stem
+
     stem = strip_result_suffix(str(model_stem))
     params = load_params(stem)
-    model = load_model(stem)
+    if is_das_stem(stem):  # a DAS model: rebuilt from its params, never deserialised
+        from .das_import import load_das_model
+
+        model, params = load_das_model(stem, params)
+    else:
+        model = load_model(stem)
     nb_classes = int(model.output_shape[-1])
     names = params.get("class_names") or []
     if names and len(names) != nb_classes:
@@ -288,9 +295,12 @@ def custom_objects() -> dict[str, Any]:
     Call before ``keras.saving.load_model`` on a model file of ours (e.g. a compiled
     ``_checkpoint.keras``); :func:`load_model` does it itself.
     """
+    from .das_import import das_layers
+
     custom = _custom_layers()
     return {"ChannelNormalization": custom.ChannelNormalization,
-            "TrainableSTFT": custom.TrainableSTFT}
+            "TrainableSTFT": custom.TrainableSTFT,
+            "DasSpectrogram": das_layers().DasSpectrogram}
 
 
 def _custom_layers():
