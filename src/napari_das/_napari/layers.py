@@ -286,7 +286,8 @@ def layers_to_annotations(layers: Sequence[Any]) -> Annotations:
         ):
             categories.setdefault(str(type_name), category)
         if layer_type == "points":
-            coords = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
+            coords = np.asarray(data, dtype=np.float64)
+            coords = coords.reshape(len(data), -1) if len(data) else coords.reshape(0, 2)
             times = _exact_times(attributes, coords[:, -1], "start_seconds")
             channels = _channels(attributes, len(coords))
             has_channels |= channels is not None

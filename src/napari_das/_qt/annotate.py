@@ -36,6 +36,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from .._napari.history import edit_history
 from ..core.errors import DasError
 from ..core.io.annotations import Annotations
 from .layer_tools import (
@@ -312,15 +313,19 @@ class AnnotateWidget(QWidget):
         if not new or new in self.categories:
             raise DasError(f"choose a new, unused name for {old!r}")
         self.categories = {(new if n == old else n): c for n, c in self.categories.items()}
+        with edit_history(self.viewer).transaction():
+            self._rename_in_layers(old, new)
+        if self.active == old:
+            self.active = new
+        self._sync_categories()
+        self.set_active(self.active)
+
+    def _rename_in_layers(self, old: str, new: str) -> None:
         for layer in self._layers():
             if "name" in layer.features.columns and len(layer.features):
                 features = layer.features.copy()
                 features["name"] = [new if n == old else n for n in features["name"]]
                 layer.features = features
-        if self.active == old:
-            self.active = new
-        self._sync_categories()
-        self.set_active(self.active)
 
     def remove_type(self, name: str) -> None:
         """Remove a song type and its annotations."""
@@ -331,12 +336,8 @@ class AnnotateWidget(QWidget):
         if layer is not None and len(layer.data):
             keep = np.asarray([n != name for n in layer.features["name"]], bool)
             if not keep.all():
-                if layer_kind(layer) == "points":
-                    layer.selected_data = set(np.flatnonzero(~keep).tolist())
-                    layer.remove_selected()
-                else:
-                    layer.selected_data = set(np.flatnonzero(~keep).tolist())
-                    layer.remove_selected()
+                layer.selected_data = set(np.flatnonzero(~keep).tolist())
+                layer.remove_selected()
         if self.active == name:
             self.active = next(iter(self.categories), None)
         self._sync_categories()
