@@ -160,3 +160,16 @@ def test_channel_column_survives_layers_edit_and_write(make_napari_viewer, tmp_p
     assert lines == ["name,start_seconds,stop_seconds,channel", "pulse,0.5,0.5,2",
                      "sine,1.0,1.5,1", "sine,2.0,2.5,-1", "pulse,3.25,3.25,0",
                      "pulse,4.0,4.0,-1"]
+
+
+def test_song_type_colours_are_distinct_up_to_twenty_and_stable():
+    from napari_das._napari.layers import PALETTE, color_of, colors_for
+
+    finch = ["i", "a", "b", "c", "d", "e", "f", "g", "h", "j", "k", "0", "-", "x"]
+    colors = colors_for(finch)
+    assert len(set(colors.values())) == len(finch)  # 14 types, 14 colours
+    many = [f"type{i}" for i in range(20)]
+    assert len(set(colors_for(many).values())) == 20 == len(PALETTE)
+    # the same name keeps its colour wherever it does not collide
+    assert color_of("pulse") == color_of("pulse", ["pulse"]) == colors_for(["pulse"])["pulse"]
+    assert colors_for(finch) == colors_for(list(reversed(finch)))  # order does not matter

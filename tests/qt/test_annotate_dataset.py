@@ -208,6 +208,12 @@ def test_two_recordings_never_mix(make_napari_viewer, tmp_path, rng):
     assert widget.categories == {"pulse": "event", "syll": "segment"}
     assert widget.active == "syll"  # each recording keeps its active type
     widget.add_event(4.5, "pulse")
+    legend = [widget.types_list.item(i).text() for i in range(widget.types_list.count())]
+    assert legend == ["1: pulse (event) · 2", "2: syll (segment) · 1"]  # counts, live
+    shapes = widget.layer_for("segment")
+    shapes.selected_data = {0}
+    shapes.events.highlight()
+    assert "selected: 1 segment(s), 1000.0 ms" in widget.active_label.text()
     first_csv = widget.export(tmp_path / "out", fmt="wav")[1]
     widget.select_recording("second")
     assert widget.categories == {"call": "segment"}

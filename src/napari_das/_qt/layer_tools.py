@@ -355,6 +355,10 @@ def set_new_item_type(layer: Any, name: str, start: float = np.nan, stop: float 
         if column in layer.features.columns:
             defaults[column] = value
     layer.feature_defaults = defaults
+    names = layer.metadata.get("das", {}).get("categories", {})
     if layer_kind(layer) == "shapes":  # shapes colour items by list, not by feature
-        layer.current_face_color = color_of(name) + "4d"
-        layer.current_edge_color = color_of(name)
+        layer.current_face_color = color_of(name, names) + "4d"
+        layer.current_edge_color = color_of(name, names)
+    elif layer_kind(layer) == "points":
+        layer.current_face_color = color_of(name, names)
+        layer.current_border_color = color_of(name, names)
