@@ -288,7 +288,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     config = config_from_args(PredictionConfig, args).validated()
     report = evaluate(args.model, data_dir=args.data_dir, config=config, tolerance=args.tolerance,
-                      plots=args.plots, progress=_progress(args))
+                      plots=args.plots, progress=_progress(args),
+                      save_post_opt=args.save_post_opt)
     print(report.format())
     return 0
 
@@ -349,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=0.01,
                    help="event and onset/offset tolerance in seconds (default: 0.01)")
     p.add_argument("--plots", action="store_true", help="save PNG figures next to the results")
+    p.add_argument("--save-post-opt", action="store_true",
+                   help="store the fill-gap/min-length found on the validation split (and the "
+                        "test metrics) in the model's _params.yaml, so das predict uses them; "
+                        "without it the model files are only read")
     add_config_arguments(p, PredictionConfig, title="post-processing")
     p.add_argument("--progress-json", action="store_true",
                    help="print machine-readable progress records (JSON lines) on stdout")

@@ -330,15 +330,28 @@ def test_das_evaluate_scores_the_test_split_and_keeps_the_training_results(datas
                                                                            capsys):
     result = run_train(dataset, tmp_path, nb_epoch=1)
     stem = result.save_name
-    trained_params = yaml.safe_load(Path(result.params_path).read_text())
-    trained = trained_params["test_metrics"]
+    trained = yaml.safe_load(Path(result.params_path).read_text())["test_metrics"]
+    model_files = [Path(result.params_path), Path(result.model_path),
+                   Path(result.model_path.replace("_model.h5", "_model.keras"))]
+    before = [(f.read_bytes(), f.stat().st_mtime_ns) for f in model_files]
+    # the default only reads the model: params and model files unchanged to the byte and mtime
     assert main(["evaluate", stem]) == 0
     out = capsys.readouterr().out
+    # the post-processing chosen at training is used: no new search
     assert f"evaluation of {stem}" in out and "post-processing (validation)" in out
+    assert "post-processing chosen at training" in out
+    assert [(f.read_bytes(), f.stat().st_mtime_ns) for f in model_files] == before
+    with h5py.File(result.results_path) as fh:
+        assert "evaluation/metrics_json" in fh  # the measurement goes to the results file
+    # --save-post-opt stores the search result (and the test metrics) for das predict
+    assert main(["evaluate", stem, "--save-post-opt"]) == 0
+    assert "post-opt saved to the params" in capsys.readouterr().out
     params = yaml.safe_load(Path(result.params_path).read_text())
-    # the choice made at training is used and kept (no new search)
-    assert params["post_opt"] == trained_params["post_opt"]
-    assert {"gap_dur", "min_len", "score_val"} <= set(params["post_opt"])
+    assert {"gap_dur", "min_len", "score_val", "onset_f1", "offset_f1"} <= set(params["post_opt"])
+    assert [f.read_bytes() for f in model_files[1:]] == [b for b, _ in before[1:]]
+    assert main(["evaluate", stem, "--save-post-opt", "--segment-fillgap", "0.02"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "leave out --segment-fillgap" in err[0], err
     # the same best model on the same test split: same sample-wise confusion as training saw
     assert params["test_metrics"]["samplewise"]["confusion_matrix"] == \
         trained["samplewise"]["confusion_matrix"]
@@ -356,8 +369,10 @@ def test_das_evaluate_scores_the_test_split_and_keeps_the_training_results(datas
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000, kind
     out = capsys.readouterr().out
     assert "post-opt" not in out
-    params = yaml.safe_load(Path(result.params_path).read_text())
-    assert params["test_metrics"]["post_processing"]["segment_fillgap"] == 0.02
+    with h5py.File(result.results_path) as fh:
+        metrics = json.loads(fh["evaluation/metrics_json"][()])
+    assert metrics["post_processing"]["segment_fillgap"] == 0.02
+    assert yaml.safe_load(Path(result.params_path).read_text()) == params  # read only
     # one-line errors: no test split in the dataset, unknown model
     notest = tmp_path / "notest.npy"
     shutil.copytree(dataset, notest)

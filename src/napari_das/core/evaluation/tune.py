@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import timebase
 from ..config import PredictionConfig, TrainingConfig
 from ..io.params import class_info
 from ..post.events import seconds_to_samples
@@ -92,7 +93,8 @@ def post_opt(
                 best = (score, gap, min_len)
         emit(progress, "step", task="post-opt", current=k + 1, total=len(gaps))
     score, gap, min_len = best
-    result = {"gap_dur": gap / fs, "min_len": min_len / fs, "score": float(max(score, 0.0))}
+    result = {"gap_dur": timebase.to_seconds(gap, fs), "min_len": timebase.to_seconds(min_len, fs),
+              "score": float(max(score, 0.0))}
     log.info(
         "post-opt: fill gaps < %.4g s, remove segments < %.4g s, macro F1 %.3f",
         result["gap_dur"],

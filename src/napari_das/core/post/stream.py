@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import timebase
 from ..io.params import class_info
 from . import segments as postprocess
 from .events import StreamingEventDetector, seconds_to_samples
@@ -149,8 +150,8 @@ class PostProcessor:
                 labels[:cut], self.samplerate, self.class_names, self.fillgap, self.minlen,
                 probabilities=probs[:cut])
             for seg in found:
-                first = int(round(seg.onset_seconds * self.samplerate)) + self._buffer_start
-                last = int(round(seg.offset_seconds * self.samplerate)) + self._buffer_start
+                first = timebase.to_sample(seg.onset_seconds, self.samplerate) + self._buffer_start
+                last = timebase.to_sample(seg.offset_seconds, self.samplerate) + self._buffer_start
                 self._segments.append((first, last, seg.name, seg.confidence))
         self._labels, self._probs = [labels[cut:]], [probs[cut:]]
         self._buffer_start += cut
@@ -161,7 +162,7 @@ class PostProcessor:
         times, names, conf = [], [], []
         for k, detector in self._detectors.items():
             index, confidence = detector.finish()
-            times.append(np.asarray(index) / fs)
+            times.append(timebase.to_seconds(np.asarray(index, np.int64), fs))
             names += [self.class_names[k]] * len(index)
             conf.append(np.asarray(confidence, np.float64))
         events = Events()
@@ -172,7 +173,8 @@ class PostProcessor:
                             np.concatenate(conf)[order])
         self._flush(final=True)
         segs = self._segments
-        segments = Segments(np.array([s[0] / fs for s in segs]), np.array([s[1] / fs for s in segs]),
+        segments = Segments(timebase.to_seconds(np.array([s[0] for s in segs], np.int64), fs),
+                            timebase.to_seconds(np.array([s[1] for s in segs], np.int64), fs),
                             [s[2] for s in segs],
                             np.array([np.nan if s[3] is None else s[3] for s in segs]))
         return events, segments
