@@ -26,14 +26,9 @@ import numpy as np
 
 from ..config import PredictionConfig
 from ..errors import DasError
-from ..io.params import (
-    class_info,
-    load_params,
-    result_paths,
-    save_params,
-    strip_result_suffix,
-    to_plain,
-)
+from ..io.files import model_stem as stem_of
+from ..io.files import result_paths
+from ..io.params import class_info, load_params, save_params, to_plain
 from ..io.results import write_evaluation
 from ..io.store import load_dataset
 from ..nn.model import load_model_and_params
@@ -203,7 +198,7 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
     model has segment classes) and scores the test split with the found values unless
     ``config`` sets them.  Writes the metrics into ``<stem>_results.h5`` and ``_params.yaml``.
     """
-    stem = strip_result_suffix(str(model_stem))
+    stem = stem_of(model_stem)
     model, params = load_model_and_params(stem)
     data_dir = data_dir or params.get("data_dir")
     if not data_dir:
