@@ -164,6 +164,9 @@ def annotations_to_layers(
             "ndim": 2,
             "features": _features(rows),
             "edge_width": 0,
+            # the song type written in each band (napari draws text from the features)
+            "text": {"string": "{name}", "anchor": "center", "size": 14, "color": "white",
+                     "translation": [(y_top - y_bottom) * 0.45, 0.0]},  # near the band's top
             "metadata": {"das": dict(metadata)},
         }
         if rectangles:  # napari's shapes take colour lists in order, not by name: give each
@@ -283,7 +286,8 @@ def layers_to_annotations(layers: Sequence[Any]) -> Annotations:
         ):
             categories.setdefault(str(type_name), category)
         if layer_type == "points":
-            coords = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
+            coords = np.asarray(data, dtype=np.float64)
+            coords = coords.reshape(len(data), -1) if len(data) else coords.reshape(0, 2)
             times = _exact_times(attributes, coords[:, -1], "start_seconds")
             channels = _channels(attributes, len(coords))
             has_channels |= channels is not None
