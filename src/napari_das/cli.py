@@ -22,6 +22,7 @@ from typing import Any
 from . import __version__
 from .core.config import DatasetConfig, NetworkConfig, PredictionConfig, TrainingConfig
 from .core.errors import DasError, StopRequested
+from .core.presets import PRESET_NAMES
 from .core.progress import Progress
 
 log = logging.getLogger("napari_das")
@@ -232,6 +233,26 @@ def _cmd_make_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_configs(args: argparse.Namespace) -> tuple[NetworkConfig, TrainingConfig]:
+    """Validated configs of ``das train``: explicit options over ``--preset`` (or over the
+    saved options of ``--resume``) over the defaults."""
+    given = vars(args)  # argparse keeps only the options the user gave (default=SUPPRESS)
+    if given.get("resume"):
+        from .core.io.params import load_params, strip_result_suffix
+
+        saved = load_params(strip_result_suffix(given["resume"]))
+        network = NetworkConfig.from_dict({**saved, **given})
+        training = TrainingConfig.from_dict(
+            {**saved, "save_name": None, "save_prefix": "", **given})
+    else:
+        from .core.presets import apply_preset
+
+        values = apply_preset(given.get("preset"), given)
+        network = config_from_args(NetworkConfig, argparse.Namespace(**values))
+        training = config_from_args(TrainingConfig, argparse.Namespace(**values))
+    return network.validated(), training.validated()
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     """Train; SIGINT/SIGTERM stop at the end of the current batch (files kept, exit code 0).
 
@@ -243,18 +264,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .core.progress import StopToken
     from .core.training.train import train
 
-    given = vars(args)  # argparse keeps only the options the user gave (default=SUPPRESS)
-    if given.get("resume"):
-        from .core.io.params import load_params, strip_result_suffix
-
-        saved = load_params(strip_result_suffix(given["resume"]))
-        network = NetworkConfig.from_dict({**saved, **given})
-        training = TrainingConfig.from_dict(
-            {**saved, "save_name": None, "save_prefix": "", **given})
-    else:
-        network = config_from_args(NetworkConfig, args)
-        training = config_from_args(TrainingConfig, args)
-    network, training = network.validated(), training.validated()
+    network, training = train_configs(args)
     stop = StopToken()
 
     def request_stop(signum, frame):  # noqa: ARG001 - signal handler signature
@@ -328,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("train", _cmd_train, "train a network on a dataset made by make-dataset")
     add_config_arguments(p, TrainingConfig, title="data and training")
     add_config_arguments(p, NetworkConfig, title="network")
+    p.add_argument("--preset", choices=PRESET_NAMES, default=argparse.SUPPRESS,
+                   help="documented recipe for bird, fly or mouse song (network and training "
+                   "options); options given explicitly override it")
     p.add_argument("--progress-json", action="store_true",
                    help="print machine-readable progress records (JSON lines) on stdout")
 

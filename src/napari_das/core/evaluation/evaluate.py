@@ -163,11 +163,14 @@ class EvaluationReport:
     post_opt: dict[str, float] | None = None
     figures: list[str] = field(default_factory=list)
     post_opt_saved: bool = False
+    post_opt_from_training: bool = False
 
     def format(self) -> str:
         text = format_metrics(self.metrics, title=f"evaluation of {self.model_stem}",
                               post_opt=self.post_opt)
-        if self.post_opt:
+        if self.post_opt and self.post_opt_from_training:
+            text += "\n  post-processing chosen at training (in the params; das predict uses it)"
+        elif self.post_opt:
             text += ("\n  post-opt saved to the params: das predict uses it" if self.post_opt_saved
                      else "\n  post-opt not saved (the model is unchanged; --save-post-opt "
                      "stores it for das predict)")
@@ -197,9 +200,13 @@ def format_metrics(m: dict[str, Any], title: str = "evaluation",
                      f"{1000 * off['median_error_s']:.2f} ms)")
     if m.get("syllable_error_rate") is not None:
         lines.append(f"  syllable error rate {m['syllable_error_rate']:.3f}")
-    if post_opt:
-        lines.append(f"  post-opt (validation): fill gaps < {post_opt['gap_dur']:.4g} s, "
-                     f"remove < {post_opt['min_len']:.4g} s, macro F1 {post_opt['score_val']:.3f}")
+    if post_opt and post_opt.get("gap_dur") is not None:
+        lines.append(f"  post-processing (validation): fill gaps < {post_opt['gap_dur']:.4g} s, "
+                     f"remove < {post_opt['min_len']:.4g} s, score {post_opt['score_val']:.3f}")
+    if post_opt and post_opt.get("event_dist") is not None:
+        lines.append(f"  post-processing (validation): events at least "
+                     f"{post_opt['event_dist']:.4g} s apart, event F1 "
+                     f"{post_opt['event_f1_val']:.3f}")
     return "\n".join(lines)
 
 
@@ -208,12 +215,13 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
              stop=None, save_post_opt: bool = False) -> EvaluationReport:
     """``das evaluate``: score a trained model on the test split of its dataset.
 
-    Runs the post-processing search on the validation split first (if there is one and the
-    model has segment classes) and scores the test split with the found values unless
-    ``config`` sets them.  Writes the metrics into the ``evaluation`` group of
-    ``<stem>_results.h5`` (and figures with ``plots``).  The model is only read: its
-    ``_model`` and ``_params.yaml`` files stay byte for byte as they were, so ``das predict``
-    segments as before.  With ``save_post_opt`` the search result (``post_opt``, which
+    Scores the test split with the post-processing chosen at training (``post_opt``, stored by
+    every ``das train`` run unless ``--no-post-opt``); a model without one gets the search on the
+    validation split first (if there is one and the model has segment or event classes), and so
+    does ``save_post_opt``.  ``config`` values override both.  Writes the metrics into the
+    ``evaluation`` group of ``<stem>_results.h5`` (and figures with ``plots``).  The model is only
+    read: its ``_model`` and ``_params.yaml`` files stay byte for byte as they were, so ``das
+    predict`` segments as before.  With ``save_post_opt`` the search result (``post_opt``, which
     ``das predict`` then uses) and the test metrics are stored in ``_params.yaml``.
     """
     stem = strip_result_suffix(str(model_stem))
@@ -236,7 +244,8 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
     if save_post_opt:
         _check_post_opt_possible(config, val, data_dir)
     if val is not None and len(val) and config.segment_fillgap is None and \
-            config.segment_minlen is None:
+            config.segment_minlen is None and (save_post_opt or not params.get("post_opt")):
+        # a model trained with post_opt (the default) already carries its choice
         emit(progress, "message", message="optimising post-processing on the validation split")
         found = optimize_postprocessing(model, params, val.x, val.y, config, val.boundaries,
                                         progress=progress, stop=stop)
@@ -264,8 +273,12 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
                                         float(params["samplerate_x_Hz"]))
         emit(progress, "message", message="figures: " + ", ".join(figures))
     emit(progress, "done", message=f"evaluated {stem}", data={"results": results_path})
-    return EvaluationReport(stem, result, results_path, found,
-                            post_opt_saved=bool(save_post_opt and found))
+    from_training = None
+    if found is None and config.segment_fillgap is None and config.segment_minlen is None:
+        from_training = params.get("post_opt") or None
+    return EvaluationReport(stem, result, results_path, found or from_training,
+                            post_opt_saved=bool(save_post_opt and found),
+                            post_opt_from_training=from_training is not None)
 
 
 def _check_post_opt_possible(config: Any, val: Any, data_dir: str) -> None:

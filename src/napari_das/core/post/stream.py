@@ -25,6 +25,9 @@ from ..io.params import class_info
 from . import segments as postprocess
 from .events import StreamingEventDetector, seconds_to_samples
 
+#: Minimum event interval (s) when neither the user nor the training run chose one.
+DEFAULT_EVENT_DIST = 0.01
+
 log = logging.getLogger(__name__)
 
 
@@ -107,8 +110,13 @@ class PostProcessor:
                 fillgap = float(optimized["gap_dur"])
             if minlen is None and optimized.get("min_len") is not None:
                 minlen = float(optimized["min_len"])
+        event_dist = config.event_dist
+        if event_dist is None:
+            chosen = optimized.get("event_dist") if isinstance(optimized, dict) else None
+            event_dist = float(chosen) if config.segment_use_optimized and chosen is not None \
+                else DEFAULT_EVENT_DIST
         return cls(samplerate, names, types, event_thres=config.event_thres,
-                   event_dist=config.event_dist, event_dist_min=config.event_dist_min,
+                   event_dist=event_dist, event_dist_min=config.event_dist_min,
                    event_dist_max=config.event_dist_max, segment_thres=config.segment_thres,
                    segment_fillgap=fillgap, segment_minlen=minlen)
 
