@@ -12,7 +12,7 @@ import pytest
 CORE = Path(__file__).resolve().parents[1] / "src" / "napari_das" / "core"
 #: The stages in import order; the base modules at core/ top come first.
 STAGES = ("base", "io", "data", "nn", "post", "inference", "evaluation", "training")
-BASE = ("errors", "progress", "timebase", "config")
+BASE = ("errors", "progress", "timebase", "config", "presets")
 
 
 def module_name(path: Path) -> str:

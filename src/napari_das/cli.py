@@ -25,6 +25,7 @@ from typing import Any
 from . import __version__
 from .core.config import DatasetConfig, NetworkConfig, PredictionConfig, TrainingConfig
 from .core.errors import DasError, StopRequested
+from .core.presets import PRESET_NAMES
 from .core.progress import Progress
 
 log = logging.getLogger("napari_das")
@@ -255,17 +256,9 @@ def _cmd_make_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    """Train; SIGINT/SIGTERM stop at the end of the current batch (files kept, exit code 0).
-
-    With ``--resume SAVE_NAME`` the saved options are the defaults and the options given on
-    the command line override them.  A second SIGINT interrupts at once (KeyboardInterrupt).
-    """
-    import signal
-
-    from .core.progress import StopToken
-    from .core.training.train import train
-
+def train_configs(args: argparse.Namespace) -> tuple[NetworkConfig, TrainingConfig]:
+    """Validated configs of ``das train``: explicit options over the ``--config`` file over
+    ``--preset`` (or over the saved options of ``--resume``) over the defaults."""
     # argparse keeps only the options the user gave (default=SUPPRESS); they override the file
     given = {**file_options(args), **vars(args)}
     if given.get("resume"):
@@ -277,9 +270,26 @@ def _cmd_train(args: argparse.Namespace) -> int:
         training = TrainingConfig.from_dict(
             {**saved, "save_name": None, "save_prefix": "", **given})
     else:
-        network = config_from_args(NetworkConfig, args)
-        training = config_from_args(TrainingConfig, args)
-    network, training = network.validated(), training.validated()
+        from .core.presets import apply_preset
+
+        values = apply_preset(given.get("preset"), given)
+        network = config_from_args(NetworkConfig, argparse.Namespace(**values))
+        training = config_from_args(TrainingConfig, argparse.Namespace(**values))
+    return network.validated(), training.validated()
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    """Train; SIGINT/SIGTERM stop at the end of the current batch (files kept, exit code 0).
+
+    With ``--resume SAVE_NAME`` the saved options are the defaults and the options given on
+    the command line override them.  A second SIGINT interrupts at once (KeyboardInterrupt).
+    """
+    import signal
+
+    from .core.progress import StopToken
+    from .core.training.train import train
+
+    network, training = train_configs(args)
     stop = StopToken()
 
     def request_stop(signum, frame):  # noqa: ARG001 - signal handler signature
@@ -303,7 +313,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     config = config_from_args(PredictionConfig, args).validated()
     report = evaluate(args.model, data_dir=args.data_dir, config=config, tolerance=args.tolerance,
-                      plots=args.plots, progress=_progress(args))
+                      plots=args.plots, progress=_progress(args),
+                      save_post_opt=args.save_post_opt)
     print(report.format())
     return 0
 
@@ -375,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_file(p)
     add_config_arguments(p, TrainingConfig, title="data and training")
     add_config_arguments(p, NetworkConfig, title="network")
+    p.add_argument("--preset", choices=PRESET_NAMES, default=argparse.SUPPRESS,
+                   help="documented recipe for bird, fly or mouse song (network and training "
+                   "options); options given explicitly override it")
     p.add_argument("--progress-json", action="store_true",
                    help="print machine-readable progress records (JSON lines) on stdout")
 
@@ -384,6 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=0.01,
                    help="event and onset/offset tolerance in seconds (default: 0.01)")
     p.add_argument("--plots", action="store_true", help="save PNG figures next to the results")
+    p.add_argument("--save-post-opt", action="store_true",
+                   help="store the fill-gap/min-length found on the validation split (and the "
+                        "test metrics) in the model's _params.yaml, so das predict uses them; "
+                        "without it the model files are only read")
     add_config_arguments(p, PredictionConfig, title="post-processing")
     p.add_argument("--progress-json", action="store_true",
                    help="print machine-readable progress records (JSON lines) on stdout")

@@ -33,8 +33,8 @@ def test_written_times_read_back_to_the_same_sample(fs):
     assert np.array_equal(to_sample(written, fs), n)
     first, stop = segment_samples(written[:-1], written[1:], fs)  # segment n .. n+1 inclusive
     assert np.array_equal(first, n[:-1]) and np.array_equal(stop, n[1:] + 1)
-    # the sweep does hit the old bug: truncating the product loses a sample for some indices
-    assert np.count_nonzero(np.trunc(written * fs) != n) > 1000
+    # the sweep does hit the old bug: truncating n / fs * fs loses a sample for some indices
+    assert np.count_nonzero(np.trunc(n / fs * fs) != n) > 1000
 
 
 @pytest.mark.parametrize("fs", RATES)
@@ -45,6 +45,18 @@ def test_das_written_times_map_to_the_samples_das_meant(fs):
     # a DAS segment is first/fs .. last/fs with the last sample inclusive (spec 1.2, 6.3)
     first, stop = segment_samples(das_seconds[:-1], das_seconds[1:], fs)
     assert np.array_equal(stop - 1, n[1:]) and np.array_equal(first, n[:-1])
+
+
+@pytest.mark.parametrize("fs", RATES)
+def test_das_reading_our_times_slips_no_more_than_on_its_own(fs):
+    """DAS truncates ``t * fs``: our times must not make that worse than DAS's own ``n / fs``."""
+    n = np.arange(DENSE, dtype=np.int64)
+    ours = to_seconds(n, fs)
+    das_slips = np.trunc(ours * fs) != n
+    assert np.count_nonzero(das_slips) <= np.count_nonzero(np.trunc(n / fs * fs) != n)
+    exact = (n % int(fs)) * 10**DECIMALS % int(fs) == 0  # n / fs is a decimal of <= 9 digits
+    assert not das_slips[~exact].any()  # rounded up where there is a choice
+    assert np.array_equal(ours[exact], n[exact] / fs)  # exact decimals stay as they are
 
 
 @pytest.mark.parametrize("fs", RATES)

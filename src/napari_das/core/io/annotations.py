@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import timebase
 from ..errors import DasError
 from .files import atomic_write_text
 
@@ -39,6 +40,10 @@ ANNOTATIONS_SUFFIX = "_annotations.csv"
 DEFINITIONS_SUFFIX = "_definitions.csv"
 
 
+def _times(column) -> np.ndarray:
+    return timebase.round_seconds(pd.to_numeric(column).to_numpy(np.float64))
+
+
 class Annotations:
     """A table of annotations plus the category of every song type.
 
@@ -46,7 +51,9 @@ class Annotations:
     ----------
     df : pandas.DataFrame, optional
         Columns ``name``, ``start_seconds``, ``stop_seconds`` (others are ignored); real rows
-        only (finite times, ``stop >= start``, non-empty names).
+        only (finite times, ``stop >= start``, non-empty names).  Times are kept rounded to 1 ns
+        (:func:`napari_das.core.timebase.round_seconds`): what is written is what is held, and
+        every time of a sample (``n / fs``) still reads back to that sample.
     categories : mapping of str to str, optional
         ``"event"`` or ``"segment"`` per name, including names without rows.  Names in ``df``
         missing here are segments if any of their rows has ``stop > start``, else events.
@@ -74,8 +81,8 @@ class Annotations:
             table = pd.DataFrame(
                 {
                     "name": [str(n) for n in df["name"]],
-                    "start_seconds": pd.to_numeric(df["start_seconds"]).to_numpy(np.float64),
-                    "stop_seconds": pd.to_numeric(df["stop_seconds"]).to_numpy(np.float64),
+                    "start_seconds": _times(df["start_seconds"]),
+                    "stop_seconds": _times(df["stop_seconds"]),
                 }
             )
         except (ValueError, TypeError) as exc:

@@ -232,6 +232,9 @@ def load_model_and_params(stem_or_path: str | os.PathLike) -> tuple[Any, dict[st
 
     stem = model_stem(stem_or_path)
     params = load_params(stem)
+    if params.get("stopped") and params.get("epochs_completed") == 0:
+        raise DasError("its training was stopped before the first epoch ended, so there is no "
+                       "trained model: train again", stem)
     if is_das_stem(stem):  # a DAS model: rebuilt from its params, never deserialised
         from .das_import import load_das_model
 
