@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from das_files import DAS_MODELS
 
 from napari_das.core.timebase import (
     DECIMALS,
@@ -104,3 +105,19 @@ def test_durations():
 def test_nan_times_are_refused():
     with pytest.raises(ValueError, match="drop NaN rows"):
         to_sample(np.array([0.1, np.nan]), 100)
+
+
+def test_a_csv_written_by_das_maps_every_time_to_the_sample_das_meant():
+    """DAS 0.32.13's `das predict` CSV for the golden 10 kHz snippet (times = index / fs)."""
+    from napari_das.core.io.annotations import Annotations
+
+    csv = DAS_MODELS / "snippet_das_predict.csv"
+    if not csv.is_file():
+        pytest.skip(f"DAS reference files not found at {DAS_MODELS}")
+    fs = float(np.load(DAS_MODELS / "tcn_golden.npz")["samplerate"])
+    df = Annotations.from_file(csv).df
+    t = np.concatenate([df["start_seconds"], df["stop_seconds"]])
+    meant = np.rint(t * fs).astype(np.int64)  # DAS wrote index / fs
+    assert len(t) > 100 and np.abs(t * fs - meant).max() < 1e-6
+    assert np.array_equal(to_sample(t, fs), meant)
+    assert np.count_nonzero(np.trunc(t * fs) != meant) > 0  # what truncation got wrong

@@ -101,3 +101,17 @@ def test_progress_json_stop_before_the_first_epoch(dataset, tmp_path):
     params = yaml.safe_load((tmp_path / "gui_params.yaml").read_text())
     assert params["stopped"] is True and params["epochs_completed"] == 0
     assert json.loads(json.dumps(done[-1].data))["model"] is None
+
+
+def test_model_files_of_a_run_stopped_before_its_first_epoch_are_refused(tmp_path, capsys):
+    """Older versions saved the untrained network of such a run: das predict refuses it too."""
+    from napari_das.core.io.params import save_params
+
+    (tmp_path / "old_model.keras").write_bytes(b"an untrained network")
+    save_params(tmp_path / "old_params.yaml", dict(TINY.to_dict(), class_names=["noise", "a"],
+                class_types=["segment", "segment"], samplerate_x_Hz=1000.0, nb_channels=1,
+                stopped=True, epochs_completed=0))
+    np.savez(tmp_path / "a.npz", data=np.zeros((500, 1), np.float32), samplerate=1000.0)
+    assert main(["predict", str(tmp_path / "a.npz"), str(tmp_path / "old")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "old: its training was stopped before the first epoch" in err[0], err
