@@ -89,6 +89,10 @@ def test_gui_defaults_and_downsample_factor(make_napari_viewer, dataset, tmp_pat
     saved = widget.save_yaml(tmp_path / "form.yaml")
     stored = yaml.safe_load(Path(saved).read_text())
     assert stored["nb_filters"] == 32 and stored["data_dir"] == str(dataset[1])
+    # ... the format of das train --config: the command line reads back the same configs
+    args = build_parser().parse_args(["train", "--config", saved])
+    assert config_from_args(NetworkConfig, args) == widget.network_form.config()
+    assert config_from_args(TrainingConfig, args) == widget.training_form.config()
     stored.update(nb_filters=12, dilations=[1, 3], seed=5, unknown_key=1)
     Path(saved).write_text(yaml.safe_dump(stored))
     widget.reset_form()

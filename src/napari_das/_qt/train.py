@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
 
 from ..core.config import NetworkConfig, TrainingConfig
 from ..core.errors import DasError
+from ..core.io.config_file import write_config_file
 from ..core.presets import PRESET_NAMES, preset_values
 from ._runner import ChildRunner
 from ._status import RUNNING, STOPPING, RunStatus
@@ -254,10 +255,7 @@ class TrainWidget(QWidget):
         if not path:
             return None
         try:
-            tmp = f"{path}.tmp"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                yaml.safe_dump(self.values(), fh, sort_keys=False)
-            os.replace(tmp, path)
+            write_config_file(path, self.values())  # the format of das train --config
         except (DasError, OSError) as err:
             show_error(str(err))
             return None

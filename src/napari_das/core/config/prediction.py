@@ -48,8 +48,6 @@ class PredictionConfig(ConfigBase):
                                "matches the training audio's (napari-das models): for recordings "
                                "made with another gain; wrong where only the background changed",
                                label="Match noise level to training")
-    block_seconds: float | None = option(None, "seconds of audio per streamed block (default: "
-                                         "chosen from the model)", min=0.0, cli_hidden=True)
 
     def _check(self) -> None:
         lo, hi = self.bandpass_low_freq, self.bandpass_up_freq

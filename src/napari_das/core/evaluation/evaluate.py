@@ -27,14 +27,9 @@ import numpy as np
 from .. import timebase
 from ..config import PredictionConfig
 from ..errors import DasError
-from ..io.params import (
-    class_info,
-    load_params,
-    result_paths,
-    save_params,
-    strip_result_suffix,
-    to_plain,
-)
+from ..io.files import model_stem as stem_of
+from ..io.files import result_paths
+from ..io.params import class_info, load_params, save_params, to_plain
 from ..io.results import write_evaluation
 from ..io.store import load_dataset
 from ..nn.model import load_model_and_params
@@ -224,7 +219,7 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
     predict`` segments as before.  With ``save_post_opt`` the search result (``post_opt``, which
     ``das predict`` then uses) and the test metrics are stored in ``_params.yaml``.
     """
-    stem = strip_result_suffix(str(model_stem))
+    stem = stem_of(model_stem)
     model, params = load_model_and_params(stem)
     data_dir = data_dir or params.get("data_dir")
     if not data_dir:

@@ -17,12 +17,10 @@ array([0.25, 0.5 ])
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -31,6 +29,7 @@ import pandas as pd
 
 from .. import timebase
 from ..errors import DasError
+from .files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -408,23 +407,6 @@ def write_definitions(path: str | os.PathLike, categories: Mapping[str, str]) ->
             raise DasError(f"category of {name!r} must be 'event' or 'segment', got {category!r}")
         writer.writerow([name, category])
     return atomic_write_text(path, buffer.getvalue())
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write UTF-8 text to a temporary file in the same folder, then rename it into place."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise DasError("the folder does not exist; create it first", path.parent)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temp_name)
-        raise
-    return path
 
 
 # -------------------------------------------------------------------------------------------

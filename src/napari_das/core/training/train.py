@@ -34,7 +34,8 @@ from typing import Any
 from ..config import NetworkConfig, TrainingConfig
 from ..data.splits import draw_seed
 from ..errors import DasError
-from ..io.params import load_params, result_paths, save_params, strip_result_suffix
+from ..io.files import result_paths, strip_result_suffix
+from ..io.params import load_params, save_params
 from ..io.results import write_training_results
 from ..progress import check_stop, emit
 from .callbacks import EpochKeeper, keras_callback, read_state
@@ -42,7 +43,7 @@ from .data import prepare_data, tf_dataset
 from .inputs import check_resumable, check_writable
 from .resume import initial_epoch as completed_epochs
 from .resume import learning_rate, load_checkpoint
-from .run_params import initial_params
+from .run_params import check_resumed_keys, initial_params
 from .scoring import PARAMS_METRIC_KEYS, evaluate_test
 from .seeding import import_tensorflow
 from .strategy import is_chief, make_strategy
@@ -149,7 +150,9 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
 
     params = initial_params(network, training, data, seed, stem)
     if training.resume:
-        params = {**load_params(paths["params"]), **params}
+        saved = load_params(paths["params"])
+        check_resumed_keys(saved, params, paths["params"])
+        params = {**saved, **params}
     save_params(paths["params"], params)
 
     tf, keras = import_tensorflow(seed)
