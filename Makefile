@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-napari-das
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
-# Debian packages that Xvfb, OpenGL (Mesa) and PyQt5's xcb platform plugin need (PLATFORM.md).
+# Debian packages that Xvfb, OpenGL (Mesa) and Qt's xcb platform plugin need (PLATFORM.md).
 APT_PACKAGES := xvfb xauth libgl1 libegl1 libgl1-mesa-dri libglx-mesa0 libxkbcommon-x11-0 \
 	libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
 	libxcb-xinerama0 libxcb-xfixes0 libxcb-shape0 libxcb-cursor0 libfontconfig1 libdbus-1-3
@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[testing]"
+	@# Qt binding: PyQt6 (napari's PyQt5 support is deprecated); qtpy prefers PyQt5 when both
+	@# are installed, so a venv made with an older napari-das drops it.
+	$(PY) -m pip uninstall -q -y PyQt5 PyQt5-Qt5 PyQt5-sip 2>/dev/null || true
 	touch $(STAMP)
 
 # Installs the GUI test dependencies when they are missing (needs root and apt-get).

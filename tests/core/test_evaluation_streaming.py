@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from napari_das.core.config import PredictionConfig
-from napari_das.core.evaluation import metrics, tune
+from napari_das.core.evaluation import metrics
 from napari_das.core.evaluation import streaming as S
 from napari_das.core.evaluation.split_predict import split_pieces
 from napari_das.core.io.results import ResultArrays
 from napari_das.core.post import segments as seg
 from napari_das.core.post.events import detect_events
+from napari_das.core.post.stream import DEFAULT_EVENT_DIST
 
 FS = 1000.0
 NAMES = ["noise", "pulse", "a", "b"]
@@ -60,8 +61,8 @@ def reference(y, p, boundaries, config) -> dict:
     for a, b in split_pieces(len(y), boundaries):
         idx, _ = detect_events(y[a:b, 1], FS, thres=0.5, min_dist_seconds=0.0)
         true_ev += list((idx + a) / FS)
-        idx, _ = detect_events(p[a:b, 1], FS, thres=config.event_thres,
-                               min_dist_seconds=config.event_dist)
+        dist = DEFAULT_EVENT_DIST if config.event_dist is None else config.event_dist
+        idx, _ = detect_events(p[a:b, 1], FS, thres=config.event_thres, min_dist_seconds=dist)
         pred_ev += list((idx + a) / FS)
         labels = seg.label_segments(y[a:b], [2, 3], 0.5)
         true_seg += [(s.onset_seconds + a / FS, s.offset_seconds + a / FS, s.name)
@@ -121,33 +122,6 @@ def test_interval_overlap_equals_counting_samples(rng):
                 m[s:e] = True
         got = S.interval_overlap(a[0::2], a[1::2], b[0::2], b[1::2])
         assert got == int(np.sum(mask[0] & mask[1]))
-
-
-@pytest.mark.parametrize("frames", [0, 1, 50, 3000])
-def test_run_table_from_blocks_equals_the_whole_trace(rng, frames):
-    nb = 3
-    pred = np.where(rng.random(frames) < 0.3, 0, rng.integers(1, nb, frames))
-    pred[: min(frames, 5)] = 0  # leading noise is no gap
-    true = np.where(rng.random(frames) < 0.4, 0, rng.integers(1, nb, frames))
-    probs = rng.random((frames, nb)).astype(np.float32)
-    whole = seg.RunTable(pred, nb, probs, labels_true=true)
-    for sizes in ([frames or 1], [1, 2, 17, 400]):
-        builder = tune.RunTableBuilder(nb)
-        start = 0
-        while start < frames:
-            stop = min(frames, start + int(rng.choice(sizes)))
-            builder.push(pred[start:stop], probs[start:stop], true[start:stop])
-            start = stop
-        table = builder.table()
-        np.testing.assert_array_equal(table.starts, whole.starts)
-        np.testing.assert_array_equal(table.stops, whole.stops)
-        if whole.starts.size:
-            np.testing.assert_array_equal(table.counts_cum, whole.counts_cum)
-            np.testing.assert_array_equal(table.true_cum, whole.true_cum)
-            np.testing.assert_allclose(table.prob_cum, whole.prob_cum, rtol=1e-12)
-        for gap, min_len in ((1, 1), (3, 2), (10, 5)):
-            assert tune._macro_f1(table, gap, min_len, np.bincount(true, minlength=nb)) == \
-                tune._macro_f1(whole, gap, min_len, np.bincount(true, minlength=nb))
 
 
 def test_result_arrays_are_written_block_by_block(tmp_path, rng):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 from napari_das._napari import lazy_spectrogram
 from napari_das._napari.layers import hz_to_world_y, world_y_to_hz
 from napari_das._napari.reader import get_annotations_reader, get_audio_reader, read_audio
+from napari_das._napari.time_view import time_view
 from napari_das.core.errors import DasError
 from napari_das.core.io import audio
 
@@ -42,13 +42,33 @@ def test_probes_return_none_for_foreign_files(tmp_path, rng):
     assert get_audio_reader([str(tmp_path / "song.npz"), str(tmp_path / "weights.npz")]) is None
 
 
-def test_unreadable_audio_raises_das_error_naming_the_file(tmp_path):
+def test_unreadable_files_show_our_one_line_message(tmp_path, monkeypatch):
+    shown: list[str] = []
+    monkeypatch.setattr("napari.utils.notifications.show_error", shown.append)
     path = tmp_path / "broken.wav"
     path.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     reader = get_audio_reader(str(path))
     assert reader is not None  # looks like ours: the reader reports the problem
-    with pytest.raises(DasError, match="broken.wav"):
-        reader(str(path))
+    assert reader(str(path)) == [(None,)]  # napari adds nothing and reports no error of its own
+    assert len(shown) == 1 and "broken.wav" in shown[0] and "\n" not in shown[0]
+    with pytest.raises(DasError, match="broken.wav"):  # the library function raises
+        read_audio(str(path))
+    csv = tmp_path / "bad_annotations.csv"
+    csv.write_text("name,start_seconds,stop_seconds\npulse,abc,1\n")
+    assert get_annotations_reader(str(csv))(str(csv)) == [(None,)]
+    assert len(shown) == 2 and "bad_annotations.csv" in shown[1]
+
+
+@pytest.mark.gui
+def test_viewer_open_of_a_broken_file_shows_our_message(make_napari_viewer, tmp_path,
+                                                         monkeypatch):
+    shown: list[str] = []
+    monkeypatch.setattr("napari.utils.notifications.show_error", shown.append)
+    path = tmp_path / "truncated.wav"
+    path.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    viewer = make_napari_viewer()
+    assert viewer.open(str(path), plugin="napari-das") == []
+    assert len(viewer.layers) == 0 and shown and "truncated.wav" in shown[0]
 
 
 def test_tone_is_at_its_frequency_and_low_frequencies_are_at_the_bottom(tmp_path):
@@ -111,7 +131,8 @@ def test_viewer_open_adds_spectrogram_and_annotation_layers(make_napari_viewer, 
     assert points._type_string == "points" and shapes._type_string == "shapes"
     (y_top, x_start), (y_bottom, x_end) = image.extent.world
     assert (x_start, x_end) == pytest.approx((0.0, 2.0), abs=0.01)  # seconds
-    assert (y_top, y_bottom) == pytest.approx((-5.0, 0.0), abs=0.05)  # 5 kHz at the top
+    factor = time_view(viewer).factor  # the band fills the canvas height at every zoom
+    assert (y_top / factor, y_bottom / factor) == pytest.approx((-5.0, 0.0), abs=0.05)  # 5 kHz
     np.testing.assert_array_equal(points.data[:, 1], [0.5])
     assert list(shapes.features["name"]) == ["sine", "sine"]
     # rectangles span the full frequency range shown (0 Hz .. Nyquist of the sibling wav)
@@ -128,12 +149,11 @@ def test_hour_long_recording_opens_fast_without_the_full_spectrogram(
              samplerate=FS)
     viewer = make_napari_viewer()
     tracemalloc.start()
-    started = time.perf_counter()
     [layer] = viewer.open(str(tmp_path / "hour.npz"), plugin="napari-das")
-    elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 10.0
+    # "fast" is asserted as work not done (no wall-clock limit: the suite runs on shared and
+    # slower CPUs too; bench/ measures time): nothing but a few tiles is computed or held
     assert layer.multiscale
     levels = layer.data
     assert all(isinstance(level, lazy_spectrogram.SpectrogramLevel) for level in levels)
@@ -142,9 +162,8 @@ def test_hour_long_recording_opens_fast_without_the_full_spectrogram(
     assert sum(level.cached_bytes for level in levels) < 0.02 * full_bytes
     assert peak < 0.2 * full_bytes  # the audio is memory-mapped, the spectrogram lazy
     assert layer.metadata["das"]["duration"] == pytest.approx(3600.0)
-    # browsing: the columns around t = 1800 s at full resolution
-    started = time.perf_counter()
+    # browsing: the columns around t = 1800 s at full resolution compute only their tiles
     column = levels[0].shape[1] // 2
     block = levels[0][:, column: column + 2000]
     assert block.shape == (129, 2000)
-    assert time.perf_counter() - started < 2.0
+    assert sum(level.cached_bytes for level in levels) < 0.02 * full_bytes

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNTIME_DEPS = ["napari[pyqt5]", "numpy", "pandas", "scipy", "soundfile", "h5py<3.15", "pyyaml",
+RUNTIME_DEPS = ["napari[pyqt6]", "numpy", "pandas", "scipy", "soundfile", "h5py<3.15", "pyyaml",
                 "tqdm", "npe2", "magicgui", "qtpy", "pyqtgraph"]
 
 pytestmark = pytest.mark.slow

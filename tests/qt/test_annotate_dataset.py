@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from qtpy.QtCore import Qt
 
 from napari_das._qt import annotate as annotate_module
 from napari_das._qt import make_dataset as make_dataset_module
@@ -99,6 +100,23 @@ def test_export_for_das(make_napari_viewer, recording, tmp_path):
     assert audio.read(npz)[0].shape == (5 * SAMPLERATE, 1)
 
 
+@pytest.mark.parametrize("fs", [22050.0, 44100.0, 48000.0])
+def test_exported_excerpt_and_its_annotations_agree_sample_for_sample(fs):
+    from napari_das._qt.layer_tools import samples_cropped
+    from napari_das.core.timebase import segment_samples, to_sample, to_seconds
+
+    first, frames = 12345, 10000
+    n = np.arange(first - 3, first + frames + 3)
+    ann = Annotations.from_events_segments(
+        {"pulse": to_seconds(n, fs)},
+        {"sine": (to_seconds([first, first + 10, first + frames - 20], fs),
+                  to_seconds([first + 5, first + frames - 1, first + frames], fs))})
+    cut = samples_cropped(ann, fs, first, frames)
+    assert to_sample(cut.events("pulse"), fs).tolist() == list(range(frames))
+    onsets, offsets = segment_samples(*cut.segments("sine"), fs)
+    assert onsets.tolist() == [0, 10] and offsets.tolist() == [6, frames]  # the third ends past
+
+
 def test_make_dataset_from_a_synthetic_folder(make_napari_viewer, qtbot, tmp_path, errors):
     folder = tmp_path / "flies"
     write_fly_song_folder(folder, nfiles=3, duration=4.0, seed=2)
@@ -108,7 +126,7 @@ def test_make_dataset_from_a_synthetic_folder(make_napari_viewer, qtbot, tmp_pat
     assert widget.form.editors["store_folder"].editor.placeholderText() == f"{folder}.npy"
     widget.form.set_values({"seed": 7, "train_fraction": 0.6, "val_fraction": 0.4,
                             "test_fraction": 0.0, "make_single_class_datasets": True})
-    qtbot.mouseClick(widget.make_button, 1)
+    qtbot.mouseClick(widget.make_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
     assert errors == []
     assert widget.result is not None and widget.status.state == "done"
@@ -157,3 +175,59 @@ def test_in_memory_recording_is_written_for_the_child(make_napari_viewer, rng, t
     wav, csv = widget.export(tmp_path / "out", fmt="wav", start=0.25)
     assert audio.read(wav)[0].shape == (int(1.75 * SAMPLERATE), 2)
     assert Annotations.from_file(csv).events("pulse").tolist() == [0.25]
+
+
+def test_two_recordings_never_mix(make_napari_viewer, tmp_path, rng):
+    """Each recording owns its layers: types, new annotations and export act on one only."""
+    paths = []
+    for stem, seconds in (("first", 5), ("second", 8)):
+        data = rng.normal(0, 0.1, size=(seconds * SAMPLERATE, 1)).astype(np.float32)
+        paths.append(tmp_path / "rec" / f"{stem}.npz")
+        paths[-1].parent.mkdir(exist_ok=True)
+        audio.write(paths[-1], data, SAMPLERATE)
+    viewer = make_napari_viewer()
+    viewer.open(str(paths[0]), plugin="napari-das")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Annotate")
+    widget.add_type("pulse", "event")
+    widget.add_type("syll", "segment")
+    widget.add_event(1.0, "pulse")
+    widget.add_segment(2.0, 3.0, "syll")
+
+    viewer.open(str(paths[1]), plugin="napari-das")  # the new recording becomes the current one
+    assert widget.recording_combo.currentText() == "second"
+    assert widget.categories == {}  # the first recording's types stay with it
+    assert not viewer.layers["first"].visible and viewer.layers["second"].visible
+    assert not any(layer.visible for layer in viewer.layers if layer.name.startswith("first"))
+    widget.add_type("call", "segment")
+    for t0 in (0.5, 4.0, 6.5):
+        widget.add_segment(t0, t0 + 0.25, "call")
+    assert widget.layer_for("segment").name == "second segments"
+
+    widget.select_recording("first")
+    assert viewer.layers["first"].visible and not viewer.layers["second"].visible
+    assert widget.categories == {"pulse": "event", "syll": "segment"}
+    assert widget.active == "syll"  # each recording keeps its active type
+    widget.add_event(4.5, "pulse")
+    legend = [widget.types_list.item(i).text() for i in range(widget.types_list.count())]
+    assert legend == ["1: pulse (event) · 2", "2: syll (segment) · 1"]  # counts, live
+    shapes = widget.layer_for("segment")
+    shapes.selected_data = {0}
+    shapes.events.highlight()
+    assert "selected: 1 segment(s), 1000.0 ms" in widget.active_label.text()
+    first_csv = widget.export(tmp_path / "out", fmt="wav")[1]
+    widget.select_recording("second")
+    assert widget.categories == {"call": "segment"}
+    second_csv = widget.export(tmp_path / "out", fmt="wav")[1]
+
+    first, second = Annotations.from_file(first_csv), Annotations.from_file(second_csv)
+    assert first.categories == {"pulse": "event", "syll": "segment"}
+    assert first.events("pulse").tolist() == [1.0, 4.5]
+    assert [a.tolist() for a in first.segments("syll")] == [[2.0], [3.0]]
+    assert second.categories == {"call": "segment"}
+    assert second.segments("call")[0].tolist() == [0.5, 4.0, 6.5]
+    assert len(first.df) == 3 and len(second.df) == 3
+
+    # choosing a layer of the other recording in the layer list switches the widget to it
+    viewer.layers.selection.active = viewer.layers["first events"]
+    assert widget.recording_combo.currentText() == "first"
+    assert viewer.layers["first segments"].visible and not viewer.layers["second"].visible

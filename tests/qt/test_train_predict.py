@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from qtpy.QtCore import Qt
 
 from napari_das._qt import _runner, predict, train
 from napari_das._qt.child_process import live_processes, wait_gone
@@ -88,6 +89,10 @@ def test_gui_defaults_and_downsample_factor(make_napari_viewer, dataset, tmp_pat
     saved = widget.save_yaml(tmp_path / "form.yaml")
     stored = yaml.safe_load(Path(saved).read_text())
     assert stored["nb_filters"] == 32 and stored["data_dir"] == str(dataset[1])
+    # ... the format of das train --config: the command line reads back the same configs
+    args = build_parser().parse_args(["train", "--config", saved])
+    assert config_from_args(NetworkConfig, args) == widget.network_form.config()
+    assert config_from_args(TrainingConfig, args) == widget.training_form.config()
     stored.update(nb_filters=12, dilations=[1, 3], seed=5, unknown_key=1)
     Path(saved).write_text(yaml.safe_dump(stored))
     widget.reset_form()
@@ -95,6 +100,23 @@ def test_gui_defaults_and_downsample_factor(make_napari_viewer, dataset, tmp_pat
     assert widget.load_yaml(saved)
     assert widget.values()["nb_filters"] == 12 and widget.values()["dilations"] == [1, 3]
     assert widget.values()["seed"] == 5
+
+
+def test_preset_dropdown_fills_the_form_and_edits_win(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Train")
+    widget.preset_combo.setCurrentText("bird")
+    network, training = widget.network_form.config(), widget.training_form.values()
+    assert (network.nb_hist, network.nb_pre_conv, network.nb_conv, network.kernel_size,
+            network.nb_filters) == (1024, 4, 4, 32, 64)
+    assert training["lr_schedule"] == "cosine"
+    widget.network_form.set_values({"nb_filters": 16})  # an edit after the preset is kept
+    assert widget.network_form.config().nb_filters == 16
+    widget.preset_combo.setCurrentText("mouse")
+    assert widget.network_form.config().nb_hist == 8192
+    assert widget.network_form.config().nb_conv == 2
+    widget.preset_combo.setCurrentText("none")  # leaves the form alone
+    assert widget.network_form.config().nb_hist == 8192
 
 
 def test_export_script_with_slurm_header(make_napari_viewer, dataset, tmp_path):
@@ -115,7 +137,7 @@ def test_export_script_with_slurm_header(make_napari_viewer, dataset, tmp_path):
 @pytest.mark.slow
 def test_train_two_epochs_with_live_loss_plot(make_napari_viewer, qtbot, dataset, errors):
     _, widget = _train_widget(make_napari_viewer, dataset[1], save_name="gui")
-    qtbot.mouseClick(widget.start_button, 1)
+    qtbot.mouseClick(widget.start_button, Qt.MouseButton.LeftButton)
     assert widget.status.state == "running"
     assert not widget.start_button.isEnabled() and widget.stop_button.isEnabled()
     qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=180_000)
@@ -136,7 +158,7 @@ def test_stop_ends_the_run_and_keeps_the_best_model(make_napari_viewer, qtbot, d
     assert widget.start()
     pid = widget.runner.child.pid
     qtbot.waitUntil(lambda: len(widget.status.epochs) >= 1, timeout=180_000)
-    qtbot.mouseClick(widget.stop_button, 1)
+    qtbot.mouseClick(widget.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget.status.state == "stopped", timeout=60_000)
     assert wait_gone(pid) and not live_processes()
     assert (Path(widget.values()["save_dir"]) / "stopped_model.h5").is_file()
@@ -203,10 +225,22 @@ def test_predict_adds_proposals_and_accepts_them(make_napari_viewer, qtbot, data
     assert widget._tmpdir is None  # the temporary CSV was removed
     accepted = widget.accept()
     assert sorted(layer.name for layer in accepted) == sorted(before)
-    assert not any(layer.name.endswith("_proposals") for layer in viewer.layers)
+    for layer in viewer.layers:  # emptied and hidden in place (never removed: PLATFORM.md)
+        if layer.name.endswith("_proposals"):
+            assert len(layer.data) == 0 and not layer.visible
     for layer in accepted:  # merged: the existing annotations plus the accepted proposals
         assert len(layer.data) == before[layer.name] + count.get(layer.name + "_proposals", 0)
         assert set(layer.features["name"]) <= {"pulse", "sine"}
+        assert layer in viewer.layers  # the same layer object, updated in place
+
+    # predicting again updates the proposal layers in place
+    ids = {layer.name: id(layer) for layer in viewer.layers}
+    assert widget.start()
+    qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=180_000)
+    assert errors == [], errors
+    assert {layer.name: id(layer) for layer in viewer.layers} == ids
+    again = {layer.name: len(layer.data) for layer in widget.added_layers}
+    assert again == count and all(viewer.layers[n].visible for n in again)
 
 
 def test_predict_reports_bad_input(make_napari_viewer, tmp_path, errors):

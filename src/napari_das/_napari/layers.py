@@ -30,27 +30,20 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import DasError
-from ..core.io.annotations import Annotations
+from ..core.io.annotations import CHANNEL, Annotations
 
 LayerDataTuple = tuple[Any, dict, str]
 
 #: World ``y`` units per Hz (kHz, negated so that low frequencies are drawn at the bottom).
 WORLD_Y_PER_HZ = -1e-3
 
-#: Colours of song types (colour-blind friendly, Okabe-Ito + extras); a name always gets the same.
+#: Colours of song types: 20 distinct ones, starting with the colour-blind-safe Okabe-Ito set,
+#: then Paul Tol's bright and light sets.  A name keeps its colour in every file and session;
+#: within one recording no two song types share a colour (up to 20 types, :func:`colors_for`).
 PALETTE = (
-    "#e69f00",
-    "#56b4e9",
-    "#009e73",
-    "#f0e442",
-    "#0072b2",
-    "#d55e00",
-    "#cc79a7",
-    "#ffffff",
-    "#8dd3c7",
-    "#fb8072",
-    "#b3de69",
-    "#bc80bd",
+    "#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7",
+    "#ffffff", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb",
+    "#77aadd", "#ee8866", "#eedd88", "#ffaabb", "#99ddff", "#44bb99",
 )
 SEGMENT_ALPHA = 0.3
 
@@ -65,9 +58,32 @@ def world_y_to_hz(y: float | np.ndarray) -> float | np.ndarray:
     return y / WORLD_Y_PER_HZ
 
 
-def color_of(name: str) -> str:
-    """The colour of a song type: the same for the same name in every file and session."""
-    return PALETTE[zlib.crc32(str(name).encode("utf-8")) % len(PALETTE)]
+def _slot(name: str) -> int:
+    return zlib.crc32(str(name).encode("utf-8")) % len(PALETTE)
+
+
+def colors_for(names) -> dict[str, str]:
+    """A colour for each song type in ``names``, never the same for two (up to 20 types).
+
+    Each name gets its own palette slot (from a hash of the name, so the same name keeps its
+    colour everywhere) unless another name of the set took it first (in sorted order), then the
+    next free one.
+    """
+    taken: dict[int, str] = {}
+    colors = {}
+    for name in sorted({str(n) for n in names}):
+        slot = _slot(name)
+        if len(taken) < len(PALETTE):
+            while slot in taken:
+                slot = (slot + 1) % len(PALETTE)
+        taken[slot] = name
+        colors[name] = PALETTE[slot]
+    return colors
+
+
+def color_of(name: str, names=()) -> str:
+    """The colour of a song type among the song types ``names`` of its recording."""
+    return colors_for({*names, name})[str(name)]
 
 
 def _hex_to_rgba(hex_color: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
@@ -75,8 +91,8 @@ def _hex_to_rgba(hex_color: str, alpha: float = 1.0) -> tuple[float, float, floa
     return tuple(int(value[i : i + 2], 16) / 255 for i in (0, 2, 4)) + (alpha,)
 
 
-def _rgba(name: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
-    return _hex_to_rgba(color_of(name), alpha)
+def _rgba(name: str, alpha: float = 1.0, names=()) -> tuple[float, float, float, float]:
+    return _hex_to_rgba(color_of(name, names), alpha)
 
 
 def annotations_to_layers(
@@ -94,7 +110,8 @@ def annotations_to_layers(
         Frequencies in Hz spanned by segment rectangles (usually ``(0, samplerate / 2)``).
     name : str, optional
         Prefix of the layer names (usually the recording stem): ``"<name> events"``,
-        ``"<name> segments"``.
+        ``"<name> segments"``; also kept as ``metadata["das"]["recording"]``, the key that ties
+        annotation layers to their recording's spectrogram.
 
     Returns
     -------
@@ -110,9 +127,12 @@ def annotations_to_layers(
         "categories": dict(annotations.categories),
         "freq_range": (f_low, f_high),
     }
+    if name:  # the recording these annotations belong to (widgets act per recording)
+        metadata["recording"] = name
     df = annotations.df
     event_names = annotations.names_of("event")
     segment_names = annotations.names_of("segment")
+    all_names = list(annotations.categories)  # colours are distinct among them
     layers: list[LayerDataTuple] = []
 
     if event_names:
@@ -120,7 +140,8 @@ def annotations_to_layers(
         times = rows["start_seconds"].to_numpy(np.float64)
         data = np.column_stack([np.full(len(times), (y_bottom + y_top) / 2), times])
         # explicit per-point colours: napari 0.9 ignores a categorical dict as a colour cycle
-        colors = [_rgba(n) for n in rows["name"]] if len(rows) else color_of(event_names[0])
+        colors = ([_rgba(n, names=all_names) for n in rows["name"]] if len(rows)
+                  else color_of(event_names[0], all_names))
         layers.append(
             (
                 data.reshape(-1, 2),
@@ -131,6 +152,7 @@ def annotations_to_layers(
                         "name": event_names[0],
                         "start_seconds": np.nan,
                         "stop_seconds": np.nan,
+                        **({CHANNEL: -1} if CHANNEL in df.columns else {}),
                     },
                     "face_color": colors,
                     # small points show their border even at width 0: colour it like the face
@@ -160,30 +182,49 @@ def annotations_to_layers(
             "ndim": 2,
             "features": _features(rows),
             "edge_width": 0,
+            # the song type written in each band (napari draws text from the features)
+            "text": {"string": "{name}", "anchor": "center", "size": 14, "color": "white",
+                     "translation": [(y_top - y_bottom) * 0.45, 0.0]},  # near the band's top
             "metadata": {"das": dict(metadata)},
         }
         if rectangles:  # napari's shapes take colour lists in order, not by name: give each
-            kwargs["face_color"] = [_rgba(n, SEGMENT_ALPHA) for n in rows["name"]]
-            kwargs["edge_color"] = [_rgba(n) for n in rows["name"]]
+            kwargs["face_color"] = [_rgba(n, SEGMENT_ALPHA, all_names) for n in rows["name"]]
+            kwargs["edge_color"] = [_rgba(n, names=all_names) for n in rows["name"]]
         if segment_names:
             kwargs["feature_defaults"] = {
                 "name": segment_names[0],
                 "start_seconds": np.nan,
                 "stop_seconds": np.nan,
+                **({CHANNEL: -1} if CHANNEL in df.columns else {}),
             }
         layers.append((rectangles, kwargs, "shapes"))
     return layers
 
 
 def _features(rows: pd.DataFrame) -> pd.DataFrame:
-    """``name`` plus the exact float64 times (napari keeps shape vertices as float32)."""
-    return pd.DataFrame(
+    """``name`` plus the exact float64 times (napari keeps shape vertices as float32), and the
+    audio ``channel`` (-1: unassigned) when the annotations have one (DAS's GUI writes it)."""
+    features = pd.DataFrame(
         {
             "name": rows["name"].astype(object).to_numpy(),
             "start_seconds": rows["start_seconds"].to_numpy(np.float64),
             "stop_seconds": rows["stop_seconds"].to_numpy(np.float64),
         }
     )
+    if CHANNEL in rows.columns:
+        features[CHANNEL] = rows[CHANNEL].to_numpy(np.int64)
+    return features
+
+
+def _channels(attributes: Mapping, count: int) -> list[int] | None:
+    """The ``channel`` feature of a layer's items (None if the layer has no such feature)."""
+    features = attributes.get("features")
+    if features is None or CHANNEL not in getattr(features, "columns", ()):
+        return None
+    values = pd.to_numeric(pd.Series(features[CHANNEL]), errors="coerce").to_numpy(np.float64)
+    if len(values) != count:
+        return None
+    return [int(v) if np.isfinite(v) else -1 for v in values]
 
 
 def _exact_times(attributes: Mapping, coordinates: np.ndarray, column: str) -> np.ndarray:
@@ -253,6 +294,8 @@ def layers_to_annotations(layers: Sequence[Any]) -> Annotations:
     categories: dict[str, str] = {}
     events: dict[str, list[float]] = {}
     segments: dict[str, tuple[list[float], list[float]]] = {}
+    rows: list[tuple[str, float, float, int]] = []  # name, start, stop, channel (-1: none)
+    has_channels = False
     for layer in layers:
         data, attributes, layer_type = _as_tuple(layer)
         layer_name = str(attributes.get("name", layer_type))
@@ -261,19 +304,26 @@ def layers_to_annotations(layers: Sequence[Any]) -> Annotations:
         ):
             categories.setdefault(str(type_name), category)
         if layer_type == "points":
-            coords = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
+            coords = np.asarray(data, dtype=np.float64)
+            coords = coords.reshape(len(data), -1) if len(data) else coords.reshape(0, 2)
             times = _exact_times(attributes, coords[:, -1], "start_seconds")
-            for type_name, t in zip(_names(attributes, len(coords), layer_name), times):
+            channels = _channels(attributes, len(coords))
+            has_channels |= channels is not None
+            for i, (type_name, t) in enumerate(
+                    zip(_names(attributes, len(coords), layer_name), times)):
                 events.setdefault(type_name, []).append(float(t))
+                rows.append((type_name, float(t), float(t), channels[i] if channels else -1))
         elif layer_type == "shapes":
             names = _names(attributes, len(data), layer_name)
             x = [np.asarray(vertices, dtype=np.float64)[:, -1] for vertices in data]
             starts = _exact_times(attributes, [v.min() for v in x], "start_seconds")
             stops = _exact_times(attributes, [v.max() for v in x], "stop_seconds")
-            for type_name, start, stop in zip(names, starts, stops):
-                onsets, offsets = segments.setdefault(type_name, ([], []))
-                onsets.append(float(start))
-                offsets.append(float(stop))
+            channels = _channels(attributes, len(data))
+            has_channels |= channels is not None
+            for i, (type_name, start, stop) in enumerate(zip(names, starts, stops)):
+                segments.setdefault(type_name, ([], []))
+                rows.append((type_name, float(start), float(stop),
+                             channels[i] if channels else -1))
         else:
             raise DasError(
                 f"layer {layer_name!r} is a {layer_type} layer; only shapes "
@@ -289,7 +339,8 @@ def layers_to_annotations(layers: Sequence[Any]) -> Annotations:
         categories[type_name] = "event"
     for type_name in segments:
         categories[type_name] = "segment"
-    all_events = {n: events.get(n, []) for n, c in categories.items() if c == "event"}
-    all_segments = {n: segments.get(n, ([], [])) for n, c in categories.items() if c == "segment"}
-    merged = Annotations.from_events_segments(all_events, all_segments)
-    return Annotations(merged.df, categories)
+    columns = ["name", "start_seconds", "stop_seconds", CHANNEL]
+    df = pd.DataFrame(rows, columns=columns)
+    if not has_channels:  # the channel column (DAS's GUI) survives only where it came in
+        df = df.drop(columns=CHANNEL)
+    return Annotations(df, categories)

@@ -1,8 +1,10 @@
 """napari readers: recordings as spectrogram images, ``*_annotations.csv`` as shapes/points.
 
 Both ``get_*_reader`` functions are cheap probes that return ``None`` (never raise) for files
-that are not ours; the returned reader raises :class:`~napari_das.core.errors.DasError` for files
-that look like ours but cannot be read (napari shows the message).
+that are not ours.  For a file that looks like ours but cannot be read, the reader they return
+shows our one-line :class:`~napari_das.core.errors.DasError` message as a napari notification
+and adds nothing (napari would otherwise show its generic "Tried to read ..." message with ours
+hidden behind "View traceback"); :func:`read_audio` and :func:`read_annotations` themselves raise.
 
 World coordinates are shared by every napari-das layer (see :mod:`napari_das._napari.layers`):
 ``x`` = time in seconds, ``y`` = ``-frequency`` in kHz (so low frequencies are at the bottom).
@@ -10,6 +12,7 @@ World coordinates are shared by every napari-das layer (see :mod:`napari_das._na
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import zipfile
@@ -23,6 +26,7 @@ from ..core.io import audio
 from ..core.io.annotations import ANNOTATIONS_SUFFIX, Annotations
 from .layers import annotations_to_layers, hz_to_world_y
 from .lazy_spectrogram import AudioWindows, spectrogram_levels
+from .time_view import attach_to_current_viewer
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +57,30 @@ def _looks_like_audio(path: str) -> bool:
     return {"data.npy", "samplerate.npy"} <= names
 
 
+def _reporting(read: Callable[[PathOrPaths], list[LayerDataTuple]]):
+    """``read`` for napari: a DasError becomes a notification and napari's empty-file result."""
+
+    @functools.wraps(read)
+    def reader(path: PathOrPaths) -> list:
+        try:
+            layers = read(path)
+        except DasError as err:
+            from napari.utils.notifications import show_error
+
+            show_error(str(err))
+            return [(None,)]  # napari's sentinel for "nothing to add", without an error
+        attach_to_current_viewer()  # zoom in time only (the layers go to the current viewer)
+        return layers
+
+    return reader
+
+
 def get_audio_reader(path: PathOrPaths) -> Callable[[PathOrPaths], list[LayerDataTuple]] | None:
     """Reader for ``.wav``/``.flac``/``.ogg`` and ``.npz`` (with ``data`` + ``samplerate``)."""
     try:
         paths = _single_paths(path)
         if paths and all(_looks_like_audio(p) for p in paths):
-            return read_audio
+            return _reporting(read_audio)
     except Exception:  # a probe must never raise  # noqa: BLE001
         log.debug("audio probe failed for %r", path, exc_info=True)
     return None
@@ -71,7 +93,7 @@ def get_annotations_reader(
     try:
         paths = _single_paths(path)
         if paths and all(p.endswith(ANNOTATIONS_SUFFIX) and os.path.isfile(p) for p in paths):
-            return read_annotations
+            return _reporting(read_annotations)
     except Exception:  # noqa: BLE001
         log.debug("annotations probe failed for %r", path, exc_info=True)
     return None
@@ -139,7 +161,8 @@ def spectrogram_layers(
     -------
     list of (data, kwargs, "image")
         ``data`` is a multiscale list of lazy :class:`SpectrogramLevel` arrays (or one level for
-        short recordings); ``kwargs["metadata"]["das"]`` holds ``path``, ``samplerate``,
+        short recordings); ``kwargs["metadata"]["das"]`` holds ``recording`` (the name,
+        shared by the channels and the recording's annotation layers), ``path``, ``samplerate``,
         ``channels``, ``channel``, ``duration``, ``frames``, ``nfft``, ``hop``.
     """
     windows = AudioWindows(source, samplerate)
@@ -163,6 +186,7 @@ def spectrogram_layers(
             "metadata": {
                 "das": {
                     "kind": "spectrogram",
+                    "recording": name,
                     "path": windows.path,
                     "samplerate": windows.samplerate,
                     "channels": windows.channels,

@@ -1,10 +1,15 @@
 """The Annotate widget: song types (event/segment), the active type, number-key shortcuts,
 click-to-add events and drag-to-add segments, and "Export for DAS".
 
-Annotations live in napari layers (:mod:`napari_das._napari.layers`): one points layer for all
-event types and one shapes layer of rectangles for all segment types, each item carrying its
-song type as the feature ``name``.  Picking a type selects its layer in napari's add mode
-(points: click adds an event; shapes: drag a rectangle, stretched to the frequency range).
+Annotations live in napari layers (:mod:`napari_das._napari.layers`): per recording, one points
+layer for all event types and one shapes layer of rectangles for all segment types, each item
+carrying its song type as the feature ``name``.  Picking a type selects its layer in napari's add
+mode (points: click adds an event; shapes: drag a rectangle, stretched to the frequency range).
+
+Each recording owns its annotation layers: the association is the layer metadata key
+``das.recording`` (:func:`~napari_das._qt.layer_tools.recording_key`), never the layer order.
+Song types, new annotations, renames and the export act on the recording chosen in the widget
+only, and only that recording is shown (recordings all start at t = 0 and would overlap).
 """
 
 from __future__ import annotations
@@ -31,39 +36,25 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from .._napari.history import edit_history
 from ..core.errors import DasError
-from ..core.io import audio
-from ..core.io.annotations import ANNOTATIONS_SUFFIX, Annotations
+from ..core.io.annotations import Annotations
 from .layer_tools import (
+    EXPORT_FORMATS,
     add_layer_tuples,
     annotation_layers_of,
+    export_recording,
     fill_recording_combo,
     freq_range_of,
     layer_kind,
-    recording_samples,
+    recording_key,
+    set_new_item_type,
+    show_recording,
 )
+from .legend import fill_legend, selection_text
+from .navigation import NavigationControls
 
 CATEGORIES = ("event", "segment")
-EXPORT_FORMATS = ("npz", "wav")
-
-
-def set_new_item_type(layer: Any, name: str, start: float = np.nan, stop: float = np.nan) -> None:
-    """Make items added next (by the mouse or by code) carry song type ``name``.
-
-    Every feature column needs a default (napari); ``start_seconds``/``stop_seconds`` hold the
-    exact times of items added by code, NaN for drawn ones (their coordinates count).
-    """
-    from .._napari.layers import color_of
-
-    defaults = {c: layer.feature_defaults[c].iloc[0] for c in layer.features.columns}
-    defaults.update({"name": name})
-    for column, value in (("start_seconds", start), ("stop_seconds", stop)):
-        if column in layer.features.columns:
-            defaults[column] = value
-    layer.feature_defaults = defaults
-    if layer_kind(layer) == "shapes":  # shapes colour items by list, not by feature
-        layer.current_face_color = color_of(name) + "4d"
-        layer.current_edge_color = color_of(name)
 
 
 class AnnotateWidget(QWidget):
@@ -72,8 +63,11 @@ class AnnotateWidget(QWidget):
     def __init__(self, napari_viewer=None, parent: QWidget | None = None):
         super().__init__(parent)
         self.viewer = napari_viewer
-        self.categories: dict[str, str] = {}
+        self.categories: dict[str, str] = {}  # the song types of the current recording
+        self._types_of: dict[str, dict[str, str]] = {}  # song types per recording key
+        self._active_of: dict[str, str | None] = {}  # active song type per recording key
         self.active: str | None = None
+        self._recording: str | None = None
         self._syncing = False
 
         self.recording_combo = QComboBox()
@@ -123,21 +117,26 @@ class AnnotateWidget(QWidget):
         export_form.addRow("End", self.end_spin)
         export_form.addRow(self.export_button)
 
+        self.navigation = NavigationControls(napari_viewer, self.active_times)
+
         layout = QVBoxLayout(self)
         form = QFormLayout()
         form.addRow("Recording", self.recording_combo)
         layout.addLayout(form)
         layout.addWidget(types_box, 1)
+        layout.addWidget(self.navigation)
         layout.addWidget(export_box)
 
         self.add_button.clicked.connect(self._add_clicked)
         self.rename_button.clicked.connect(self._rename_clicked)
         self.remove_button.clicked.connect(self._remove_clicked)
         self.types_list.currentRowChanged.connect(self._row_changed)
+        self.recording_combo.currentTextChanged.connect(self._recording_changed)
         self.export_button.clicked.connect(self._export_clicked)
         if napari_viewer is not None:
             napari_viewer.layers.events.inserted.connect(self.refresh)
             napari_viewer.layers.events.removed.connect(self.refresh)
+            napari_viewer.layers.selection.events.active.connect(self._active_layer_changed)
             for key in range(1, 10):
                 napari_viewer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
         self.refresh()
@@ -157,12 +156,80 @@ class AnnotateWidget(QWidget):
             return None
         return self.viewer.layers[name]
 
+    def recording(self) -> str | None:
+        """The key of the current recording (shared by its spectrogram and annotation layers)."""
+        layer = self.recording_layer()
+        return None if layer is None else recording_key(layer)
+
+    def _layers(self, proposals: bool = False) -> list:
+        """The annotation layers of the current recording."""
+        key = self.recording()
+        if key is None:
+            return []
+        return annotation_layers_of(self.viewer, proposals=proposals, recording=key)
+
+    def select_recording(self, name: str) -> None:
+        """Make the spectrogram layer ``name`` the current recording (shown alone)."""
+        self.recording_combo.setCurrentText(name)
+        self._recording_changed(name)
+
+    def _recording_changed(self, *_: Any) -> None:
+        if self.viewer is None or self._syncing:
+            return
+        key = self.recording()
+        if key != self._recording and self._recording is not None:
+            self._types_of[self._recording] = dict(self.categories)
+            self._active_of[self._recording] = self.active
+        if key is not None:
+            show_recording(self.viewer, key)
+        if key == self._recording:
+            self._read_types()
+            return
+        self._recording = key
+        self.categories = dict(self._types_of.get(key, {})) if key is not None else {}
+        self.active = None
+        self._read_types()
+        if self._active_of.get(key) in self.categories:
+            self.set_active(self._active_of[key])
+
+    def set_band(self, low_khz: float, high_khz: float = 0.0) -> None:
+        """Show ``low_khz``-``high_khz`` (``high_khz`` 0: up to the Nyquist frequency)."""
+        self.navigation.band.set_band(low_khz, high_khz)
+
+    def active_times(self) -> np.ndarray:
+        """Start times (s) of the current recording's annotations of the active song type."""
+        if self.active is None or not self._layers():
+            return np.empty(0)
+        df = self.annotations().df
+        return df.loc[df["name"] == self.active, "start_seconds"].to_numpy(np.float64)
+
+    def _active_layer_changed(self, event: Any = None) -> None:
+        """Selecting a layer of another recording in the layer list makes it the current one."""
+        layer = getattr(event, "value", None)
+        if layer is None or self._syncing or self.viewer is None:
+            return
+        meta = (layer.metadata or {}).get("das", {}) or {}
+        if meta.get("kind") not in ("spectrogram", "annotations"):
+            return
+        key = recording_key(layer)
+        if key == self.recording():
+            return
+        from .layer_tools import spectrogram_layers_of
+
+        spectrograms = spectrogram_layers_of(self.viewer, recording=key)
+        if spectrograms:
+            self.select_recording(spectrograms[0].name)
+
     def refresh(self, *_: Any) -> None:
         """Re-read recordings and song types from the viewer's layers."""
         if self.viewer is None or self._syncing:
             return
         fill_recording_combo(self.recording_combo, self.viewer)
-        for layer in annotation_layers_of(self.viewer):
+        self._recording_changed()
+
+    def _read_types(self) -> None:
+        """Song types of the current recording: ours plus those its layers hold."""
+        for layer in self._layers():
             for name, category in layer.metadata.get("das", {}).get("categories", {}).items():
                 self.categories.setdefault(name, category)
             for name in layer.features.get("name", []):
@@ -170,36 +237,51 @@ class AnnotateWidget(QWidget):
                                            else "segment")
             for key in range(1, 10):
                 layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
+            self.navigation.bind_keys(layer)
+            layer.events.data.connect(self._show_types)  # live counts
             if layer_kind(layer) == "shapes":
                 layer.events.data.connect(self._shape_added)
+                layer.events.highlight.connect(self._show_selection)
+        if self.active not in self.categories:
+            self.active = None
         self._show_types()
 
-    def _show_types(self) -> None:
-        self.types_list.blockSignals(True)
-        self.types_list.clear()
-        for i, (name, category) in enumerate(self.categories.items(), start=1):
-            key = f"{i}: " if i < 10 else ""
-            self.types_list.addItem(f"{key}{name} ({category})")
-        if self.active in self.categories:
-            self.types_list.setCurrentRow(list(self.categories).index(self.active))
-        self.types_list.blockSignals(False)
-        self.active_label.setText(f"active: {self.active or 'none'}")
+    def counts(self) -> dict[str, int]:
+        """Annotations per song type in the current recording."""
+        counts: dict[str, int] = {}
+        for layer in self._layers():
+            for name in layer.features.get("name", []):
+                counts[str(name)] = counts.get(str(name), 0) + 1
+        return counts
+
+    def _show_types(self, *_: Any) -> None:
+        """The song types as a legend: colour, number key, category and count."""
+        fill_legend(self.types_list, self.categories, self.counts(), self.active)
+        self._show_selection()
+
+    def _show_selection(self, *_: Any) -> None:
+        """The active type, and the duration of the selected segments."""
+        segments = self.layer_for("segment", create=False) if self.viewer is not None else None
+        self.active_label.setText(selection_text(self.active, segments))
 
     def layer_for(self, category: str, create: bool = True):
-        """The annotation layer (points for events, shapes for segments); created if missing."""
+        """The current recording's annotation layer (points for events, shapes for segments);
+        created if missing."""
         kind = "Points" if category == "event" else "Shapes"
-        for layer in annotation_layers_of(self.viewer):
+        for layer in self._layers():
             if layer_kind(layer) == kind.lower():
                 return layer
         if not create:
             return None
+        if self.recording() is None:
+            raise DasError("open a recording first (File > Open, or a sample)")
         from .._napari.layers import annotations_to_layers
 
         names = [n for n, c in self.categories.items() if c == category]
         ann = Annotations(categories={n: category for n in names})
         recording = self.recording_layer()
         freq = freq_range_of(recording) if recording is not None else (0.0, 5000.0)
-        stem = recording.name if recording is not None else None
+        stem = self.recording()
         tuples = [t for t in annotations_to_layers(ann, freq, name=stem)
                   if t[2] == kind.lower()]
         self._syncing = True
@@ -208,14 +290,19 @@ class AnnotateWidget(QWidget):
         finally:
             self._syncing = False
         layer.metadata["das"]["categories"] = dict(self.categories)
+        layer.events.data.connect(self._show_types)  # live counts
         if kind == "Shapes":
             layer.events.data.connect(self._shape_added)
+            layer.events.highlight.connect(self._show_selection)
         for key in range(1, 10):
             layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
+        self.navigation.bind_keys(layer)
         return layer
 
     def _sync_categories(self) -> None:
-        for layer in annotation_layers_of(self.viewer):
+        if self._recording is not None:
+            self._types_of[self._recording] = dict(self.categories)
+        for layer in self._layers():
             layer.metadata.setdefault("das", {})["categories"] = dict(self.categories)
 
     # ------------------------------------------------------------------------ song types
@@ -238,15 +325,19 @@ class AnnotateWidget(QWidget):
         if not new or new in self.categories:
             raise DasError(f"choose a new, unused name for {old!r}")
         self.categories = {(new if n == old else n): c for n, c in self.categories.items()}
-        for layer in annotation_layers_of(self.viewer):
-            if "name" in layer.features.columns and len(layer.features):
-                features = layer.features.copy()
-                features["name"] = [new if n == old else n for n in features["name"]]
-                layer.features = features
+        with edit_history(self.viewer).transaction():
+            self._rename_in_layers(old, new)
         if self.active == old:
             self.active = new
         self._sync_categories()
         self.set_active(self.active)
+
+    def _rename_in_layers(self, old: str, new: str) -> None:
+        for layer in self._layers():
+            if "name" in layer.features.columns and len(layer.features):
+                features = layer.features.copy()
+                features["name"] = [new if n == old else n for n in features["name"]]
+                layer.features = features
 
     def remove_type(self, name: str) -> None:
         """Remove a song type and its annotations."""
@@ -257,12 +348,8 @@ class AnnotateWidget(QWidget):
         if layer is not None and len(layer.data):
             keep = np.asarray([n != name for n in layer.features["name"]], bool)
             if not keep.all():
-                if layer_kind(layer) == "points":
-                    layer.selected_data = set(np.flatnonzero(~keep).tolist())
-                    layer.remove_selected()
-                else:
-                    layer.selected_data = set(np.flatnonzero(~keep).tolist())
-                    layer.remove_selected()
+                layer.selected_data = set(np.flatnonzero(~keep).tolist())
+                layer.remove_selected()
         if self.active == name:
             self.active = next(iter(self.categories), None)
         self._sync_categories()
@@ -339,10 +426,10 @@ class AnnotateWidget(QWidget):
                 layer.events.data.connect(self._shape_added)
 
     def annotations(self) -> Annotations:
-        """The annotations in the (non-proposal) annotation layers."""
+        """The annotations in the current recording's (non-proposal) annotation layers."""
         from .._napari.layers import layers_to_annotations
 
-        layers = annotation_layers_of(self.viewer)
+        layers = self._layers()
         annotations = layers_to_annotations(layers)
         categories = {**self.categories, **annotations.categories}
         return Annotations(annotations.df, categories)
@@ -352,33 +439,16 @@ class AnnotateWidget(QWidget):
                end: float | None = None, overwrite: bool = False) -> tuple[Path, Path]:
         """Write ``<stem>.<fmt>`` and ``<stem>_annotations.csv`` into ``folder``.
 
-        Only annotations lying entirely inside ``[start, end]`` are kept, shifted by ``-start``.
+        The audio runs from the sample of ``start`` to the one before that of ``end``
+        (:mod:`napari_das.core.timebase`); annotations lying entirely inside that range are kept,
+        shifted so that the first exported sample is at 0 s.
         Raises DasError if a file exists and ``overwrite`` is False.
         """
         recording = self.recording_layer()
         if recording is None:
             raise DasError("open a recording first")
-        if fmt not in EXPORT_FORMATS:
-            raise DasError(f"the audio format must be one of {', '.join(EXPORT_FORMATS)}")
-        meta = recording.metadata.get("das", {})
-        duration = float(meta.get("duration") or np.inf)
-        end = duration if end is None or end <= 0 else min(float(end), duration)
-        if not start < end:
-            raise DasError(f"the export range {start:g}-{end:g} s is empty")
-        stem = Path(meta["path"]).stem if meta.get("path") else recording.name
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        audio_path = folder / f"{stem}.{fmt}"
-        csv_path = folder / f"{stem}{ANNOTATIONS_SUFFIX}"
-        existing = [p for p in (audio_path, csv_path) if p.exists()]
-        if existing and not overwrite:
-            raise DasError("exists already: choose another folder or allow overwriting",
-                           existing[0])
-        data, samplerate = recording_samples(recording, start, end)
-        annotations = self.annotations().cropped(float(start), float(end))
-        audio.write(audio_path, data, samplerate, overwrite=overwrite)
-        annotations.to_file(csv_path, overwrite=overwrite)
-        return audio_path, csv_path
+        return export_recording(recording, self.annotations(), folder, fmt, start, end,
+                                overwrite)
 
     # --------------------------------------------------------------------------- buttons
     def _add_clicked(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from ._status import RunStatus
@@ -23,7 +24,7 @@ class LossPlot(QWidget):
         self.train_curve = self.plot.plot([], [], name="training", symbol="o", symbolSize=5,
                                           pen=pg.mkPen("#5dade2", width=2), symbolBrush="#5dade2")
         self.val_curve = self.plot.plot([], [], name="validation", symbol="s", symbolSize=5,
-                                        pen=pg.mkPen("#f5b041", width=2, style=2),
+                                        pen=pg.mkPen("#f5b041", width=2, style=Qt.PenStyle.DashLine),
                                         symbolBrush="#f5b041")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -10,7 +10,6 @@ back with :class:`~napari_das.core.io.annotations.Annotations` and turned into l
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from qtpy.QtWidgets import (
 from ..core.config import PredictionConfig
 from ..core.errors import DasError
 from ..core.io.annotations import Annotations
+from ..core.io.files import model_stem
 from ._runner import ChildRunner
 from ._status import RUNNING, STOPPING, RunStatus
 from .child_process import ChildResult, config_flags
@@ -45,20 +45,10 @@ from .layer_tools import (
     add_layer_tuples,
     fill_recording_combo,
     recording_audio,
+    recording_key,
 )
 
 MODEL_FILTER = "DAS models (*_model.h5 *.keras *_model.keras);;All files (*)"
-
-
-def model_stem(path: str | os.PathLike) -> str:
-    """``res/x_model.h5`` / ``res/x_model.keras`` / ``res/x.keras`` -> ``res/x``."""
-    from ..core.io.params import strip_result_suffix
-
-    text = os.fspath(path)
-    stem = strip_result_suffix(text)
-    if stem == text and text.endswith(".keras"):
-        stem = text[: -len(".keras")]
-    return stem
 
 
 def model_categories(stem: str) -> dict[str, str]:
@@ -111,7 +101,7 @@ class PredictWidget(QWidget):
         top.addRow("Recording", recording_row)
         top.addRow("Proofreading", self.proofread_check)
 
-        self.form = ConfigForm(PredictionConfig, exclude=("block_seconds",), group_boxes=False)
+        self.form = ConfigForm(PredictionConfig, group_boxes=False)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form)
@@ -192,7 +182,7 @@ class PredictWidget(QWidget):
             meta = layer.metadata.get("das", {})
             tmpdir = tempfile.mkdtemp(prefix="napari-das-predict-")
             audio_path = recording_audio(layer, tmpdir)
-            name = re.sub(r" ch\d+$", "", layer.name)  # "<stem> events_proposals" etc.
+            name = recording_key(layer)  # "<stem> events_proposals" etc.
             csv = os.path.join(tmpdir, "prediction_annotations.csv")
         except DasError as err:
             if tmpdir:
@@ -243,7 +233,8 @@ class PredictWidget(QWidget):
     def accept(self) -> list:
         """Turn every ``*_proposals`` layer into annotations (merged with existing ones)."""
         try:
-            layers = accept_proposals(self.viewer)
+            layer = self.current_recording()
+            layers = accept_proposals(self.viewer, recording=recording_key(layer))
         except DasError as err:
             show_error(str(err))
             return []

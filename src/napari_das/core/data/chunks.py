@@ -24,7 +24,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,6 +162,10 @@ class ChunkBatches:
         Per-class weights multiplied into the temporal sample weights.
     output_stride : int
         Subsampling of ``y`` and the weights (1 when the network upsamples).
+    augment : callable, optional
+        ``augment(x [B, nb_hist, C], rng) -> x`` applied to shuffled (training) batches with a
+        generator seeded by ``seed`` and the batch index
+        (:class:`~napari_das.core.data.augment.Augmenter`).
     """
 
     x: np.ndarray
@@ -175,6 +179,7 @@ class ChunkBatches:
     seed: int = 0
     class_weights: np.ndarray | None = None
     output_stride: int = 1
+    augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         self.starts = grid_starts(self.boundaries, self.nb_hist, self.stride)
@@ -208,9 +213,19 @@ class ChunkBatches:
         weights = np.broadcast_to(self._mask, yidx.shape).astype(np.float32)
         if self.class_weights is not None:
             weights = weights * np.asarray(self.class_weights, np.float32)[yb.argmax(axis=-1)]
+        if self.augment is not None and self.shuffle:  # training batches only, x only
+            xb = self.augment(xb, np.random.default_rng([int(self.seed), int(index), 1]))
         return xb, yb, weights
 
 
-def default_steps_per_epoch(train: ChunkBatches, cap: int = MAX_STEPS_PER_EPOCH) -> int:
-    """One pass over the training chunks (stride grid), at most ``cap`` batches."""
-    return int(min(len(train), cap))
+def default_steps_per_epoch(train: ChunkBatches, cap: int = MAX_STEPS_PER_EPOCH,
+                            stride: int | None = None) -> int:
+    """One pass over the training chunks, at most ``cap`` batches.
+
+    ``stride``: count the chunks on this grid instead of the batches' own (DAS's stride of the
+    same command line, so that an epoch costs what DAS's epoch costs whatever our margin).
+    """
+    if stride is None:
+        return int(min(len(train), cap))
+    chunks = len(grid_starts(train.boundaries, train.nb_hist, int(stride)))
+    return int(min(max(1, chunks // train.batch_size), cap))

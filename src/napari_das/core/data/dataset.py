@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ... import __version__
 from ..config import DatasetConfig
@@ -38,7 +37,7 @@ from ..io.annotations import ANNOTATIONS_SUFFIX, Annotations
 from ..io.store import ATTRS_NPY, load_dataset, open_arrays, write_attrs  # noqa: F401 (re-export)
 from ..progress import check_stop, emit
 from .splits import SPLIT_NAMES, plan_splits
-from .targets import make_targets, safe_file_names, seconds_to_indices, single_class_targets
+from .targets import make_targets, safe_file_names, single_class_targets
 
 log = logging.getLogger(__name__)
 
@@ -126,45 +125,25 @@ def pair_recordings(folder: str | os.PathLike) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def _csv_line(path: Path, name: str, start: float) -> str:
-    """'line N' of the first CSV row with this name and start time (best effort)."""
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-        starts = pd.to_numeric(raw["start_seconds"], errors="coerce").to_numpy(float)
-        rows = np.flatnonzero((raw["name"].to_numpy() == name) & np.isclose(starts, start))
-        if len(rows):
-            return f"line {int(rows[0]) + 2}"
-    except (OSError, ValueError, KeyError, pd.errors.ParserError):
-        pass
-    return "row"
+def check_times(recording: Recording) -> str | None:
+    """Clip annotations to the recording (DAS's export writes rows past its ends, spec 9.2).
+
+    Rows partly outside are clipped, rows entirely outside dropped; returns the one-line report
+    for the file (also logged as a warning), or None when every row was inside.
+    """
+    duration = recording.frames / recording.samplerate
+    clipped, nb_clipped, nb_dropped = recording.annotations.clipped(duration)
+    if not nb_clipped and not nb_dropped:
+        return None
+    recording.annotations = clipped
+    message = (f"{recording.annotations_path}: {nb_clipped} annotation(s) clipped to the "
+               f"recording (0-{duration:g} s), {nb_dropped} outside it dropped")
+    log.warning(message)
+    return message
 
 
-def check_times(recording: Recording) -> None:
-    """Raise :class:`DasError` for annotations outside the recording (naming file and line)."""
-    fs, frames = recording.samplerate, recording.frames
-    duration = frames / fs
-    table = recording.annotations.df
-    starts = table["start_seconds"].to_numpy(float)
-    stops = table["stop_seconds"].to_numpy(float)
-    first, _ = seconds_to_indices(starts, stops, fs)
-    problems = [
-        (starts < 0, "starts before 0 s; fix or delete that row"),
-        (first >= frames, f"starts after the end of the recording ({duration:g} s); fix or "
-                          "delete that row or check that the audio file is complete"),
-        (stops > duration + 1 / fs, f"ends past the end of the recording ({duration:g} s); fix "
-                                    "the stop time or check that the audio file is complete"),
-    ]
-    for bad, message in problems:
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            name, start, stop = table.iloc[row][["name", "start_seconds", "stop_seconds"]]
-            line = _csv_line(recording.annotations_path, name, start)
-            raise DasError(f"{line} ({name!r} {start:g}-{stop:g} s) {message}",
-                           recording.annotations_path)
-
-
-def inspect_recordings(pairs: list[tuple[Path, Path]], progress=None,
-                       stop=None) -> list[Recording]:
+def inspect_recordings(pairs: list[tuple[Path, Path]], progress=None, stop=None,
+                       warnings: list[str] | None = None) -> list[Recording]:
     """Probe audio, read and check annotations of every pair (no audio samples are read)."""
     recordings = []
     emit(progress, "start", task="checking recordings", total=len(pairs))
@@ -178,7 +157,9 @@ def inspect_recordings(pairs: list[tuple[Path, Path]], progress=None,
         recording = Recording(stem, audio_path, annotations_path, float(probe.samplerate),
                               int(probe.frames), int(probe.channels),
                               Annotations.from_file(annotations_path))
-        check_times(recording)
+        report = check_times(recording)
+        if report and warnings is not None:
+            warnings.append(report)
         recordings.append(recording)
         emit(progress, "step", task="checking recordings", current=number, total=len(pairs))
     return recordings
@@ -213,28 +194,66 @@ def _read(recording: Recording, samplerate: float) -> np.ndarray:
     return np.asarray(data[:wanted], dtype=np.float32)
 
 
+_STRENGTH = {"definitions": 3, "rows": 2, "placeholder": 1}
+
+
+#: Peak above which a recording is in integer scale (int16 PCM stored raw in .npz/.h5).
+INTEGER_SCALE_PEAK = 2.0
+
+
+def check_scales(peaks: dict[str, float]) -> None:
+    """Refuse a dataset mixing recordings in [-1, 1] with recordings in integer scale.
+
+    DAS scales WAV integer PCM to [-1, 1) but stores ``.npz``/``.h5`` values as they are, so an
+    int16 export next to WAV files differs by a factor 32768 (spec 1.1).
+    """
+    unit = sorted(name for name, peak in peaks.items() if 0 < peak <= 1.0)
+    integer = sorted(name for name, peak in peaks.items() if peak > INTEGER_SCALE_PEAK)
+    if unit and integer:
+        def few(names: list[str]) -> str:
+            return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+        raise DasError(f"mixed audio scales: {few(integer)} peak(s) above {INTEGER_SCALE_PEAK:g} "
+                       f"(integer scale, e.g. int16 in .npz) but {few(unit)} within [-1, 1]; "
+                       "divide the integer-scale files by 32768 (or export all recordings the "
+                       "same way) and make the dataset again")
+
+
 def discover_classes(recordings: list[Recording]) -> tuple[list[str], list[str]]:
-    """``noise`` first, then every song type sorted by name (spec 2.1); first category wins."""
-    categories: dict[str, str] = {}
+    """``noise`` first, then every song type sorted by name (spec 2.1).
+
+    A type's category is decided over all files, by the strongest evidence: definitions files,
+    then real rows (a segment if any file has a row with a duration), then NaN placeholder rows
+    (which DAS's predict writes as ``NaN,0`` even for event types).  File order never matters.
+    """
+    votes: dict[str, dict[str, set[str]]] = {}
     for recording in recordings:
-        for name, category in recording.annotations.categories.items():
+        ann = recording.annotations
+        for name, category in ann.categories.items():
             if name == NOISE:
                 log.warning("%s: song type 'noise' is the background class and is ignored",
                             recording.annotations_path)
                 continue
-            if name in categories and categories[name] != category:
-                log.warning("%s: %r is a %s here but a %s in an earlier file; using %s",
-                            recording.annotations_path, name, category, categories[name],
-                            categories[name])
-            categories.setdefault(name, category)
-    if not categories:
+            kind = ann.evidence.get(name, "rows")
+            votes.setdefault(name, {}).setdefault(kind, set()).add(category)
+    if not votes:
         raise DasError("none of the annotation files names a song type; annotate some song "
                        "first", recordings[0].annotations_path.parent)
+    categories = {}
+    for name, by_kind in votes.items():
+        kind = max(by_kind, key=lambda k: _STRENGTH.get(k, 0))
+        found = by_kind[kind]
+        if kind == "placeholder":  # NaN,NaN only comes from event types
+            categories[name] = "event" if "event" in found else "segment"
+        else:
+            categories[name] = "segment" if "segment" in found else "event"
+        if len(found) > 1:
+            log.warning("song type %r is an event in some files and a segment in others "
+                        "(%s); using %s", name, kind, categories[name])
     names = sorted(categories)
     return [NOISE] + names, ["segment"] + [categories[n] for n in names]
 
 
-# ----------------------------------------------------------------------------------- output
 def _check_store(store: Path, overwrite: bool) -> None:
     if not store.parent.is_dir():
         raise DasError("the folder for the dataset does not exist; create it first",
@@ -286,7 +305,7 @@ def make_dataset(config: DatasetConfig, progress=None, stop=None) -> DatasetSumm
     warnings: list[str] = []
     pairs = pair_recordings(data_folder)
     _check_store(store, config.overwrite)
-    recordings = inspect_recordings(pairs, progress, stop)
+    recordings = inspect_recordings(pairs, progress, stop, warnings)
 
     channels = {r.channels for r in recordings}
     if len(channels) > 1:
@@ -322,10 +341,12 @@ def make_dataset(config: DatasetConfig, progress=None, stop=None) -> DatasetSumm
             shapes |= {f"y_{safe}": (lengths[split], 2) for safe in single_names.values()}
             arrays[split] = open_arrays(temporary / split, shapes)
         offsets = dict.fromkeys(SPLIT_NAMES, 0)
+        peaks: dict[str, float] = {}
         emit(progress, "start", task="writing dataset", total=len(recordings))
         for number, recording in enumerate(recordings, start=1):
             check_stop(stop)
             x = _read(recording, samplerate)
+            peaks[recording.audio_path.name] = float(np.max(np.abs(x))) if x.size else 0.0
             y = make_targets(recording.annotations, recording.dataset_frames, samplerate,
                              class_names, class_types, config.event_std_seconds,
                              config.gap_seconds)
@@ -348,6 +369,7 @@ def make_dataset(config: DatasetConfig, progress=None, stop=None) -> DatasetSumm
                 array.flush()
         del arrays, split_arrays
         check_stop(stop)
+        check_scales(peaks)
         attrs = _attributes(config, data_folder, store, recordings, plan, samplerate,
                             class_names, class_types, single_names)
         write_attrs(temporary, attrs)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import timebase
 from ..inference.preprocess import noise_matched_reader
 from ..inference.runner import iter_probabilities, make_runner
 from ..io.params import class_info
@@ -261,10 +262,10 @@ class SplitScorer:
         if self.seg_classes:
             runs = [np.concatenate(c) for c in zip(*self._true_runs)] if self._true_runs else \
                 [np.zeros(0, np.int64)] * 3
-            first = np.array([int(round(on * fs)) for on in segments.onsets_seconds], np.int64)
-            last = np.array([int(round(off * fs)) for off in segments.offsets_seconds], np.int64)
-            first = np.clip(first, 0, self.nb_samples)
-            stop = np.clip(last + 1, 0, self.nb_samples)
+            first, stop = timebase.segment_samples(np.asarray(segments.onsets_seconds),
+                                                   np.asarray(segments.offsets_seconds), fs)
+            first = np.clip(np.asarray(first, np.int64), 0, self.nb_samples)
+            stop = np.clip(np.asarray(stop, np.int64), 0, self.nb_samples)
             seg_names = np.asarray(segments.names, dtype=object)
             for k in self.seg_classes:
                 name = names[k]

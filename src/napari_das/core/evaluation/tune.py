@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from .. import timebase
 from ..config import PredictionConfig, TrainingConfig
 from ..io.params import class_info
 from ..post.events import seconds_to_samples
 from ..post.segments import RunTable, label_segments
 from ..progress import check_stop, emit
-from .streaming import iter_split
+from .split_predict import split_probabilities
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,8 @@ def search_table(table: RunTable, true_total: np.ndarray, samplerate: float,
                 best = (score, gap, min_len)
         emit(progress, "step", task="post-opt", current=k + 1, total=len(gaps))
     score, gap, min_len = best
-    result = {"gap_dur": gap / fs, "min_len": min_len / fs, "score": float(max(score, 0.0))}
+    result = {"gap_dur": timebase.to_seconds(gap, fs), "min_len": timebase.to_seconds(min_len, fs),
+              "score": float(max(score, 0.0))}
     log.info(
         "post-opt: fill gaps < %.4g s, remove segments < %.4g s, macro F1 %.3f",
         result["gap_dur"],
@@ -136,116 +138,38 @@ def geomspace_grid(low: float, high: float, steps: int) -> list[float]:
 
 def optimize_postprocessing(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndarray,
                             config: Any = None, boundaries: Any = None, progress=None,
-                            stop=None, probabilities: np.ndarray | None = None
-                            ) -> dict[str, float] | None:
-    """Grid search of fill gap / min length on a (validation) split; None without segments.
+                            stop=None, probabilities: np.ndarray | None = None,
+                            tolerance: float = 0.01) -> dict[str, Any] | None:
+    """Post-processing chosen on a (validation) split by what users measure; None without
+    segment or event classes (or without data).
 
-    The grids come from the ``post_opt_*`` keys of ``params`` (``TrainingConfig`` defaults);
-    ``probabilities`` skips predicting ``x`` again.  The split is predicted and tabulated
-    block by block (:class:`RunTableBuilder`), so memory does not grow with its length.  Returns ``gap_dur``, ``min_len`` (s) and
-    ``score_val`` (macro sample-wise F1 of the segment classes).
+    Segments: fill gap and min length from 0 and the ``post_opt_*`` grids of ``params``
+    (``TrainingConfig`` defaults: 0.5 ms .. 1 s, 12 values each), scored by onset/offset F1 at
+    ``tolerance`` and the syllable error rate; events: the minimum interval by event F1
+    (:mod:`napari_das.core.evaluation.post_choice`; :func:`post_opt`, DAS's sample-wise F1
+    search, barely sees fragmentation).  ``probabilities`` skips predicting ``x`` again.
+    Returns ``gap_dur``, ``min_len`` (s), ``score_val``, the scores of the choice,
+    ``event_dist`` for event classes, and the criterion.
     """
+    from .post_choice import EVENT_DISTS_S, choose_postprocessing
+
     config = (config or PredictionConfig()).validated()
-    names, types = class_info(params, int(np.shape(y)[1]))
-    seg_classes = [k for k, t in enumerate(types) if t == "segment" and k > 0]
-    if not seg_classes or len(y) == 0:
+    if len(y) == 0:
         return None
-    fs = float(params.get("samplerate_x_Hz") or 1.0)
+    names, types = class_info(params, int(np.shape(y)[1]))
+    probs = probabilities if probabilities is not None else split_probabilities(
+        model, params, x, boundaries, config.batch_size, progress, stop, config.match_noise)
     d = TrainingConfig(data_dir="x.npy")
 
     def grid(name: str) -> list[float]:
-        def value(end: str) -> Any:
-            key = f"post_opt_{name}_{end}"
-            return params.get(key, getattr(d, key))
+        def value(key: str) -> Any:
+            return params.get(f"post_opt_{name}_{key}", getattr(d, f"post_opt_{name}_{key}"))
 
-        return geomspace_grid(float(value("min")), float(value("max")), int(value("steps")))
+        return [0.0, *geomspace_grid(float(value("min")), float(value("max")),
+                                     int(value("steps")))]
 
-    # the run table, block by block over the split (as post_opt over the whole arrays)
-    columns = sorted({0, *seg_classes})
-    lookup = np.zeros(len(names), np.int64)
-    lookup[columns] = np.arange(len(columns))
-    builder = RunTableBuilder(len(columns))
-    true_total = np.zeros(len(columns), np.int64)
-    for _, _, yb, pb in iter_split(model, params, x, y, boundaries, config.batch_size,
-                                   config.match_noise, progress, stop, probabilities):
-        true = lookup[label_segments(yb, columns, 0.5)]
-        builder.push(lookup[label_segments(pb, columns, config.segment_thres)], pb[:, columns],
-                     true)
-        true_total += np.bincount(true, minlength=len(columns))
-    best = search_table(builder.table(), true_total, fs, grid("fill_gaps"), grid("min_len"),
-                        progress, stop)
-    return {"gap_dur": best["gap_dur"], "min_len": best["min_len"], "score_val": best["score"]}
-
-
-class RunTableBuilder:
-    """The run table of the post-processing search, built from blocks of one trace.
-
-    The trace is the concatenation of the pushed blocks (the search runs over the whole split,
-    as :func:`post_opt` does on whole arrays).  Runs of song
-    (predicted label > 0) and the gaps between them become elements with per-class counts of
-    the predicted and the true labels and float64 sums of the probabilities.
-    """
-
-    def __init__(self, nb_classes: int):
-        self.nb = int(nb_classes)
-        self._closed: list[tuple[np.ndarray, ...]] = []
-        self._open: list[Any] | None = None  # [song, start, counts, probs, truth]
-        self._next = 0
-
-    def push(self, pred: np.ndarray, probs: np.ndarray, true: np.ndarray) -> None:
-        """Predicted labels ``[n]`` (positions 0..nb-1), probabilities ``[n, nb]``, true labels."""
-        n = len(pred)
-        if n == 0:
-            return
-        nb = self.nb
-        song = pred > 0
-        starts = np.r_[0, np.flatnonzero(song[1:] != song[:-1]) + 1]
-        element = np.cumsum(np.r_[0, np.diff(song.astype(np.int8)) != 0])
-        m = starts.size
-        counts = np.bincount(element * nb + pred, minlength=m * nb).reshape(m, nb)
-        truth = np.bincount(element * nb + true, minlength=m * nb).reshape(m, nb)
-        sums = np.add.reduceat(np.asarray(probs), starts, axis=0, dtype=np.float64)
-        kinds = song[starts]
-        origin = self._next
-        self._next += n
-        first = 0
-        if self._open is not None:
-            if bool(kinds[0]) == self._open[0]:  # the open element goes on
-                self._open[2] = self._open[2] + counts[0]
-                self._open[3] = self._open[3] + sums[0]
-                self._open[4] = self._open[4] + truth[0]
-                first = 1
-            if first == 1 and m == 1:
-                return
-            o = self._open
-            self._closed.append((np.array([o[0]]), np.array([o[1]]),
-                                 np.array([origin + (starts[1] if first else 0)]),
-                                 o[2][None], o[3][None], o[4][None]))
-        last = m - 1
-        if first < last:
-            self._closed.append((kinds[first:last], origin + starts[first:last],
-                                 origin + starts[first + 1: last + 1], counts[first:last],
-                                 sums[first:last], truth[first:last]))
-        if first <= last:
-            self._open = [bool(kinds[last]), origin + int(starts[last]), counts[last],
-                          sums[last], truth[last]]
-
-    def table(self) -> Any:
-        """The :class:`~napari_das.core.post.segments.RunTable` of everything pushed."""
-        parts = list(self._closed)
-        if self._open is not None:
-            o = self._open
-            parts.append((np.array([o[0]]), np.array([o[1]]), np.array([self._next]),
-                          o[2][None], o[3][None], o[4][None]))
-        if parts:
-            song, start, stop, counts, sums, truth = (np.concatenate(c) for c in zip(*parts))
-            lo_hi = np.flatnonzero(song)
-        else:
-            lo_hi = np.zeros(0, np.int64)
-        if not lo_hi.size:
-            return RunTable.from_elements(np.zeros(0, np.int64), np.zeros(0, np.int64),
-                                           self.nb, None, None, None)
-        keep = slice(int(lo_hi[0]), int(lo_hi[-1]) + 1)  # leading/trailing noise is no gap
-        song, start, stop = song[keep], start[keep], stop[keep]
-        return RunTable.from_elements(start[song], stop[song] - 1, self.nb, counts[keep],
-                                       sums[keep], truth[keep])
+    return choose_postprocessing(probs, np.asarray(y), {**params, "class_names": names,
+                                                        "class_types": types},
+                                 boundaries, tolerance, config.segment_thres,
+                                 config.event_thres, fill_gaps=grid("fill_gaps"),
+                                 min_lens=grid("min_len"), event_dists=EVENT_DISTS_S)

@@ -9,8 +9,6 @@ Public functions
 ----------------
 :func:`make_runner`
     The (cached) :class:`ModelRunner` for a model and the geometry in its params.
-:func:`predict_probabilities`
-    ``[T, C]`` array -> ``[T, K]`` probabilities.
 :func:`iter_probabilities`
     Streams ``(start, probabilities)`` blocks from any random-access source (memory bounded).
 """
@@ -87,7 +85,7 @@ _RUNNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def make_runner(model: Any, params: dict[str, Any], batch_size: int | None = None,
-                window: int | None = None, training_windows: bool = False) -> ModelRunner:
+                window: int | None = None, training_windows: bool = True) -> ModelRunner:
     """A (cached) :class:`ModelRunner` for ``model`` and the geometry in ``params``.
 
     ``batch_size`` counts training chunks per model call (``batch_size x nb_hist`` input
@@ -164,46 +162,3 @@ def iter_probabilities(runner: ModelRunner, read: Reader, frames: int, windows_p
         block = block[: min(len(block), frames - start)]
         yield start, block
         emit(progress, "step", task=task, current=start + len(block), total=frames)
-
-
-def predict_probabilities(model: Any, x: np.ndarray, params: dict[str, Any],
-                          batch_size: int | None = None, progress=None, stop=None,
-                          window: int | None = None,
-                          training_windows: bool = False) -> np.ndarray:
-    """Class probabilities for every sample of ``x``.
-
-    Parameters
-    ----------
-    model : keras.Model
-        Fully convolutional model, input ``[batch, None, C]``.
-    x : np.ndarray
-        Audio ``[T, C]`` (or ``[T]``) at the model's sample rate, already preprocessed.
-    params : dict
-        The model's ``_params.yaml`` content (architecture keys decide the window geometry).
-    batch_size : int, optional
-        Training chunks per model call: ``batch_size x nb_hist`` input samples (default:
-        :data:`~napari_das.core.inference.windows.TARGET_SAMPLES_PER_CALL`).
-    progress, stop
-        Progress callback and stop token.
-    window : int, optional
-        Window length in samples (default from :func:`window_plan`); results do not depend on
-        it beyond float rounding.
-    training_windows : bool
-        Run a short-chunk network on its training chunks (see :func:`window_plan`).
-
-    Returns
-    -------
-    np.ndarray
-        float32 ``[T, K]``.
-    """
-    x = np.asarray(x, np.float32)
-    if x.ndim == 1:
-        x = x[:, None]
-    runner = make_runner(model, params, batch_size=batch_size, window=window,
-                         training_windows=training_windows)
-    out = np.empty((len(x), runner.nb_classes), np.float32)
-    for start, block in iter_probabilities(runner, lambda a, b: x[a:b], len(x),
-                                           progress=progress, stop=stop):
-        out[start: start + len(block)] = block
-    emit(progress, "done", task="predict", current=len(x), total=len(x))
-    return out

@@ -85,7 +85,7 @@ def samples_per_call(network: NetworkConfig, batch_size: int | None = None) -> i
 
 
 def window_plan(network: NetworkConfig, window: int | None = None,
-                data_padding: int | None = None, training_windows: bool = False,
+                data_padding: int | None = None, training_windows: bool = True,
                 samples: int | None = None) -> WindowPlan:
     """Window geometry for ``network``.
 

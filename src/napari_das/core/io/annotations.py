@@ -17,26 +17,31 @@ array([0.25, 0.5 ])
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .. import timebase
 from ..errors import DasError
+from .files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ("name", "start_seconds", "stop_seconds")
+CHANNEL = "channel"
 CATEGORIES = ("event", "segment")
 ANNOTATIONS_SUFFIX = "_annotations.csv"
 DEFINITIONS_SUFFIX = "_definitions.csv"
+
+
+def _times(column) -> np.ndarray:
+    return timebase.round_seconds(pd.to_numeric(column).to_numpy(np.float64))
 
 
 class Annotations:
@@ -46,20 +51,27 @@ class Annotations:
     ----------
     df : pandas.DataFrame, optional
         Columns ``name``, ``start_seconds``, ``stop_seconds`` (others are ignored); real rows
-        only (finite times, ``stop >= start``, non-empty names).
+        only (finite times, ``stop >= start``, non-empty names).  Times are kept rounded to 1 ns
+        (:func:`napari_das.core.timebase.round_seconds`): what is written is what is held, and
+        every time of a sample (``n / fs``) still reads back to that sample.
     categories : mapping of str to str, optional
         ``"event"`` or ``"segment"`` per name, including names without rows.  Names in ``df``
-        missing here are inferred from their first row (``start == stop`` -> event).
+        missing here are segments if any of their rows has ``stop > start``, else events.
+    evidence : mapping of str to str, optional
+        How each category was decided (``"definitions"``, ``"rows"``, ``"placeholder"``); used
+        to decide a type across files (a placeholder row never outweighs real rows).
 
     Attributes
     ----------
     df : pandas.DataFrame
-        The annotations sorted by start (then stop, then name), index 0..n-1.
+        The annotations sorted by start (then stop, then name), index 0..n-1; with an integer
+        ``channel`` column (-1: unassigned) when the source had one (DAS's GUI writes it).
     categories : dict[str, str]
         Insertion-ordered category per song type.
     """
 
-    def __init__(self, df: pd.DataFrame | None = None, categories: Mapping[str, str] | None = None):
+    def __init__(self, df: pd.DataFrame | None = None, categories: Mapping[str, str] | None = None,
+                 evidence: Mapping[str, str] | None = None):
         if df is None:
             df = pd.DataFrame({c: [] for c in COLUMNS})
         missing = [c for c in COLUMNS if c not in df.columns]
@@ -69,23 +81,29 @@ class Annotations:
             table = pd.DataFrame(
                 {
                     "name": [str(n) for n in df["name"]],
-                    "start_seconds": pd.to_numeric(df["start_seconds"]).to_numpy(np.float64),
-                    "stop_seconds": pd.to_numeric(df["stop_seconds"]).to_numpy(np.float64),
+                    "start_seconds": _times(df["start_seconds"]),
+                    "stop_seconds": _times(df["stop_seconds"]),
                 }
             )
         except (ValueError, TypeError) as exc:
             raise DasError(f"annotation times must be numbers of seconds ({exc})") from exc
+        if CHANNEL in df.columns:
+            table[CHANNEL] = _parse_channels(df[CHANNEL])
         _check_rows(table, where=None)
         self.categories: dict[str, str] = {}
+        #: why each category was chosen: "definitions", "rows" or "placeholder"
+        self.evidence: dict[str, str] = dict(evidence or {})
         for name, category in (categories or {}).items():
             if category not in CATEGORIES:
                 raise DasError(
                     f"category of {name!r} must be 'event' or 'segment', got {category!r}"
                 )
             self.categories[str(name)] = category
-        for name, start, stop in table.itertuples(index=False):
+        has_duration = set(table.loc[table["stop_seconds"] > table["start_seconds"], "name"])
+        for name in table["name"]:
             if name not in self.categories:
-                self.categories[name] = "event" if start == stop else "segment"
+                self.categories[name] = "segment" if name in has_duration else "event"
+                self.evidence.setdefault(name, "rows")
         self.df = table.sort_values(
             ["start_seconds", "stop_seconds", "name"], kind="mergesort", ignore_index=True
         )
@@ -145,15 +163,16 @@ class Annotations:
     def from_file(cls, path: str | os.PathLike) -> Annotations:
         """Read a DAS ``*_annotations.csv`` (and its ``*_definitions.csv`` if present).
 
-        Tolerates a leading unnamed index column and a ``channel`` column; infers each type's
-        category from its first row (both times NaN or ``start == stop`` -> event) before the
-        NaN placeholder rows are dropped.
+        Tolerates a leading unnamed index column; keeps a ``channel`` column.  A type is a
+        segment when any of its rows has ``stop > start`` or its definitions say so; NaN
+        placeholder rows decide only types without real rows (see :func:`infer_categories`).
+        Rows with ``stop < start`` are skipped (DAS skips them) with one warning per file.
 
         Raises
         ------
         DasError
-            Missing/unreadable file, missing columns, non-numeric or infinite times,
-            ``stop < start``, empty names (the message names the file and the line).
+            Missing/unreadable file, missing columns, non-numeric or infinite times, empty
+            names (the message names the file and the line).
         """
         path = Path(path)
         if not path.is_file():
@@ -190,31 +209,29 @@ class Annotations:
         names = raw["name"].tolist()
         starts = _parse_times(raw["start_seconds"], "start_seconds", path)
         stops = _parse_times(raw["stop_seconds"], "stop_seconds", path)
-
-        categories: dict[str, str] = {}
-        keep = np.zeros(len(names), bool)
-        for row, (name, start, stop) in enumerate(zip(names, starts, stops)):
+        for row, name in enumerate(names):
             if not name.strip():
                 raise DasError(f"line {row + 2}: empty name; give every annotation a name", path)
-            if name not in categories:
-                both_nan = np.isnan(start) and np.isnan(stop)
-                categories[name] = "event" if both_nan or start == stop else "segment"
-            keep[row] = not (np.isnan(start) or np.isnan(stop))
         table = pd.DataFrame({"name": names, "start_seconds": starts, "stop_seconds": stops})
-        table = table[keep]
+        if CHANNEL in raw.columns:
+            table[CHANNEL] = _parse_channels(raw[CHANNEL])
+        placeholder = np.isnan(starts) | np.isnan(stops)
+        backwards = ~placeholder & (stops < starts)
+        if backwards.any():  # DAS skips them too (spec 2.2)
+            lines = ", ".join(str(int(i) + 2) for i in np.flatnonzero(backwards)[:5])
+            more = " ..." if backwards.sum() > 5 else ""
+            log.warning("%s: skipped %d row(s) with stop_seconds < start_seconds (line %s%s)",
+                        path, int(backwards.sum()), lines, more)
+        categories, evidence = infer_categories(names, starts, stops)
+        table = table[~placeholder & ~backwards]
         _check_rows(table, where=path)
-        for name, start, stop in table.itertuples(index=False):
-            if categories[name] == "event" and start != stop:
-                log.warning(
-                    "%s: event type %r has a row with start %g != stop %g", path, name, start, stop
-                )
 
         definitions_path = definitions_path_for(path)
         if definitions_path.is_file():
-            categories = _merge_definitions(
-                categories, read_definitions(definitions_path), definitions_path
-            )
-        return cls(table, categories)
+            definitions = read_definitions(definitions_path)
+            categories = _merge_definitions(categories, definitions, definitions_path)
+            evidence |= {name: "definitions" for name in definitions}
+        return cls(table, categories, evidence)
 
     # ---------------------------------------------------------------------------------------
     # writing
@@ -243,20 +260,21 @@ class Annotations:
             if target.exists() and not overwrite:
                 raise DasError("file exists; choose another name or allow overwriting", target)
         present = set(self.df["name"])
+        columns = list(COLUMNS) + ([CHANNEL] if CHANNEL in self.df.columns else [])
         placeholders = [
-            (name, np.nan, np.nan if category == "event" else 0.0)
+            (name, np.nan, np.nan if category == "event" else 0.0, -1)[: len(columns)]
             for name, category in self.categories.items()
             if name not in present
         ]
         table = (
             pd.concat(
-                [self.df, pd.DataFrame(placeholders, columns=list(COLUMNS))], ignore_index=True
+                [self.df, pd.DataFrame(placeholders, columns=columns)], ignore_index=True
             )
             if placeholders
             else self.df
         )
         buffer = io.StringIO()
-        table.to_csv(buffer, index=False, columns=list(COLUMNS), lineterminator="\n")
+        table.to_csv(buffer, index=False, columns=columns, lineterminator="\n")
         atomic_write_text(path, buffer.getvalue())
         if definitions:
             write_definitions(targets[1], self.categories)
@@ -288,7 +306,7 @@ class Annotations:
         """A copy with every time moved by ``offset_seconds``."""
         df = self.df.copy()
         df[["start_seconds", "stop_seconds"]] += float(offset_seconds)
-        return Annotations(df, self.categories)
+        return Annotations(df, self.categories, self.evidence)
 
     def cropped(self, t0: float, t1: float) -> Annotations:
         """Annotations lying entirely inside ``[t0, t1]``, shifted so that ``t0`` becomes 0.
@@ -299,7 +317,23 @@ class Annotations:
         if t1 < t0:
             raise ValueError(f"need t0 <= t1, got {t0}, {t1}")
         inside = (self.df["start_seconds"] >= t0) & (self.df["stop_seconds"] <= t1)
-        return Annotations(self.df[inside], self.categories).shifted(-t0)
+        return Annotations(self.df[inside], self.categories, self.evidence).shifted(-t0)
+
+    def clipped(self, duration: float) -> tuple[Annotations, int, int]:
+        """Rows clipped to ``[0, duration]`` seconds: ``(annotations, nb_clipped, nb_dropped)``.
+
+        DAS's export writes segments that only partly overlap the exported range (spec 9.2);
+        their times are clipped.  Rows entirely outside (and events outside) are dropped.
+        """
+        df = self.df
+        start, stop = df["start_seconds"], df["stop_seconds"]
+        outside = (stop < 0) | (start > duration)
+        partly = ~outside & ((start < 0) | (stop > duration))
+        kept = df[~outside].copy()
+        kept["start_seconds"] = kept["start_seconds"].clip(0.0, duration)
+        kept["stop_seconds"] = kept["stop_seconds"].clip(0.0, duration)
+        return (Annotations(kept, self.categories, self.evidence), int(partly.sum()),
+                int(outside.sum()))
 
     def __len__(self) -> int:
         return len(self.df)
@@ -308,6 +342,11 @@ class Annotations:
         if not isinstance(other, Annotations):
             return NotImplemented
         return self.categories == other.categories and self.df.equals(other.df)
+
+    @property
+    def channels(self) -> np.ndarray | None:
+        """Channel of every row (-1: unassigned), None when the source had no channel column."""
+        return self.df[CHANNEL].to_numpy(np.int64) if CHANNEL in self.df.columns else None
 
     def __repr__(self) -> str:
         counts = self.df["name"].value_counts()
@@ -370,25 +409,40 @@ def write_definitions(path: str | os.PathLike, categories: Mapping[str, str]) ->
     return atomic_write_text(path, buffer.getvalue())
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write UTF-8 text to a temporary file in the same folder, then rename it into place."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise DasError("the folder does not exist; create it first", path.parent)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temp_name)
-        raise
-    return path
-
-
 # -------------------------------------------------------------------------------------------
 # helpers
+
+
+def infer_categories(names: list[str], starts: np.ndarray,
+                     stops: np.ndarray) -> tuple[dict[str, str], dict[str, str]]:
+    """Category and evidence per name, in order of first appearance.
+
+    A name with real rows (finite times) is a segment when any row has ``stop > start``, else an
+    event (one-sample segments written by DAS's predict, ``start == stop``, count as events
+    only when the type has no longer row).  A name with only NaN placeholder rows follows the
+    GUI's convention (``NaN,NaN``: event; ``NaN,<number>``: segment), with evidence
+    ``"placeholder"`` (DAS's predict writes ``NaN,0`` for every empty type, events included).
+    """
+    starts, stops = np.asarray(starts, float), np.asarray(stops, float)
+    real = np.isfinite(starts) & np.isfinite(stops) & (stops >= starts)
+    categories: dict[str, str] = {}
+    evidence: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        rows = np.asarray([n == name for n in names])
+        if (rows & real).any():
+            duration = (stops[rows & real] > starts[rows & real]).any()
+            categories[name], evidence[name] = ("segment" if duration else "event"), "rows"
+        else:
+            both_nan = (rows & np.isnan(starts) & np.isnan(stops)).any()
+            categories[name] = "event" if both_nan else "segment"
+            evidence[name] = "placeholder"
+    return categories, evidence
+
+
+def _parse_channels(column: pd.Series) -> np.ndarray:
+    values = pd.to_numeric(pd.Series(column).astype(str).str.strip().replace("", "nan"),
+                           errors="coerce").to_numpy(np.float64)
+    return np.where(np.isfinite(values), values, -1).astype(np.int64)
 
 
 def _parse_times(column: pd.Series, label: str, path: Path) -> np.ndarray:

@@ -3,7 +3,7 @@
 ::
 
     name.npy/
-      attrs.npy      pickled dict of plain types (what DAS reads)
+      attrs.npy      pickled dict of plain types (what DAS reads; numpy 1 and 2 read it)
       attrs.yaml     the same attributes as safe YAML (what we read when present)
       train/ x.npy y.npy [y_<name>.npy ...]
       val/   ...
@@ -27,6 +27,8 @@ import numpy as np
 import yaml
 
 from ..errors import DasError
+from .params import to_plain
+from .safe_npy import load_pickled_npy, save_pickled_npy
 
 log = logging.getLogger(__name__)
 
@@ -35,26 +37,11 @@ ATTRS_YAML = "attrs.yaml"
 SPLIT_NAMES = ("train", "val", "test")
 
 
-def plain(value: Any) -> Any:
-    """Convert numpy scalars/arrays and tuples to plain Python types, recursively."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return value
-
-
 def write_attrs(folder: str | os.PathLike, attrs: dict[str, Any]) -> None:
     """Write ``attrs.npy`` (DAS-readable pickle of a plain dict) and ``attrs.yaml`` (safe copy)."""
     folder = Path(folder)
-    attrs = plain(attrs)
-    np.save(folder / ATTRS_NPY, np.array(attrs, dtype=object), allow_pickle=True)
+    attrs = to_plain(attrs)
+    save_pickled_npy(folder / ATTRS_NPY, attrs)  # numpy 1 (DAS) and numpy 2 read it
     with open(folder / ATTRS_YAML, "w", encoding="utf-8") as file:
         yaml.safe_dump(attrs, file, sort_keys=False, allow_unicode=True)
 
@@ -71,17 +58,13 @@ def read_attrs(folder: str | os.PathLike) -> dict[str, Any]:
             raise DasError(f"unreadable attributes ({' '.join(str(exc).split())[:120]}); "
                            f"delete it to fall back to {ATTRS_NPY}", yaml_path) from exc
     elif npy_path.is_file():
-        try:
-            attrs = np.load(npy_path, allow_pickle=True)[()]
-        except (OSError, ValueError, EOFError, ImportError) as exc:
-            raise DasError("unreadable dataset attributes; make the dataset again",
-                           npy_path) from exc
+        attrs = load_pickled_npy(npy_path)  # restricted: plain data only, never code
     else:
         raise DasError(f"not a dataset: no {ATTRS_NPY} inside; choose a folder made by "
                        "make-dataset (name.npy)", folder)
     if not isinstance(attrs, dict):
         raise DasError("dataset attributes are not a dictionary; make the dataset again", folder)
-    return plain(attrs)
+    return to_plain(attrs)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import timebase
 from .events import seconds_to_samples
 
 
@@ -138,26 +139,6 @@ class RunTable:
             sums = np.add.reduceat(probabilities[lo:hi], bounds - lo, axis=0, dtype=np.float64)
             self.prob_cum = _prefix(sums)
 
-    @classmethod
-    def from_elements(cls, starts: np.ndarray, stops: np.ndarray, nb_classes: int,
-                      counts: np.ndarray | None, probabilities: np.ndarray | None,
-                      labels_true: np.ndarray | None) -> RunTable:
-        """A table from per-element sums ``[2n - 1, nb_classes]`` (run 0, gap 0, ..., run n-1)
-        computed elsewhere (e.g. block by block); ``starts``/``stops`` are the n song runs."""
-        table = cls.__new__(cls)
-        table.nb_classes = nb_classes
-        table.starts = np.asarray(starts, np.int64)
-        table.stops = np.asarray(stops, np.int64)
-        table.gaps = table.starts[1:] - table.stops[:-1] - 1
-        table.counts_cum = table.prob_cum = table.true_cum = None
-        if table.starts.size:
-            table.counts_cum = _prefix(np.asarray(counts))
-            if probabilities is not None:
-                table.prob_cum = _prefix(np.asarray(probabilities, np.float64))
-            if labels_true is not None:
-                table.true_cum = _prefix(np.asarray(labels_true))
-        return table
-
     def merged(self, gap_samples: int, min_samples: int) -> dict[str, np.ndarray]:
         """Runs after gap filling and length filtering, with their vote and sums."""
         if self.starts.size == 0:
@@ -254,7 +235,8 @@ def segments_from_labels(
     fs = float(samplerate)
     return [
         Segment(
-            int(a) / fs, int(b) / fs, str(names[int(c)]), None if probs is None else float(conf)
+            timebase.to_seconds(int(a), fs), timebase.to_seconds(int(b), fs), str(names[int(c)]),
+            None if probs is None else float(conf)
         )
         for a, b, c, conf in zip(runs["start"], runs["stop"], runs["label"], runs["confidence"])
     ]
