@@ -14,7 +14,6 @@ from .evaluation.evaluate import (
     evaluate,
     evaluate_split,
     format_metrics,
-    true_events_segments,
 )
 from .evaluation.split_predict import (
     predict_split,
@@ -26,7 +25,7 @@ from .io.results import write_evaluation
 
 __all__ = ['EvaluationReport', 'evaluate', 'evaluate_split', 'format_metrics',
            'optimize_postprocessing', 'predict_split', 'split_detections',
-           'split_probabilities', 'true_events_segments', 'write_evaluation']
+           'split_probabilities', 'write_evaluation']
 
 deprecated.warn_moved(__name__,
                       'napari_das.core.evaluation.split_predict',

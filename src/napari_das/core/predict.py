@@ -35,9 +35,10 @@ from .inference.windows import (
     TARGET_SAMPLES_PER_CALL,
     Reader,
     WindowPlan,
-    default_batch_size,
     read_padded,
+    samples_per_call,
     window_plan,
+    windows_per_call,
 )
 from .io.params import (
     class_info,
@@ -49,7 +50,7 @@ from .nn.model import (
 )
 
 __all__ = ['MIN_WINDOW', 'ModelRunner', 'Prediction', 'Reader', 'TARGET_SAMPLES_PER_CALL',
-           'WindowPlan', 'class_info', 'default_batch_size', 'iter_probabilities',
+           'WindowPlan', 'class_info', 'samples_per_call', 'windows_per_call', 'iter_probabilities',
            'load_model_and_params', 'make_runner', 'model_samplerate',
            'network_from_params', 'noise_matched_reader', 'predict', 'predict_file',
            'predict_paths', 'predict_probabilities', 'predict_stream',
