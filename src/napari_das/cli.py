@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .cli_das import add_das_options, check_das_options
 from .core.config import DatasetConfig, NetworkConfig, PredictionConfig, TrainingConfig
 from .core.errors import DasError, StopRequested
 from .core.progress import Progress
@@ -327,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("train", _cmd_train, "train a network on a dataset made by make-dataset")
     add_config_arguments(p, TrainingConfig, title="data and training")
     add_config_arguments(p, NetworkConfig, title="network")
+    add_das_options(p, "train")
     p.add_argument("--progress-json", action="store_true",
                    help="print machine-readable progress records (JSON lines) on stdout")
 
@@ -353,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write per-sample class probabilities to <stem>_das.h5")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_config_arguments(p, PredictionConfig, title="prediction and post-processing")
+    add_das_options(p, "predict")
     p.add_argument("--progress-json", action="store_true",
                    help="print machine-readable progress records (JSON lines) on stdout")
     return parser
@@ -397,6 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if json_lines:
         _accept_sigint()
     try:
+        check_das_options(args)
         code = args.func(args)
     except DasError as err:
         _report_error(str(err), json_lines)
