@@ -39,7 +39,7 @@ def main() -> None:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     from napari_das.core.config import NetworkConfig, PredictionConfig
-    from napari_das.core.inference.predict import predict_paths
+    from napari_das.core.inference.files import predict_paths
     from napari_das.core.io.params import save_params
     from napari_das.core.nn.model import build_model, model_flops_per_sample
     from napari_das.core.progress import Progress

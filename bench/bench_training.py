@@ -35,7 +35,8 @@ def main() -> None:
     from napari_das.core.data.dataset import load_dataset, make_dataset
     from napari_das.core.data.synth import write_fly_song_folder
     from napari_das.core.nn.model import build_model
-    from napari_das.core.training.setup import import_tensorflow, tf_dataset
+    from napari_das.core.training.data import tf_dataset
+    from napari_das.core.training.seeding import import_tensorflow
 
     tf, _ = import_tensorflow(0)
     rows = []

@@ -427,7 +427,8 @@ STEADY_OURS = """
 import json, sys, time
 from napari_das.core.io.audio import read
 from napari_das.core.config import PredictionConfig
-from napari_das.core.inference.predict import load_model_and_params, predict
+from napari_das.core.inference.predict import predict
+from napari_das.core.nn.model import load_model_and_params
 t0 = time.time(); model, params = load_model_and_params(sys.argv[1]); t_load = time.time() - t0
 x, fs = read(sys.argv[2])
 predict(x[: int(5 * fs)], fs, (model, params), PredictionConfig())  # warm-up (tracing)

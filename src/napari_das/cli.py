@@ -285,7 +285,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from .core.inference.predict import predict_paths
+    from .core.inference.files import predict_paths
 
     config = config_from_args(PredictionConfig, args).validated()
     outcome = predict_paths(args.path, args.model, config, save_format=args.save_format,

@@ -96,7 +96,7 @@ def _copy_model(name, tmp_path, stem="m"):
 @pytest.mark.parametrize("model_name", ["stft_res_dense", "tcn_multi", "my_net"])
 def test_unsupported_das_model_families_are_refused_in_one_line(tmp_path, model_name):
     _need_models()
-    from napari_das.core.inference.predict import load_model_and_params
+    from napari_das.core.nn.model import load_model_and_params
 
     stem = _copy_model("tcn", tmp_path)
     params = (tmp_path / "m_params.yaml").read_text()
@@ -109,7 +109,7 @@ def test_unsupported_das_model_families_are_refused_in_one_line(tmp_path, model_
 
 def test_weights_that_do_not_fit_the_params_are_refused(tmp_path):
     _need_models()
-    from napari_das.core.inference.predict import load_model_and_params
+    from napari_das.core.nn.model import load_model_and_params
 
     stem = _copy_model("tcn", tmp_path)
     shutil.copy(DAS_MODELS / "multi_sep_params.yaml", tmp_path / "m_params.yaml")
@@ -136,7 +136,8 @@ def _plant_lambda(h5_path, marker):
 
 def test_a_planted_lambda_never_runs(tmp_path):
     _need_models()
-    from napari_das.core.inference.predict import load_model_and_params, predict_probabilities
+    from napari_das.core.inference.runner import predict_probabilities
+    from napari_das.core.nn.model import load_model_and_params
 
     marker = tmp_path / "code_ran"
     stem = _copy_model("tcn", tmp_path)

@@ -8,6 +8,8 @@ import pytest
 
 from napari_das.core.config import NetworkConfig, PredictionConfig
 from napari_das.core.evaluation import evaluate as E
+from napari_das.core.evaluation import split_predict as S
+from napari_das.core.io.results import write_evaluation
 
 FS = 1000.0
 NAMES = ["noise", "pulse", "a", "b"]
@@ -78,7 +80,7 @@ def test_write_results_keeps_training_history(tmp_path, oracle):
     with h5py.File(path, "w") as f:
         f["fit_hist/loss"] = [1.0, 0.5]
     m = E.evaluate_split(model, params, y, y, PredictionConfig(event_dist=0.0))
-    E.write_results(str(path), m)
+    write_evaluation(str(path), m)
     with h5py.File(path) as f:
         assert list(f["fit_hist/loss"][:]) == [1.0, 0.5]
         assert f["confusion_matrix"].shape == (4, 4)
@@ -93,7 +95,7 @@ def test_precomputed_probabilities_are_not_predicted_again(oracle):
     x[1000:1201] = [0, 0, 0, 1]  # one wrong syllable, so the scores are not trivially perfect
     config = PredictionConfig(event_dist=0.0)
     pieces = [(0, 1000), (1000, 3000)]
-    probs = E.split_probabilities(model, params, x, pieces)
+    probs = S.split_probabilities(model, params, x, pieces)
     np.testing.assert_allclose(probs, x, atol=1e-6)  # the oracle returns its input
     predicted = E.evaluate_split(model, params, x, y, config, boundaries=pieces)
     # model=None: any attempt to predict would fail, the given probabilities are used
@@ -108,8 +110,8 @@ def test_split_detections_never_cross_a_piece_boundary(oracle):
     _, params = oracle
     y = make_targets()
     config = PredictionConfig(event_dist=0.0, segment_fillgap=0.0)
-    whole = E.split_detections(y, params, config)[1]
-    split = E.split_detections(y, params, config, boundaries=[(0, 1100), (1100, 3000)])[1]
+    whole = S.split_detections(y, params, config)[1]
+    split = S.split_detections(y, params, config, boundaries=[(0, 1100), (1100, 3000)])[1]
     # the "a" at 1000..1200 (1 s .. 1.2 s) is cut in two at the piece boundary (1.1 s)
     assert list(whole.names) == ["a", "b", "a", "b"]
     assert list(split.names) == ["a", "b", "a", "a", "b"]

@@ -92,7 +92,7 @@ def test_prediction_of_a_louder_recording_equals_the_recording_at_training_level
 
 
 def test_dataset_splits_match_each_recording_piece_like_predict(model_and_params, rng):
-    from napari_das.core.evaluation.evaluate import split_probabilities
+    from napari_das.core.evaluation.split_predict import split_probabilities
 
     model, params = model_and_params
     a = rng.normal(scale=0.05, size=(3000, 1)).astype(np.float32)

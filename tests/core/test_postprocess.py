@@ -7,15 +7,14 @@ import time
 import numpy as np
 import pytest
 
+from napari_das.core.evaluation.tune import geomspace_grid, post_opt
 from napari_das.core.post.events import detect_events, detect_events_streaming, seconds_to_samples
 from napari_das.core.post.segments import (
     Segment,
     clean_labels,
     detect_segments,
     fill_gaps,
-    geomspace_grid,
     label_segments,
-    post_opt,
     remove_short,
     segments_from_labels,
 )

@@ -260,7 +260,7 @@ def test_post_opt_on_validation_without_test_split_is_used_by_predict(tmp_path):
     from napari_das.core.config import PredictionConfig
     from napari_das.core.data.dataset import make_dataset
     from napari_das.core.data.synth import write_fly_song_folder
-    from napari_das.core.evaluation.evaluate import optimize_postprocessing
+    from napari_das.core.evaluation.tune import optimize_postprocessing
     from napari_das.core.inference.files import predict_paths
     from napari_das.core.inference.predict import predict
     from napari_das.core.io.store import load_dataset
@@ -299,13 +299,14 @@ def test_post_opt_on_validation_without_test_split_is_used_by_predict(tmp_path):
     assert with_opt.names == given.names
     np.testing.assert_array_equal(with_opt.onsets_seconds, given.onsets_seconds)
     np.testing.assert_array_equal(with_opt.offsets_seconds, given.offsets_seconds)
-    from napari_das.core.inference.predict import _postprocessor
+    from napari_das.core.post.stream import PostProcessor
 
-    post = _postprocessor(params, PredictionConfig(), 10000.0, 3)
+    post = PostProcessor.from_params(params, PredictionConfig(), 10000.0, 3)
     assert (post.fillgap, post.minlen) == (found["gap_dur"], found["min_len"])
-    post = _postprocessor(params, PredictionConfig(segment_fillgap=0.5), 10000.0, 3)
+    post = PostProcessor.from_params(params, PredictionConfig(segment_fillgap=0.5), 10000.0, 3)
     assert (post.fillgap, post.minlen) == (0.5, found["min_len"])
-    post = _postprocessor(params, PredictionConfig(segment_use_optimized=False), 10000.0, 3)
+    post = PostProcessor.from_params(params, PredictionConfig(segment_use_optimized=False),
+                                      10000.0, 3)
     assert (post.fillgap, post.minlen) == (None, None)
     # das predict (files) writes the same segments as the explicit values
     out = predict_paths(str(recording), stem, save_filename=str(tmp_path / "opt.csv"))
@@ -362,7 +363,7 @@ def test_das_evaluate_scores_the_test_split_and_keeps_the_training_results(datas
 
 def test_explicit_sample_ranges_restrict_batches_and_override_fraction(dataset):
     """DAS's --first/last-sample-train/val: the same data for two runs (and for DAS)."""
-    from napari_das.core.training.setup import prepare_data
+    from napari_das.core.training.data import prepare_data
 
     training = TrainingConfig(data_dir=str(dataset), first_sample_train=1000,
                               last_sample_train=6000, first_sample_val=500, last_sample_val=3000,

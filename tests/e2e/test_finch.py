@@ -68,7 +68,7 @@ def score_folder(truth_folder, pred_folder) -> dict:
 @pytest.mark.slow
 def test_finch_train_one_day_predict_the_next(finch_dir, tmp_path):
     from napari_das.core.data.dataset import make_dataset
-    from napari_das.core.inference.predict import predict_paths
+    from napari_das.core.inference.files import predict_paths
     from napari_das.core.training.train import train
 
     started = time.perf_counter()

@@ -7,9 +7,11 @@ Metrics (spec 6, with the fixes of section 10, items 1, 27, 28):
 - per segment class: sample-wise F1 after post-processing, onset/offset F1 with tolerance and
   timing errors (median, 95th percentile);
 - syllable error rate when there are several segment classes;
-- the fill-gap / minimum-length search runs on the **validation** split.
+- the fill-gap / minimum-length search (:mod:`~napari_das.core.evaluation.tune`) runs on the
+  **validation** split.
 
-Recording pieces of a split are predicted separately, so no prediction crosses a file boundary.
+Recording pieces of a split are predicted separately
+(:mod:`~napari_das.core.evaluation.split_predict`), so no prediction crosses a file boundary.
 """
 
 from __future__ import annotations
@@ -17,95 +19,33 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..config import PredictionConfig
 from ..errors import DasError
+from ..io.params import (
+    class_info,
+    load_params,
+    result_paths,
+    save_params,
+    strip_result_suffix,
+    to_plain,
+)
+from ..io.results import write_evaluation
+from ..io.store import load_dataset
+from ..nn.model import load_model_and_params
 from ..post import segments as postprocess
 from ..post.events import detect_events
+from ..post.stream import PostProcessor
 from ..progress import emit
 from . import metrics
+from .split_predict import split_detections, split_pieces, split_probabilities
+from .tune import optimize_postprocessing
 
 log = logging.getLogger(__name__)
-
-
-def _pieces(frames: int, boundaries: Any) -> list[tuple[int, int]]:
-    if not boundaries:
-        return [(0, frames)]
-    return [(int(a), int(b)) for a, b in boundaries if int(b) > int(a)]
-
-
-def split_probabilities(model: Any, params: dict[str, Any], x: np.ndarray,
-                        boundaries: Any = None, batch_size: int | None = None, progress=None,
-                        stop=None, match_noise: bool = False) -> np.ndarray:
-    """Probabilities ``[T, K]`` of a split, every recording piece predicted on its own.
-
-    ``x`` is at the model's rate (dataset splits are); nothing is resampled or filtered.  With
-    ``match_noise`` each piece is scaled to the training noise level, as ``das predict`` does.
-    """
-    from ..inference.predict import noise_matched_reader, predict_probabilities
-
-    fs = float(params.get("samplerate_x_Hz") or 1.0)
-    probs = None
-    for a, b in _pieces(len(x), boundaries):
-        audio = np.asarray(x[a:b], np.float32)
-        if match_noise:
-            read = noise_matched_reader(lambda i, j, y=audio: y[i:j], len(audio), fs, params)
-            audio = read(0, len(audio))
-        piece = predict_probabilities(model, audio, params,
-                                      batch_size=batch_size, progress=progress, stop=stop)
-        if probs is None:
-            probs = np.zeros((len(x), piece.shape[1]), np.float32)
-        probs[a:b] = piece
-    if probs is None:  # empty split
-        probs = np.zeros((len(x), int(model.output_shape[-1])), np.float32)
-    return probs
-
-
-def split_detections(probs: np.ndarray, params: dict[str, Any], config: Any,
-                     boundaries: Any = None) -> tuple[Any, Any]:
-    """Events and segments (times in split seconds) from the probabilities of a split.
-
-    Each recording piece is post-processed on its own (no segment or event crosses a piece
-    boundary), exactly as :func:`napari_das.core.inference.predict.predict_stream` would.
-    """
-    from ..inference.predict import _postprocessor
-    from ..post.stream import Events, Segments
-
-    fs = float(params.get("samplerate_x_Hz") or params.get("samplerate") or 1.0)
-    ev_s, ev_n, ev_c, on, off, sn, sc = [], [], [], [], [], [], []
-    for a, b in _pieces(len(probs), boundaries):
-        post = _postprocessor(params, config, fs, probs.shape[1])
-        post.push(0, np.asarray(probs[a:b], np.float32))
-        events, segments = post.finish()
-        ev_s.append(events.seconds + a / fs)
-        ev_n += events.names
-        ev_c.append(events.confidence)
-        on.append(segments.onsets_seconds + a / fs)
-        off.append(segments.offsets_seconds + a / fs)
-        sn += segments.names
-        sc.append(segments.confidence)
-    if not ev_s:
-        return Events(), Segments()
-    return (Events(np.concatenate(ev_s), ev_n, np.concatenate(ev_c)),
-            Segments(np.concatenate(on), np.concatenate(off), sn, np.concatenate(sc)))
-
-
-def predict_split(model: Any, params: dict[str, Any], x: np.ndarray, config: Any,
-                  boundaries: Any = None, progress=None, stop=None) -> tuple[np.ndarray, Any]:
-    """Probabilities ``[T, K]`` plus events/segments (times in split seconds) of a split."""
-    from ..config import PredictionConfig
-
-    config = (config or PredictionConfig()).validated()
-    probs = split_probabilities(model, params, x, boundaries, config.batch_size, progress, stop,
-                                config.match_noise)
-    return probs, split_detections(probs, params, config, boundaries)
 
 
 def true_events_segments(y: np.ndarray, fs: float, class_names: list[str],
@@ -116,7 +56,7 @@ def true_events_segments(y: np.ndarray, fs: float, class_names: list[str],
                                if t == "event" and n != "noise"}
     segs = []
     seg_classes = [k for k, t in enumerate(class_types) if t == "segment" and k > 0]
-    for a, b in _pieces(len(y), boundaries):
+    for a, b in split_pieces(len(y), boundaries):
         piece = np.asarray(y[a:b], np.float32)
         for k, name in enumerate(class_names):
             if name in events:
@@ -160,9 +100,6 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
         ``segments`` {name: {samplewise_f1, onsets, offsets}}, ``syllable_error_rate``
         (None with fewer than two segment classes), ``nb_samples``.
     """
-    from ..config import PredictionConfig
-    from ..inference.predict import _postprocessor, class_info
-
     config = (config or PredictionConfig()).validated()
     names, types = class_info(params, int(np.shape(y)[1]))
     fs = float(params.get("samplerate_x_Hz") or params.get("samplerate") or 1.0)
@@ -182,7 +119,7 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
         pred = np.asarray([t for t, n in zip(events.seconds, events.names) if n == name])
         out["events"][name] = metrics.match_events(times, pred, tolerance).to_dict()
     out["segments"] = {}
-    post = _postprocessor(params, config, fs, len(names))
+    post = PostProcessor.from_params(params, config, fs, len(names))
     seg_classes = [k for k, t in enumerate(types) if t == "segment" and k > 0]
     if seg_classes:
         true_labels = postprocess.label_segments(np.asarray(y), seg_classes, 0.5)
@@ -209,40 +146,6 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
     else:
         out["syllable_error_rate"] = None
     return out
-
-
-def optimize_postprocessing(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndarray,
-                            config: Any = None, boundaries: Any = None, progress=None,
-                            stop=None, probabilities: np.ndarray | None = None
-                            ) -> dict[str, float] | None:
-    """Grid search of fill gap / min length on a (validation) split; None without segments.
-
-    The grids come from the ``post_opt_*`` keys of ``params`` (``TrainingConfig`` defaults);
-    ``probabilities`` skips predicting ``x`` again.  Returns ``gap_dur``, ``min_len`` (s) and
-    ``score_val`` (macro sample-wise F1 of the segment classes).
-    """
-    from ..config import PredictionConfig, TrainingConfig
-    from ..inference.predict import class_info
-
-    config = (config or PredictionConfig()).validated()
-    names, types = class_info(params, int(np.shape(y)[1]))
-    seg_classes = [k for k, t in enumerate(types) if t == "segment" and k > 0]
-    if not seg_classes or len(y) == 0:
-        return None
-    fs = float(params.get("samplerate_x_Hz") or 1.0)
-    probs = probabilities if probabilities is not None else split_probabilities(
-        model, params, x, boundaries, config.batch_size, progress, stop, config.match_noise)
-    d = TrainingConfig(data_dir="x.npy")
-
-    def grid(name: str) -> list[float]:
-        return postprocess.geomspace_grid(float(params.get(f"post_opt_{name}_min", getattr(d, f"post_opt_{name}_min"))),
-                                          float(params.get(f"post_opt_{name}_max", getattr(d, f"post_opt_{name}_max"))),
-                                          int(params.get(f"post_opt_{name}_steps", getattr(d, f"post_opt_{name}_steps"))))
-
-    best = postprocess.post_opt(probs, np.asarray(y), fs, seg_classes, grid("fill_gaps"),
-                                grid("min_len"), thres=config.segment_thres, progress=progress,
-                                stop=stop)
-    return {"gap_dur": best["gap_dur"], "min_len": best["min_len"], "score_val": best["score"]}
 
 
 # ------------------------------------------------------------------------------------ report
@@ -291,36 +194,6 @@ def format_metrics(m: dict[str, Any], title: str = "evaluation",
     return "\n".join(lines)
 
 
-def write_results(path: str, metrics_dict: dict[str, Any]) -> str:
-    """Add the metrics to ``<stem>_results.h5`` atomically, keeping what is already there."""
-    import h5py
-
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        if target.exists():
-            shutil.copyfile(target, tmp)
-        with h5py.File(tmp, "a") as f:
-            for key in ("evaluation", "confusion_matrix"):
-                if key in f:
-                    del f[key]
-            group = f.create_group("evaluation")
-            group["metrics_json"] = json.dumps(_plain(metrics_dict), allow_nan=True)
-            f["confusion_matrix"] = np.asarray(metrics_dict["samplewise"]["confusion_matrix"],
-                                               np.int64)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return str(target)
-
-
-def _plain(value: Any) -> Any:
-    from ..io.params import to_plain
-
-    return to_plain(value)
-
-
 def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
              tolerance: float = 0.01, plots: bool = False, progress=None,
              stop=None) -> EvaluationReport:
@@ -330,10 +203,6 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
     model has segment classes) and scores the test split with the found values unless
     ``config`` sets them.  Writes the metrics into ``<stem>_results.h5`` and ``_params.yaml``.
     """
-    from ..inference.predict import load_model_and_params
-    from ..io.params import load_params, result_paths, save_params, strip_result_suffix
-    from ..io.store import load_dataset
-
     stem = strip_result_suffix(str(model_stem))
     model, params = load_model_and_params(stem)
     data_dir = data_dir or params.get("data_dir")
@@ -348,8 +217,6 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
     test = data.splits.get("test")
     if test is None or len(test) == 0:
         raise DasError("the dataset has no test split to evaluate on", data_dir)
-    from ..config import PredictionConfig
-
     config = (config or PredictionConfig()).validated()
     found = None
     val = data.splits.get("val")
@@ -367,9 +234,9 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
     result = evaluate_split(model, params, test.x, test.y, config, tolerance, test.boundaries,
                             progress=progress, stop=stop, probabilities=probabilities)
     paths = result_paths(stem)
-    results_path = write_results(paths["results"], result)
+    results_path = write_evaluation(paths["results"], result)
     saved = load_params(stem)
-    saved["test_metrics"] = _plain(json.loads(json.dumps(_plain(result), allow_nan=True)))
+    saved["test_metrics"] = to_plain(json.loads(json.dumps(to_plain(result), allow_nan=True)))
     if found:
         saved["post_opt"] = found
     save_params(paths["params"], saved)

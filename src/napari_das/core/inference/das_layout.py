@@ -100,7 +100,8 @@ def das_blocks(model, params: dict, read: Reader, frames: int, batch_size: int |
                progress=None, stop=None) -> Iterator[tuple[int, np.ndarray]]:
     """:func:`iter_das_probabilities` for a loaded model and its params (compiled call)."""
     from ..nn.das_import import das_network
-    from .predict import ModelRunner, WindowPlan
+    from .runner import ModelRunner
+    from .windows import WindowPlan
 
     net = das_network(params)
     plan = WindowPlan(hop=net.hop, margin_past=net.data_padding, margin_future=net.data_padding,

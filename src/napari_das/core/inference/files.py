@@ -10,6 +10,7 @@ A recording that cannot be read is reported and skipped; the outcome is then not
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 import time
@@ -19,9 +20,15 @@ from typing import Any
 
 import numpy as np
 
+from ..config import PredictionConfig
 from ..errors import DasError, StopRequested
+from ..io import audio
 from ..io.annotations import definitions_path_for
+from ..io.audio import AUDIO_SUFFIXES, resample_ratio
+from ..io.params import class_info, model_samplerate
+from ..nn.model import load_model_and_params
 from ..progress import emit
+from .predict import predict_file
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +76,6 @@ class PredictOutcome:
 
 def list_recordings(folder: Path) -> list[Path]:
     """Audio files of every supported format in ``folder`` (not recursive, sorted)."""
-    from ..io.audio import AUDIO_SUFFIXES
-
     return sorted(p for p in folder.iterdir()
                   if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
                   and not p.name.endswith(NOT_AUDIO_SUFFIXES))
@@ -178,10 +183,6 @@ def predict_paths(path: str, model_stem: str, config: Any = None, save_format: s
     PredictOutcome
         ``.ok`` is False if any recording failed (the others are still written).
     """
-    from ..config import PredictionConfig
-    from ..io import audio
-    from .predict import load_model_and_params, predict_file
-
     if save_format not in ("csv", "h5", "both"):
         raise DasError(f"--save-format must be csv, h5 or both, not {save_format!r}")
     config = (config or PredictionConfig()).validated()
@@ -257,14 +258,10 @@ def predict_paths(path: str, model_stem: str, config: Any = None, save_format: s
 
 def _lazy_writer(path: Path, info: Any, params: dict, config: Any) -> ProbabilityWriter:
     """A writer sized for the recording at the rate the model will see it."""
-    import math
-
-    from .predict import _resample_ratio, class_info, model_samplerate
-
     frames = info.frames
     target = model_samplerate(params) if config.resample else None
     if target and float(target) != float(info.samplerate):
-        up, down = _resample_ratio(info.samplerate, target)
+        up, down = resample_ratio(info.samplerate, target)
         frames = int(math.ceil(frames * up / down))
     names, _ = class_info(params)
     return ProbabilityWriter(path, frames, names, target or info.samplerate)

@@ -280,17 +280,25 @@ def resample(data: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
         if not math.isfinite(float(rate)) or float(rate) <= 0:
             raise DasError(f"sample rates must be positive numbers of Hz, got {fs_in} -> {fs_out}")
     data = np.asarray(data)
-    ratio = Fraction(repr(float(fs_out))) / Fraction(repr(float(fs_in)))
-    if max(ratio.numerator, ratio.denominator) > 100_000:  # e.g. 44100.37 Hz: filter too long
-        ratio = ratio.limit_denominator(1000)
-        log.info(
-            "resampling %g -> %g Hz approximated by %d/%d",
-            fs_in,
-            fs_out,
-            ratio.numerator,
-            ratio.denominator,
-        )
-    if ratio == 1:
+    up, down = resample_ratio(fs_in, fs_out)
+    if Fraction(up, down) != Fraction(repr(float(fs_out))) / Fraction(repr(float(fs_in))):
+        log.info("resampling %g -> %g Hz approximated by %d/%d", fs_in, fs_out, up, down)
+    if up == down:
         return data.copy()
-    out = resample_poly(data, ratio.numerator, ratio.denominator, axis=0)
+    out = resample_poly(data, up, down, axis=0)
     return out.astype(np.float32) if data.dtype == np.float32 else out
+
+
+def resample_ratio(fs_in: float, fs_out: float) -> tuple[int, int]:
+    """``(up, down)`` of the polyphase resampling ``fs_in -> fs_out`` (the one home of the ratio).
+
+    The exact decimal ratio in lowest terms; approximated to a denominator of at most 1000 when
+    its terms exceed 100000 (e.g. 44100.37 Hz, whose exact filter would be too long).
+
+    >>> resample_ratio(44100, 10000)
+    (100, 441)
+    """
+    ratio = Fraction(repr(float(fs_out))) / Fraction(repr(float(fs_in)))
+    if max(ratio.numerator, ratio.denominator) > 100_000:
+        ratio = ratio.limit_denominator(1000)
+    return ratio.numerator, ratio.denominator

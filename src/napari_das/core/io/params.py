@@ -262,3 +262,24 @@ def load_params(stem_or_path: str | os.PathLike) -> dict[str, Any]:
 def is_finite_number(value: Any) -> bool:
     """True for int/float values that are finite (helper for history records)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def model_samplerate(params: dict[str, Any]) -> float | None:
+    """The audio rate the model was trained at (``samplerate_x_Hz``), None if unknown."""
+    for key in ("samplerate_x_Hz", "samplerate", "samplerate_Hz"):
+        value = params.get(key)
+        if value:
+            return float(value)
+    return None
+
+
+def class_info(params: dict[str, Any], nb_classes: int | None = None) -> tuple[list, list]:
+    """``(class_names, class_types)`` from params (DAS defaults: noise first, segments)."""
+    names = [str(n) for n in params.get("class_names") or []]
+    types = [str(t) for t in params.get("class_types") or []]
+    if not names and nb_classes:
+        names = ["noise"] + [f"class{k}" for k in range(1, nb_classes)]
+    if len(types) != len(names):
+        types = ["segment"] * len(names)
+    return names, types
+

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..config import NetworkConfig
 from ..errors import DasError
+from ..io.params import load_params, strip_result_suffix
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +202,52 @@ def load_model(path: str | os.PathLike) -> Any:
                        "the file may be corrupt or from an incompatible version", file) from err
     log.info("loaded model %s", file)
     return model
+
+
+def network_from_params(params: dict[str, Any]) -> NetworkConfig:
+    """The :class:`NetworkConfig` stored in a ``_params.yaml`` dict (DAS names)."""
+    values = dict(params)
+    if "nb_kernels" in values and "nb_filters" not in values:
+        values["nb_filters"] = values["nb_kernels"]
+    if "pre_nb_conv" in values and "nb_pre_conv" not in values:
+        values["nb_pre_conv"] = values["pre_nb_conv"]
+    for key in ("use_separable", "dilations"):
+        if key in values and not isinstance(values[key], list | tuple):
+            values[key] = [values[key]]
+    try:
+        return NetworkConfig.from_dict(values).validated()
+    except TypeError as err:
+        raise DasError(f"the params do not describe a network ({err})") from err
+
+
+def load_model_and_params(model_stem: str) -> tuple[Any, dict[str, Any]]:
+    """Load ``<stem>_model.keras|h5`` and ``<stem>_params.yaml`` and check they belong together.
+
+    Raises
+    ------
+    DasError
+        Missing files, an unloadable model, or a model whose class/channel count differs from
+        the params.
+    """
+    from .das_import import is_das_stem, load_das_model
+
+    stem = strip_result_suffix(str(model_stem))
+    params = load_params(stem)
+    if is_das_stem(stem):  # a DAS model: rebuilt from its params, never deserialised
+        return load_das_model(stem, params)
+    model = load_model(stem)
+    nb_classes = int(model.output_shape[-1])
+    names = params.get("class_names") or []
+    if names and len(names) != nb_classes:
+        raise DasError(f"the model predicts {nb_classes} classes but its params list "
+                       f"{len(names)} ({', '.join(map(str, names))}): the _model and _params "
+                       "files come from different trainings", stem)
+    channels = params.get("nb_channels")
+    if channels and int(channels) != int(model.input_shape[-1]):
+        raise DasError(f"the model takes {model.input_shape[-1]} channel(s) but its params say "
+                       f"{channels}: the _model and _params files do not belong together", stem)
+    network_from_params(params)  # architecture keys readable
+    return model, params
 
 
 def model_flops_per_sample(network: NetworkConfig, nb_channels: int, nb_classes: int) -> float:

@@ -2,8 +2,8 @@
 
 :func:`label_segments` picks the most probable segment class above threshold per sample,
 :func:`segments_from_labels` fills short gaps, removes short segments, cuts runs and labels each
-run by majority vote (noise excluded), :func:`detect_segments` does both.  :func:`post_opt` grid
-searches fill-gap / minimum length on a validation split.  Events are in
+run by majority vote (noise excluded), :func:`detect_segments` does both.  The search of fill
+gap / minimum length is :func:`napari_das.core.evaluation.tune.post_opt`.  Events are in
 :mod:`napari_das.core.post.events`.
 
 Conventions (fixes of spec section 10, items 10, 11, 29):
@@ -16,16 +16,12 @@ Conventions (fixes of spec section 10, items 10, 11, 29):
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..progress import check_stop, emit
 from .events import seconds_to_samples
-
-log = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------------------- segments
@@ -100,7 +96,7 @@ def remove_short(binary: Any, min_samples: int) -> np.ndarray:
     return out
 
 
-class _RunTable:
+class RunTable:
     """Raw song runs of a label trace and per-run/per-gap sums, for fast fill/min-length/vote.
 
     Elements alternate run 0, gap 0, run 1, ..., run n-1; ``*_cum`` are prefix sums over elements
@@ -231,7 +227,7 @@ def segments_from_labels(
     """
     labels = _check_labels(labels, len(names))
     probs = None if probabilities is None else np.asarray(probabilities)
-    runs = _RunTable(labels, len(names), probs).merged(
+    runs = RunTable(labels, len(names), probs).merged(
         seconds_to_samples(fillgap_seconds, samplerate),
         seconds_to_samples(minlen_seconds, samplerate),
     )
@@ -255,7 +251,7 @@ def clean_labels(
     """The label trace after post-processing: every run carries its voted class, 0 elsewhere."""
     labels = _check_labels(labels, nb_classes)
     probs = None if probabilities is None else np.asarray(probabilities)
-    runs = _RunTable(labels, nb_classes, probs).merged(
+    runs = RunTable(labels, nb_classes, probs).merged(
         seconds_to_samples(fillgap_seconds, samplerate),
         seconds_to_samples(minlen_seconds, samplerate),
     )
@@ -286,110 +282,3 @@ def detect_segments(
     return segments_from_labels(
         labels, samplerate, class_names, fillgap_seconds, minlen_seconds, probabilities=p
     )
-
-
-# ------------------------------------------------------------------------------------- post-opt
-def post_opt(
-    probabilities: Any,
-    labels_true: Any,
-    samplerate: float,
-    segment_class_indices: Sequence[int],
-    fill_gaps_seconds: Sequence[float],
-    min_len_seconds: Sequence[float],
-    thres: float = 0.5,
-    progress: Any = None,
-    stop: Any = None,
-) -> dict[str, float]:
-    """Grid search of fill-gap and minimum segment length (spec 6.6, fixed).
-
-    Score = macro F1 (sample-wise, after post-processing) over the segment classes present in
-    the truth or the prediction, noise excluded.  Meant for the validation split.
-
-    Parameters
-    ----------
-    probabilities : array [T, K]
-        Predicted class probabilities.
-    labels_true : int array [T] or soft targets [T, K]
-        True class indices (labels of non-segment classes count as noise); soft targets are
-        labelled with :func:`label_segments` at 0.5.
-    samplerate : float
-        Hz.
-    segment_class_indices : sequence of int
-        Segment classes (noise is added if missing).
-    fill_gaps_seconds, min_len_seconds : sequence of float
-        The grids (e.g. :func:`geomspace_grid`).
-    thres : float
-        Segment threshold for the predicted labels.
-
-    Returns
-    -------
-    dict
-        ``gap_dur`` and ``min_len`` (seconds) of the best pair and its ``score``; ties go to the
-        smallest fill gap, then the smallest minimum length.
-    """
-    probabilities = np.asarray(probabilities)
-    columns = sorted({0, *(int(c) for c in segment_class_indices)})
-    truth = np.asarray(labels_true)
-    if truth.ndim == 2:
-        truth = label_segments(truth, columns, 0.5)
-    n = min(truth.shape[0], probabilities.shape[0])
-    if truth.shape[0] != probabilities.shape[0]:
-        log.warning(
-            "post_opt: %d true labels vs %d predictions, using the first %d",
-            truth.shape[0],
-            probabilities.shape[0],
-            n,
-        )
-    probabilities, truth = probabilities[:n], truth[:n]
-    lookup = np.zeros(max(max(columns), int(truth.max(initial=0))) + 1, dtype=np.int64)
-    lookup[columns] = np.arange(len(columns))
-    pred_pos = lookup[label_segments(probabilities, columns, thres)]
-    true_pos = lookup[truth.astype(np.int64)]
-    nb = len(columns)
-    table = _RunTable(pred_pos, nb, probabilities[:, columns], labels_true=true_pos)
-    true_total = np.bincount(true_pos, minlength=nb)
-    fs = float(samplerate)
-    gaps = sorted({seconds_to_samples(s, fs) for s in fill_gaps_seconds})
-    lens = sorted({seconds_to_samples(s, fs) for s in min_len_seconds})
-    best = (-1.0, 0, 0)
-    emit(progress, "start", task="post-opt", total=len(gaps))
-    for k, gap in enumerate(gaps):
-        check_stop(stop)
-        for min_len in lens:
-            score = _macro_f1(table, gap, min_len, true_total)
-            if score > best[0] + 1e-12:
-                best = (score, gap, min_len)
-        emit(progress, "step", task="post-opt", current=k + 1, total=len(gaps))
-    score, gap, min_len = best
-    result = {"gap_dur": gap / fs, "min_len": min_len / fs, "score": float(max(score, 0.0))}
-    log.info(
-        "post-opt: fill gaps < %.4g s, remove segments < %.4g s, macro F1 %.3f",
-        result["gap_dur"],
-        result["min_len"],
-        result["score"],
-    )
-    return result
-
-
-def _macro_f1(table: _RunTable, gap: int, min_len: int, true_total: np.ndarray) -> float:
-    nb = true_total.size
-    if table.starts.size:
-        runs = table.merged(gap, min_len)
-        label = runs["label"]
-        hits = table.true_cum[2 * runs["last"] + 1] - table.true_cum[2 * runs["first"]]
-        tp = np.bincount(label, weights=hits[np.arange(label.size), label], minlength=nb)
-        predicted = np.bincount(label, weights=runs["length"], minlength=nb)
-    else:
-        tp = predicted = np.zeros(nb)
-    denominator = (predicted + true_total)[1:]
-    present = denominator > 0
-    if not present.any():
-        return 1.0  # no song anywhere, none predicted
-    return float(np.mean(2 * tp[1:][present] / denominator[present]))
-
-
-def geomspace_grid(low: float, high: float, steps: int) -> list[float]:
-    """``steps`` values from ``low`` to ``high`` seconds, evenly spaced on a log scale."""
-    if low <= 0 or high < low or steps < 1:
-        raise ValueError(f"need 0 < low <= high and steps >= 1, got {low}, {high}, {steps}")
-    return [float(v) for v in np.geomspace(low, high, int(steps))]

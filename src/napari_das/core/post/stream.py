@@ -1,4 +1,4 @@
-"""Prediction results and the streaming post-processing that produces them.
+"""The streaming post-processing: events and segments from probability blocks.
 
 :class:`PostProcessor` turns probability blocks (as streamed by
 :func:`napari_das.core.inference.predict.iter_probabilities`) into events and segments with exactly the
@@ -7,7 +7,8 @@ trace, while holding only the open part of the recording: events use
 :class:`~napari_das.core.post.events.StreamingEventDetector`; segments are cut after every noise
 gap long enough that no later gap filling can reach across it.
 
-:class:`Prediction` is what :func:`napari_das.core.inference.predict.predict` returns.
+:meth:`PostProcessor.from_params` wires it to a model's params and a ``PredictionConfig``
+(thresholds, and the fill gap / minimum length found by ``--post-opt`` unless given).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from ..io.annotations import Annotations
+from ..io.params import class_info
 from . import segments as postprocess
 from .events import StreamingEventDetector, seconds_to_samples
 
@@ -48,60 +50,6 @@ class Segments:
 
     def __len__(self) -> int:
         return len(self.names)
-
-
-@dataclass
-class Prediction:
-    """Events, segments and (optionally) per-sample probabilities of one recording.
-
-    Attributes
-    ----------
-    events : Events
-    segments : Segments
-    probabilities : np.ndarray or None
-        float32 ``[T, K]`` at :attr:`samplerate` (None when streamed without keeping them).
-    samplerate : float
-        Rate of the probabilities (the model's rate if the audio was resampled).
-    class_names, class_types : list of str
-        All classes, ``noise`` first.
-    frames : int
-        Samples predicted.
-    """
-
-    events: Events
-    segments: Segments
-    probabilities: np.ndarray | None
-    samplerate: float
-    class_names: list[str]
-    class_types: list[str]
-    frames: int = 0
-
-    def to_annotations(self) -> Annotations:
-        """DAS annotations: one row per event/segment, every song type as a category.
-
-        ``noise`` is not a song type (no placeholder row); types without detections keep their
-        category and get DAS's NaN placeholder row when written.
-        """
-        events = {n: [] for n, t in zip(self.class_names, self.class_types)
-                  if t == "event" and n != "noise"}
-        segments = {n: ([], []) for n, t in zip(self.class_names, self.class_types)
-                    if t == "segment" and n != "noise"}
-        for name, time in zip(self.events.names, self.events.seconds):
-            events.setdefault(name, []).append(float(time))
-        for name, on, off in zip(self.segments.names, self.segments.onsets_seconds,
-                                 self.segments.offsets_seconds):
-            segments.setdefault(name, ([], []))
-            segments[name][0].append(float(on))
-            segments[name][1].append(float(off))
-        return Annotations.from_events_segments(events, segments)
-
-    def summary(self) -> str:
-        """One line: counts per song type."""
-        counts = {}
-        for name in list(self.events.names) + list(self.segments.names):
-            counts[name] = counts.get(name, 0) + 1
-        parts = [f"{counts[n]} {n}" for n in sorted(counts)] or ["nothing detected"]
-        return ", ".join(parts)
 
 
 class PostProcessor:
@@ -141,6 +89,27 @@ class PostProcessor:
         self._buffer_start = 0
         self._segments: list[tuple[int, int, str, float]] = []
         self._next = 0
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], config: Any, samplerate: float,
+                    nb_classes: int) -> PostProcessor:
+        """The post-processor of a model (``_params.yaml`` dict) with a ``PredictionConfig``.
+
+        Fill gap and minimum length come from ``config``, else (with
+        ``segment_use_optimized``) from the ``post_opt`` result recorded in the params.
+        """
+        names, types = class_info(params, nb_classes)
+        fillgap, minlen = config.segment_fillgap, config.segment_minlen
+        optimized = params.get("post_opt") or {}
+        if config.segment_use_optimized and isinstance(optimized, dict):
+            if fillgap is None and optimized.get("gap_dur") is not None:
+                fillgap = float(optimized["gap_dur"])
+            if minlen is None and optimized.get("min_len") is not None:
+                minlen = float(optimized["min_len"])
+        return cls(samplerate, names, types, event_thres=config.event_thres,
+                   event_dist=config.event_dist, event_dist_min=config.event_dist_min,
+                   event_dist_max=config.event_dist_max, segment_thres=config.segment_thres,
+                   segment_fillgap=fillgap, segment_minlen=minlen)
 
     def push(self, start: int, block: np.ndarray) -> None:
         """Feed probabilities ``[n, K]`` for samples ``start .. start + n - 1`` (in order)."""

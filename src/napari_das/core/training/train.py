@@ -31,11 +31,20 @@ from pathlib import Path
 from typing import Any
 
 from ..config import NetworkConfig, TrainingConfig
+from ..data.splits import draw_seed
 from ..errors import DasError
-from ..io.params import result_paths, save_params, strip_result_suffix
+from ..io.params import load_params, result_paths, save_params, strip_result_suffix
+from ..io.results import write_training_results
 from ..progress import check_stop, emit
-from . import setup as setup
 from .callbacks import EpochKeeper, keras_callback, read_state
+from .data import prepare_data, tf_dataset
+from .inputs import check_resumable, check_writable
+from .resume import initial_epoch as completed_epochs
+from .resume import learning_rate, load_checkpoint
+from .run_params import initial_params
+from .scoring import PARAMS_METRIC_KEYS, evaluate_test
+from .seeding import import_tensorflow
+from .strategy import is_chief, make_strategy
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +125,7 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
     if training.resume:
         stem = strip_result_suffix(training.resume)
         paths = result_paths(stem)
-        saved = setup.check_resumable(paths)
+        saved = check_resumable(paths)
         saved_network = NetworkConfig.from_dict(saved).validated()
         if saved_network.to_dict() != network.to_dict():
             log.info("resuming with the saved architecture of %s", stem)
@@ -130,31 +139,30 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
         if existing:
             raise DasError("result files with this save name exist already: choose another "
                            "--save-name, or continue the run with --resume", existing[0])
-        seed = training.seed if training.seed is not None else setup.draw_seed()
-    data = setup.prepare_data(network, training, seed)
-    setup.check_writable(Path(stem).parent)
+        seed = training.seed if training.seed is not None else draw_seed()
+    data = prepare_data(network, training, seed)
+    check_writable(Path(stem).parent)
     check_stop(stop)
 
-    params = setup.initial_params(network, training, data, seed, stem)
+    params = initial_params(network, training, data, seed, stem)
     if training.resume:
-        params = {**setup.load_saved_params(paths), **params}
+        params = {**load_params(paths["params"]), **params}
     save_params(paths["params"], params)
 
-    tf, keras = setup.import_tensorflow(seed)
-    strategy = setup.make_strategy(training.strategy)
+    tf, keras = import_tensorflow(seed)
+    strategy = make_strategy(training.strategy)
     with strategy.scope():
         if training.resume:
-            model = setup.load_checkpoint(paths["checkpoint"])
+            model = load_checkpoint(paths["checkpoint"])
         else:
             from ..nn.model import build_model
 
             model = build_model(network, data.nb_channels, data.nb_classes,
-                                learning_rate=setup.learning_rate(training,
-                                                                  data.steps_per_epoch))
+                                learning_rate=learning_rate(training, data.steps_per_epoch))
     steps = data.steps_per_epoch
-    initial_epoch = setup.initial_epoch(model, state, steps)
-    train_ds = setup.tf_dataset(tf, data.train, start=initial_epoch * steps, infinite=True)
-    val_ds = setup.tf_dataset(tf, data.val, take=training.validation_steps)
+    initial_epoch = completed_epochs(model, state, steps)
+    train_ds = tf_dataset(tf, data.train, start=initial_epoch * steps, infinite=True)
+    val_ds = tf_dataset(tf, data.val, take=training.validation_steps)
 
     def write_params(k: EpochKeeper) -> None:
         params.update(history=k.history, best_epoch=k.best_epoch, epochs_completed=k.epochs_done)
@@ -163,7 +171,7 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
     keeper = EpochKeeper(paths, training.nb_epoch, training.early_stop_patience,
                          training.reduce_lr, training.reduce_lr_patience, steps,
                          write_params=write_params, progress=progress, stop=stop, state=state,
-                         save_files=setup.is_chief(strategy))
+                         save_files=is_chief(strategy))
     callbacks = [keras_callback(keeper)]
     if training.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=stem + "_logs"))
@@ -192,13 +200,13 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
     results_path = None
     if keeper.save_files:
         if not stopped:
-            metrics = setup.evaluate_test(paths, params, data, training, progress, stop)
-        results_path = setup.write_results(paths["results"], keeper.history, metrics, params)
+            metrics = evaluate_test(paths, params, data, training, progress, stop)
+        results_path = write_training_results(paths["results"], keeper.history, metrics, params)
         params.update(history=keeper.history, best_epoch=keeper.best_epoch,
                       epochs_completed=keeper.epochs_done, stopped=stopped,
                       early_stopped=keeper.early_stopped,
                       training_seconds=time.perf_counter() - t_start,
-                      **{k: v for k, v in metrics.items() if k in setup.PARAMS_METRIC_KEYS})
+                      **{k: v for k, v in metrics.items() if k in PARAMS_METRIC_KEYS})
         save_params(paths["params"], params)
     result = TrainResult(save_name=stem, model_path=paths["model"], params_path=paths["params"],
                          results_path=results_path, history=keeper.history,

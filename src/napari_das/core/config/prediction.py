@@ -1,0 +1,55 @@
+"""``PredictionConfig``: the options of ``das predict`` and the Predict widget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import DasError
+from .base import ConfigBase, option
+
+
+@dataclass
+class PredictionConfig(ConfigBase):
+    """Options of ``das predict`` and the Predict widget (post-processing included)."""
+
+    batch_size: int | None = option(None, "chunks per forward pass (default: from the params)",
+                                    min=1, label="Batch size")
+    event_thres: float = option(0.5, "event detection threshold on the probability", min=0.0,
+                                max=1.0, label="Event threshold")
+    event_dist: float = option(0.01, "minimum distance between events, seconds (non-maximum "
+                               "suppression)", min=0.0, label="Min event interval (s)")
+    event_dist_min: float = option(0.0, "drop events closer than this to a neighbour, seconds",
+                                   min=0.0, label="Delete events closer than (s)")
+    event_dist_max: float | None = option(None, "drop isolated events farther than this from "
+                                          "both neighbours, seconds (default: keep all)", min=0.0,
+                                          label="Delete events farther than (s)")
+    segment_thres: float = option(0.5, "segment detection threshold on the probability", min=0.0,
+                                  max=1.0, label="Segment threshold")
+    segment_use_optimized: bool = option(True, "use fill-gap/min-length found by --post-opt "
+                                         "during training when not given here",
+                                         label="Use optimized post-processing")
+    segment_minlen: float | None = option(None, "remove segments shorter than this, seconds",
+                                          min=0.0, label="Delete segments shorter than (s)")
+    segment_fillgap: float | None = option(None, "fill gaps between segments shorter than this, "
+                                           "seconds", min=0.0, label="Fill gaps shorter than (s)")
+    bandpass_low_freq: float | None = option(None, "band-pass lower cutoff in Hz before inference",
+                                             min=0.0, label="Band-pass low (Hz)")
+    bandpass_up_freq: float | None = option(None, "band-pass upper cutoff in Hz before inference",
+                                            min=0.0, label="Band-pass high (Hz)")
+    resample: bool = option(True, "resample audio to the model's sample rate",
+                            label="Resample")
+    training_windows: bool = option(False, "run a network trained on chunks shorter than its "
+                                    "receptive field on its training chunks (DAS's geometry): "
+                                    "fewer false events, up to 4x slower, segments can "
+                                    "break at chunk borders", label="Predict in training chunks")
+    match_noise: bool = option(False, "scale the recording so that its background noise level "
+                               "matches the training audio's (napari-das models): for recordings "
+                               "made with another gain; wrong where only the background changed",
+                               label="Match noise level to training")
+    block_seconds: float | None = option(None, "seconds of audio per streamed block (default: "
+                                         "chosen from the model)", min=0.0, cli_hidden=True)
+
+    def _check(self) -> None:
+        lo, hi = self.bandpass_low_freq, self.bandpass_up_freq
+        if lo is not None and hi is not None and lo >= hi:
+            raise DasError(f"--bandpass-low-freq {lo} must be below --bandpass-up-freq {hi}")

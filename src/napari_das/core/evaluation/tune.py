@@ -1,0 +1,157 @@
+"""The post-processing search: fill gap and minimum segment length that maximise the macro
+sample-wise F1 of the segment classes on a (validation) split (spec 6.6, fixed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..config import PredictionConfig, TrainingConfig
+from ..io.params import class_info
+from ..post.events import seconds_to_samples
+from ..post.segments import RunTable, label_segments
+from ..progress import check_stop, emit
+from .split_predict import split_probabilities
+
+log = logging.getLogger(__name__)
+
+
+def post_opt(
+    probabilities: Any,
+    labels_true: Any,
+    samplerate: float,
+    segment_class_indices: Sequence[int],
+    fill_gaps_seconds: Sequence[float],
+    min_len_seconds: Sequence[float],
+    thres: float = 0.5,
+    progress: Any = None,
+    stop: Any = None,
+) -> dict[str, float]:
+    """Grid search of fill-gap and minimum segment length (spec 6.6, fixed).
+
+    Score = macro F1 (sample-wise, after post-processing) over the segment classes present in
+    the truth or the prediction, noise excluded.  Meant for the validation split.
+
+    Parameters
+    ----------
+    probabilities : array [T, K]
+        Predicted class probabilities.
+    labels_true : int array [T] or soft targets [T, K]
+        True class indices (labels of non-segment classes count as noise); soft targets are
+        labelled with :func:`label_segments` at 0.5.
+    samplerate : float
+        Hz.
+    segment_class_indices : sequence of int
+        Segment classes (noise is added if missing).
+    fill_gaps_seconds, min_len_seconds : sequence of float
+        The grids (e.g. :func:`geomspace_grid`).
+    thres : float
+        Segment threshold for the predicted labels.
+
+    Returns
+    -------
+    dict
+        ``gap_dur`` and ``min_len`` (seconds) of the best pair and its ``score``; ties go to the
+        smallest fill gap, then the smallest minimum length.
+    """
+    probabilities = np.asarray(probabilities)
+    columns = sorted({0, *(int(c) for c in segment_class_indices)})
+    truth = np.asarray(labels_true)
+    if truth.ndim == 2:
+        truth = label_segments(truth, columns, 0.5)
+    n = min(truth.shape[0], probabilities.shape[0])
+    if truth.shape[0] != probabilities.shape[0]:
+        log.warning(
+            "post_opt: %d true labels vs %d predictions, using the first %d",
+            truth.shape[0],
+            probabilities.shape[0],
+            n,
+        )
+    probabilities, truth = probabilities[:n], truth[:n]
+    lookup = np.zeros(max(max(columns), int(truth.max(initial=0))) + 1, dtype=np.int64)
+    lookup[columns] = np.arange(len(columns))
+    pred_pos = lookup[label_segments(probabilities, columns, thres)]
+    true_pos = lookup[truth.astype(np.int64)]
+    nb = len(columns)
+    table = RunTable(pred_pos, nb, probabilities[:, columns], labels_true=true_pos)
+    true_total = np.bincount(true_pos, minlength=nb)
+    fs = float(samplerate)
+    gaps = sorted({seconds_to_samples(s, fs) for s in fill_gaps_seconds})
+    lens = sorted({seconds_to_samples(s, fs) for s in min_len_seconds})
+    best = (-1.0, 0, 0)
+    emit(progress, "start", task="post-opt", total=len(gaps))
+    for k, gap in enumerate(gaps):
+        check_stop(stop)
+        for min_len in lens:
+            score = _macro_f1(table, gap, min_len, true_total)
+            if score > best[0] + 1e-12:
+                best = (score, gap, min_len)
+        emit(progress, "step", task="post-opt", current=k + 1, total=len(gaps))
+    score, gap, min_len = best
+    result = {"gap_dur": gap / fs, "min_len": min_len / fs, "score": float(max(score, 0.0))}
+    log.info(
+        "post-opt: fill gaps < %.4g s, remove segments < %.4g s, macro F1 %.3f",
+        result["gap_dur"],
+        result["min_len"],
+        result["score"],
+    )
+    return result
+
+
+def _macro_f1(table: RunTable, gap: int, min_len: int, true_total: np.ndarray) -> float:
+    nb = true_total.size
+    if table.starts.size:
+        runs = table.merged(gap, min_len)
+        label = runs["label"]
+        hits = table.true_cum[2 * runs["last"] + 1] - table.true_cum[2 * runs["first"]]
+        tp = np.bincount(label, weights=hits[np.arange(label.size), label], minlength=nb)
+        predicted = np.bincount(label, weights=runs["length"], minlength=nb)
+    else:
+        tp = predicted = np.zeros(nb)
+    denominator = (predicted + true_total)[1:]
+    present = denominator > 0
+    if not present.any():
+        return 1.0  # no song anywhere, none predicted
+    return float(np.mean(2 * tp[1:][present] / denominator[present]))
+
+
+def geomspace_grid(low: float, high: float, steps: int) -> list[float]:
+    """``steps`` values from ``low`` to ``high`` seconds, evenly spaced on a log scale."""
+    if low <= 0 or high < low or steps < 1:
+        raise ValueError(f"need 0 < low <= high and steps >= 1, got {low}, {high}, {steps}")
+    return [float(v) for v in np.geomspace(low, high, int(steps))]
+
+
+def optimize_postprocessing(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndarray,
+                            config: Any = None, boundaries: Any = None, progress=None,
+                            stop=None, probabilities: np.ndarray | None = None
+                            ) -> dict[str, float] | None:
+    """Grid search of fill gap / min length on a (validation) split; None without segments.
+
+    The grids come from the ``post_opt_*`` keys of ``params`` (``TrainingConfig`` defaults);
+    ``probabilities`` skips predicting ``x`` again.  Returns ``gap_dur``, ``min_len`` (s) and
+    ``score_val`` (macro sample-wise F1 of the segment classes).
+    """
+    config = (config or PredictionConfig()).validated()
+    names, types = class_info(params, int(np.shape(y)[1]))
+    seg_classes = [k for k, t in enumerate(types) if t == "segment" and k > 0]
+    if not seg_classes or len(y) == 0:
+        return None
+    fs = float(params.get("samplerate_x_Hz") or 1.0)
+    probs = probabilities if probabilities is not None else split_probabilities(
+        model, params, x, boundaries, config.batch_size, progress, stop, config.match_noise)
+    d = TrainingConfig(data_dir="x.npy")
+
+    def grid(name: str) -> list[float]:
+        return geomspace_grid(float(params.get(f"post_opt_{name}_min", getattr(d, f"post_opt_{name}_min"))),
+                                          float(params.get(f"post_opt_{name}_max", getattr(d, f"post_opt_{name}_max"))),
+                                          int(params.get(f"post_opt_{name}_steps", getattr(d, f"post_opt_{name}_steps"))))
+
+    best = post_opt(probs, np.asarray(y), fs, seg_classes, grid("fill_gaps"),
+                                grid("min_len"), thres=config.segment_thres, progress=progress,
+                                stop=stop)
+    return {"gap_dur": best["gap_dur"], "min_len": best["min_len"], "score_val": best["score"]}

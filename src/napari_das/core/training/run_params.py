@@ -1,0 +1,56 @@
+"""The ``_params.yaml`` of a training run as written before training: dataset attributes, both
+configs, derived values, seed, data geometry and the training audio's noise level.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ... import __version__
+from ..config import NetworkConfig, TrainingConfig
+from ..data.levels import pieces_noise_level
+from .data import PreparedData
+from .hashing import data_hash
+
+#: Dataset attributes never copied into the params (large, and DAS dropped them too).
+SKIPPED_ATTRS = ("data_splits", "recording_pieces", "file_split_dict")
+#: Longest JSON text of a dataset attribute copied into the params.
+MAX_ATTR_CHARS = 20_000
+
+
+def initial_params(network: NetworkConfig, training: TrainingConfig, data: PreparedData,
+                   seed: int, stem: str) -> dict[str, Any]:
+    """The params written before training (DAS keys, plain types)."""
+    ds = data.dataset
+    params: dict[str, Any] = {}
+    for key, value in ds.attrs.items():
+        if key in SKIPPED_ATTRS:
+            continue
+        try:
+            if len(json.dumps(value, default=str)) > MAX_ATTR_CHARS:
+                continue
+        except (TypeError, ValueError):
+            continue
+        params[key] = value
+    params.update(training.to_dict())
+    params.update(network.to_dict())
+    params.update(network.derived())
+    params.update(
+        save_prefix=training.prefix, save_name=stem, learning_rate=training.effective_learning_rate,
+        seed=int(seed), class_names=list(ds.class_names), class_types=list(ds.class_types),
+        samplerate_x_Hz=float(ds.samplerate),
+        samplerate_y_Hz=float(ds.attrs.get("samplerate_y_Hz", ds.samplerate)),
+        nb_freq=data.nb_channels, nb_channels=data.nb_channels, nb_classes=data.nb_classes,
+        class_weights=None if data.class_weights is None else data.class_weights.tolist(),
+        steps_per_epoch=data.steps_per_epoch,
+        nb_train_chunks=data.train.nb_chunks, nb_val_chunks=data.val.nb_chunks,
+        noise_level=pieces_noise_level(data.train.x, data.train.boundaries),
+        napari_das_version=__version__,
+    )
+    for name in ("train", "val"):
+        first, last = data.subsets.get(name, (0, None))
+        params[f"first_sample_{name}"], params[f"last_sample_{name}"] = first, last
+    if training.version_data:
+        params["data_hash"] = data_hash(training.data_dir)
+    return params
