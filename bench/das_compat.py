@@ -139,7 +139,7 @@ def make_data(work: Path) -> None:
 def our_probabilities(stem: Path, audio_path: Path) -> np.ndarray:
     code = textwrap.dedent(f"""
         import numpy as np
-        from napari_das.core.inference.runner import predict_probabilities
+        from napari_das.core.inference.predict import predict_probabilities
         from napari_das.core.nn.model import load_model_and_params
         model, params = load_model_and_params({str(stem)!r})
         x = np.load({str(audio_path)!r})["data"].astype(np.float32)

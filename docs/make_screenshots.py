@@ -1,7 +1,7 @@
 """Screenshots of the napari-das widgets for the docs (``make screenshots``).
 
-Opens the synthetic fly-song sample with its annotations, docks each widget, runs what makes the
-picture meaningful (a small dataset, a short real training run for the loss curve, a prediction
+Opens the Bengalese finch sample at a 1 s zoom with the Annotate widget, then the synthetic
+fly-song sample with its annotations, docks each widget, runs what makes the picture meaningful (a small dataset, a short real training run for the loss curve, a prediction
 shown as proposals) and saves ``viewer.screenshot(canvas_only=False)`` PNGs into docs/images/.
 Without a display it re-runs itself under ``xvfb-run`` (or PyVirtualDisplay, which pytest-xvfb
 installs).  Training and prediction run in child processes, as in the GUI.
@@ -61,11 +61,26 @@ def _close_notifications(viewer) -> None:
         pass
 
 
-def _show_seconds(viewer, t0: float, t1: float, fmax_khz: float, duration: float) -> None:
-    """Camera on [t0, t1] seconds (world x) and 0..fmax kHz (world y is -kHz)."""
-    viewer.reset_view()  # fits the whole recording's width
-    viewer.camera.zoom = viewer.camera.zoom * duration / (t1 - t0)
-    viewer.camera.center = (-fmax_khz / 2, (t0 + t1) / 2)
+def _show_seconds(viewer, t0: float, t1: float) -> None:
+    """Camera on [t0, t1] seconds (world x); the frequency band fills the height by itself."""
+    viewer.camera.zoom = viewer.canvas.size[1] / (t1 - t0)
+    viewer.camera.center = (0.0, (t0 + t1) / 2)
+
+
+def _finch(app) -> None:
+    """The finch sample at a 1 s zoom: labelled syllables over the whole spectrum."""
+    import napari
+
+    viewer = napari.Viewer(title="napari-das")
+    viewer.window.resize(*SIZE)
+    viewer.open_sample("napari-das", "bengalese_finch")
+    _settle(app, 1.0)
+    _, annotate = viewer.window.add_plugin_dock_widget("napari-das", "Annotate")
+    annotate.set_active("b")
+    _settle(app, 0.5)
+    _show_seconds(viewer, 1.95, 2.95)
+    _save(viewer, app, "viewer_annotations.png")
+    viewer.close()
 
 
 def main() -> int:
@@ -91,13 +106,16 @@ def _run() -> int:
     from qtpy.QtWidgets import QApplication
 
     import napari
-    from napari_das._napari.sample_data import FLY_SONG_SECONDS, fly_song_path
+    from napari_das._napari.sample_data import fly_song_path
     from napari_das.core.data.synth import write_fly_song_folder
 
     IMAGES.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="napari-das-screenshots-"))
+    app = QApplication.instance() or QApplication([])
+    _finch(app)
+    if "--finch-only" in sys.argv:
+        return 0
     viewer = napari.Viewer(title="napari-das")
-    app = QApplication.instance()
     viewer.window.resize(*SIZE)
     viewer.open_sample("napari-das", "fly_song")
     _settle(app, 1.0)
@@ -105,14 +123,6 @@ def _run() -> int:
     def dock(name: str):
         dock_widget, widget = viewer.window.add_plugin_dock_widget("napari-das", name)
         return dock_widget, widget
-
-    # -- annotate: the sample song with pulses (events) and sine song (segments)
-    ann_dock, annotate = dock("Annotate")
-    annotate.set_active("sine")
-    _settle(app, 0.5)
-    _show_seconds(viewer, 0.0, 6.0, 5.0, FLY_SONG_SECONDS)
-    _save(viewer, app, "viewer_annotations.png")
-    viewer.window.remove_dock_widget(ann_dock)
 
     # -- make dataset: a small synthetic folder
     data = work / "flies"
@@ -154,7 +164,7 @@ def _run() -> int:
     for layer in viewer.layers:  # the proposals stand out over the hand annotations
         if layer.name.startswith("fly_song ") and not layer.name.endswith("_proposals"):
             layer.visible = False
-    _show_seconds(viewer, 0.0, 6.0, 5.0, FLY_SONG_SECONDS)
+    _show_seconds(viewer, 0.0, 6.0)
     _save(viewer, app, "widget_predict.png")
     viewer.close()
     return 0

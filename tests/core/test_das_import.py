@@ -136,7 +136,7 @@ def _plant_lambda(h5_path, marker):
 
 def test_a_planted_lambda_never_runs(tmp_path):
     _need_models()
-    from napari_das.core.inference.runner import predict_probabilities
+    from napari_das.core.inference.predict import predict_probabilities
     from napari_das.core.nn.model import load_model_and_params
 
     marker = tmp_path / "code_ran"

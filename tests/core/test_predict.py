@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from napari_das.core.config import NetworkConfig
+from napari_das.core.inference import predict as P
 from napari_das.core.inference import runner as R
 from napari_das.core.inference import windows as W
 
@@ -50,8 +51,8 @@ def test_window_plan_margins_cover_receptive_field_and_align_to_hop():
 def test_one_piece_equals_blocks_and_covers_every_sample(model_and_params, frames, rng):
     model, params = model_and_params
     x = rng.normal(size=(frames, 2)).astype(np.float32)
-    whole = R.predict_probabilities(model, x, params, window=4 * frames + 256)
-    blocks = R.predict_probabilities(model, x, params, window=64, batch_size=3)
+    whole = P.predict_probabilities(model, x, params, window=4 * frames + 256)
+    blocks = P.predict_probabilities(model, x, params, window=64, batch_size=3)
     assert whole.shape == blocks.shape == (frames, 3)
     np.testing.assert_allclose(blocks, whole, atol=1e-5)
     np.testing.assert_allclose(whole.sum(axis=1), 1.0, atol=1e-5)  # softmax everywhere
@@ -63,7 +64,7 @@ def test_matches_direct_model_call_on_reflect_padded_audio(model_and_params, rng
     pad = 200  # more than the receptive field, a multiple of the hop
     padded = np.pad(x, ((pad, 1224 - 1001), (0, 0)), mode="reflect")
     reference = model(padded[None]).numpy()[0, pad: pad + 1001]
-    got = R.predict_probabilities(model, x, params, window=64, batch_size=2)
+    got = P.predict_probabilities(model, x, params, window=64, batch_size=2)
     np.testing.assert_allclose(got, reference, atol=1e-5)
     assert got.std(axis=0).min() > 1e-4  # the model output varies, so the check is not vacuous
 
@@ -115,7 +116,7 @@ def test_wrong_channel_count_is_one_line_error(model_and_params, rng):
 
     model, params = model_and_params
     with pytest.raises(DasError, match="channel"):
-        R.predict_probabilities(model, rng.normal(size=(100, 1)), params)
+        P.predict_probabilities(model, rng.normal(size=(100, 1)), params)
 
 
 #: Chunks (64) shorter than the receptive field (1 + 7 * 31 = 218): trained on zero padding.
@@ -144,7 +145,7 @@ def test_short_chunk_network_outputs_equal_its_training_chunks(rng):
 
     model = build_model(SHORT, nb_channels=1, nb_classes=2, compile=False)
     x = rng.normal(size=(300, 1)).astype(np.float32)
-    got = R.predict_probabilities(model, x, SHORT.to_dict(), batch_size=3,
+    got = P.predict_probabilities(model, x, SHORT.to_dict(), batch_size=3,
                                   training_windows=True)
     padded = np.pad(x, ((16, 64), (0, 0)), mode="reflect")  # margins, reflect like the reader
     for j in range(0, 300, 32):  # chunk j covers padded[j : j + 64], keeps its middle 32
@@ -153,5 +154,5 @@ def test_short_chunk_network_outputs_equal_its_training_chunks(rng):
         np.testing.assert_allclose(got[j: j + n], expect[:n], atol=1e-5)
     long = model(np.pad(x, ((300, 300), (0, 0)), mode="reflect")[None]).numpy()[0, 300:600]
     assert np.abs(got - long).max() > 1e-3  # a long window gives other outputs...
-    default = R.predict_probabilities(model, x, SHORT.to_dict())
+    default = P.predict_probabilities(model, x, SHORT.to_dict())
     np.testing.assert_allclose(default, long, atol=1e-5)  # ...and is the default

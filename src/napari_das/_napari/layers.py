@@ -164,6 +164,9 @@ def annotations_to_layers(
             "ndim": 2,
             "features": _features(rows),
             "edge_width": 0,
+            # the song type written in each band (napari draws text from the features)
+            "text": {"string": "{name}", "anchor": "center", "size": 14, "color": "white",
+                     "translation": [(y_top - y_bottom) * 0.45, 0.0]},  # near the band's top
             "metadata": {"das": dict(metadata)},
         }
         if rectangles:  # napari's shapes take colour lists in order, not by name: give each

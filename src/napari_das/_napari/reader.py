@@ -26,6 +26,7 @@ from ..core.io import audio
 from ..core.io.annotations import ANNOTATIONS_SUFFIX, Annotations
 from .layers import annotations_to_layers, hz_to_world_y
 from .lazy_spectrogram import AudioWindows, spectrogram_levels
+from .time_view import attach_to_current_viewer
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,14 @@ def _reporting(read: Callable[[PathOrPaths], list[LayerDataTuple]]):
     @functools.wraps(read)
     def reader(path: PathOrPaths) -> list:
         try:
-            return read(path)
+            layers = read(path)
         except DasError as err:
             from napari.utils.notifications import show_error
 
             show_error(str(err))
             return [(None,)]  # napari's sentinel for "nothing to add", without an error
+        attach_to_current_viewer()  # zoom in time only (the layers go to the current viewer)
+        return layers
 
     return reader
 

@@ -19,6 +19,7 @@ from ..core.io import audio
 from ..core.io.annotations import Annotations
 from .layers import annotations_to_layers
 from .reader import read_annotations, read_audio
+from .time_view import attach_to_current_viewer
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def synthetic_fly_song() -> list[LayerDataTuple]:
             kwargs["name"] = "fly_song"
         kwargs["metadata"]["das"]["sample"] = "fly_song"
         kwargs["metadata"]["das"]["recording"] = "fly_song"
+    attach_to_current_viewer()
     return layers
 
 
@@ -70,6 +72,7 @@ def bengalese_finch_song() -> list[LayerDataTuple]:
     layers = read_audio(str(wav)) + read_annotations(str(DATA_DIR / f"{FINCH_STEM}_annotations.csv"))
     for _, kwargs, _ in layers:
         kwargs["metadata"]["das"]["sample"] = "bengalese_finch"
+    attach_to_current_viewer()
     return layers
 
 

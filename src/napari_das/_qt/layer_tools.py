@@ -281,3 +281,56 @@ def recording_samples(layer: Any, start: float = 0.0, end: float | None = None
     first = int(round(start * samplerate))
     last = len(data) if end is None else int(round(end * samplerate))
     return data[first:last], samplerate
+
+
+EXPORT_FORMATS = ("npz", "wav")
+
+
+def export_recording(recording: Any, annotations: Any, folder: str | os.PathLike,
+                     fmt: str = "npz", start: float = 0.0, end: float | None = None,
+                     overwrite: bool = False) -> tuple[Path, Path]:
+    """Write a recording's audio ``<stem>.<fmt>`` and ``<stem>_annotations.csv`` into ``folder``.
+
+    Only annotations lying entirely inside ``[start, end]`` are kept, shifted by ``-start``.
+    Raises DasError if a file exists and ``overwrite`` is False.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise DasError(f"the audio format must be one of {', '.join(EXPORT_FORMATS)}")
+    meta = _das(recording)
+    duration = float(meta.get("duration") or np.inf)
+    end = duration if end is None or end <= 0 else min(float(end), duration)
+    if not start < end:
+        raise DasError(f"the export range {start:g}-{end:g} s is empty")
+    stem = Path(meta["path"]).stem if meta.get("path") else recording.name
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    audio_path = folder / f"{stem}.{fmt}"
+    csv_path = folder / f"{stem}{ANNOTATIONS_SUFFIX}"
+    existing = [p for p in (audio_path, csv_path) if p.exists()]
+    if existing and not overwrite:
+        raise DasError("exists already: choose another folder or allow overwriting",
+                       existing[0])
+    data, samplerate = recording_samples(recording, start, end)
+    annotations = annotations.cropped(float(start), float(end))
+    audio.write(audio_path, data, samplerate, overwrite=overwrite)
+    annotations.to_file(csv_path, overwrite=overwrite)
+    return audio_path, csv_path
+
+
+def set_new_item_type(layer: Any, name: str, start: float = np.nan, stop: float = np.nan) -> None:
+    """Make items added next (by the mouse or by code) carry song type ``name``.
+
+    Every feature column needs a default (napari); ``start_seconds``/``stop_seconds`` hold the
+    exact times of items added by code, NaN for drawn ones (their coordinates count).
+    """
+    from .._napari.layers import color_of
+
+    defaults = {c: layer.feature_defaults[c].iloc[0] for c in layer.features.columns}
+    defaults.update({"name": name})
+    for column, value in (("start_seconds", start), ("stop_seconds", stop)):
+        if column in layer.features.columns:
+            defaults[column] = value
+    layer.feature_defaults = defaults
+    if layer_kind(layer) == "shapes":  # shapes colour items by list, not by feature
+        layer.current_face_color = color_of(name) + "4d"
+        layer.current_edge_color = color_of(name)

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from ..config import PredictionConfig
+from ..inference.predict import predict_probabilities
 from ..inference.preprocess import noise_matched_reader
-from ..inference.runner import predict_probabilities
 from ..post.stream import Events, PostProcessor, Segments
 
 

@@ -10,13 +10,15 @@ Public functions
 ----------------
 :func:`predict` / :func:`predict_file`
     Probabilities + events + segments (:class:`Prediction`).
+:func:`predict_probabilities`
+    ``[T, C]`` array -> ``[T, K]`` probabilities (no post-processing).
 :func:`~napari_das.core.inference.files.predict_paths`
     The ``das predict`` command: files or folders -> annotation CSV / HDF5 files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +31,10 @@ from ..io.annotations import Annotations
 from ..io.params import model_samplerate
 from ..nn.model import load_model_and_params
 from ..post.stream import Events, PostProcessor, Segments
+from ..progress import emit
+from .das_layout import das_blocks, uses_das_layout
 from .preprocess import noise_matched_reader, preprocessed_reader
-from .runner import probability_blocks
+from .runner import iter_probabilities, make_runner
 from .windows import Reader
 
 
@@ -86,6 +90,60 @@ class Prediction:
             counts[name] = counts.get(name, 0) + 1
         parts = [f"{counts[n]} {n}" for n in sorted(counts)] or ["nothing detected"]
         return ", ".join(parts)
+
+
+def predict_probabilities(model: Any, x: np.ndarray, params: dict[str, Any],
+                          batch_size: int | None = None, progress=None, stop=None,
+                          window: int | None = None,
+                          training_windows: bool = False) -> np.ndarray:
+    """Class probabilities for every sample of ``x``.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Fully convolutional model, input ``[batch, None, C]``.
+    x : np.ndarray
+        Audio ``[T, C]`` (or ``[T]``) at the model's sample rate, already preprocessed.
+    params : dict
+        The model's ``_params.yaml`` content (architecture keys decide the window geometry).
+    batch_size : int, optional
+        Windows per model call (default: about half a million samples per call).
+    progress, stop
+        Progress callback and stop token.
+    window : int, optional
+        Window length in samples (default from :func:`window_plan`); results do not depend on
+        it beyond float rounding.
+    training_windows : bool
+        Run a short-chunk network on its training chunks (see :func:`window_plan`).
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``[T, K]``.
+    """
+    x = np.asarray(x, np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    out = np.empty((len(x), int(model.output_shape[-1])), np.float32)
+    for start, block in probability_blocks(model, params, lambda a, b: x[a:b], len(x),
+                                           batch_size, window, training_windows,
+                                           progress=progress, stop=stop):
+        out[start: start + len(block)] = block
+    emit(progress, "done", task="predict", current=len(x), total=len(x))
+    return out
+
+
+def probability_blocks(model: Any, params: dict[str, Any], read: Reader, frames: int,
+                       batch_size: int | None = None, window: int | None = None,
+                       training_windows: bool = False, progress=None,
+                       stop=None) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, probabilities)`` blocks tiling ``[0, frames)``: our windows, or DAS's chunk
+    layout for a model imported from DAS (:mod:`napari_das.core.inference.das_layout`)."""
+    if uses_das_layout(params):
+        return das_blocks(model, params, read, frames, batch_size, progress=progress, stop=stop)
+    runner = make_runner(model, params, batch_size=batch_size, window=window,
+                         training_windows=training_windows)
+    return iter_probabilities(runner, read, frames, progress=progress, stop=stop)
 
 
 def predict_stream(model: Any, params: dict[str, Any], read: Reader, frames: int,

@@ -68,8 +68,8 @@ def import_quietly() -> bool:
 
 def _import_tf_keras() -> None:
     try:
-        import tensorflow  # noqa: F401
         import keras  # noqa: F401
+        import tensorflow  # noqa: F401
     except ImportError:
         pass
 
