@@ -100,6 +100,23 @@ def test_export_for_das(make_napari_viewer, recording, tmp_path):
     assert audio.read(npz)[0].shape == (5 * SAMPLERATE, 1)
 
 
+@pytest.mark.parametrize("fs", [22050.0, 44100.0, 48000.0])
+def test_exported_excerpt_and_its_annotations_agree_sample_for_sample(fs):
+    from napari_das._qt.layer_tools import samples_cropped
+    from napari_das.core.timebase import segment_samples, to_sample, to_seconds
+
+    first, frames = 12345, 10000
+    n = np.arange(first - 3, first + frames + 3)
+    ann = Annotations.from_events_segments(
+        {"pulse": to_seconds(n, fs)},
+        {"sine": (to_seconds([first, first + 10, first + frames - 20], fs),
+                  to_seconds([first + 5, first + frames - 1, first + frames], fs))})
+    cut = samples_cropped(ann, fs, first, frames)
+    assert to_sample(cut.events("pulse"), fs).tolist() == list(range(frames))
+    onsets, offsets = segment_samples(*cut.segments("sine"), fs)
+    assert onsets.tolist() == [0, 10] and offsets.tolist() == [6, frames]  # the third ends past
+
+
 def test_make_dataset_from_a_synthetic_folder(make_napari_viewer, qtbot, tmp_path, errors):
     folder = tmp_path / "flies"
     write_fly_song_folder(folder, nfiles=3, duration=4.0, seed=2)
@@ -191,6 +208,12 @@ def test_two_recordings_never_mix(make_napari_viewer, tmp_path, rng):
     assert widget.categories == {"pulse": "event", "syll": "segment"}
     assert widget.active == "syll"  # each recording keeps its active type
     widget.add_event(4.5, "pulse")
+    legend = [widget.types_list.item(i).text() for i in range(widget.types_list.count())]
+    assert legend == ["1: pulse (event) · 2", "2: syll (segment) · 1"]  # counts, live
+    shapes = widget.layer_for("segment")
+    shapes.selected_data = {0}
+    shapes.events.highlight()
+    assert "selected: 1 segment(s), 1000.0 ms" in widget.active_label.text()
     first_csv = widget.export(tmp_path / "out", fmt="wav")[1]
     widget.select_recording("second")
     assert widget.categories == {"call": "segment"}

@@ -89,6 +89,10 @@ def test_gui_defaults_and_downsample_factor(make_napari_viewer, dataset, tmp_pat
     saved = widget.save_yaml(tmp_path / "form.yaml")
     stored = yaml.safe_load(Path(saved).read_text())
     assert stored["nb_filters"] == 32 and stored["data_dir"] == str(dataset[1])
+    # ... the format of das train --config: the command line reads back the same configs
+    args = build_parser().parse_args(["train", "--config", saved])
+    assert config_from_args(NetworkConfig, args) == widget.network_form.config()
+    assert config_from_args(TrainingConfig, args) == widget.training_form.config()
     stored.update(nb_filters=12, dilations=[1, 3], seed=5, unknown_key=1)
     Path(saved).write_text(yaml.safe_dump(stored))
     widget.reset_form()
@@ -96,6 +100,23 @@ def test_gui_defaults_and_downsample_factor(make_napari_viewer, dataset, tmp_pat
     assert widget.load_yaml(saved)
     assert widget.values()["nb_filters"] == 12 and widget.values()["dilations"] == [1, 3]
     assert widget.values()["seed"] == 5
+
+
+def test_preset_dropdown_fills_the_form_and_edits_win(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Train")
+    widget.preset_combo.setCurrentText("bird")
+    network, training = widget.network_form.config(), widget.training_form.values()
+    assert (network.nb_hist, network.nb_pre_conv, network.nb_conv, network.kernel_size,
+            network.nb_filters) == (1024, 4, 4, 32, 64)
+    assert training["lr_schedule"] == "cosine"
+    widget.network_form.set_values({"nb_filters": 16})  # an edit after the preset is kept
+    assert widget.network_form.config().nb_filters == 16
+    widget.preset_combo.setCurrentText("mouse")
+    assert widget.network_form.config().nb_hist == 8192
+    assert widget.network_form.config().nb_conv == 2
+    widget.preset_combo.setCurrentText("none")  # leaves the form alone
+    assert widget.network_form.config().nb_hist == 8192
 
 
 def test_export_script_with_slurm_header(make_napari_viewer, dataset, tmp_path):

@@ -37,20 +37,13 @@ LayerDataTuple = tuple[Any, dict, str]
 #: World ``y`` units per Hz (kHz, negated so that low frequencies are drawn at the bottom).
 WORLD_Y_PER_HZ = -1e-3
 
-#: Colours of song types (colour-blind friendly, Okabe-Ito + extras); a name always gets the same.
+#: Colours of song types: 20 distinct ones, starting with the colour-blind-safe Okabe-Ito set,
+#: then Paul Tol's bright and light sets.  A name keeps its colour in every file and session;
+#: within one recording no two song types share a colour (up to 20 types, :func:`colors_for`).
 PALETTE = (
-    "#e69f00",
-    "#56b4e9",
-    "#009e73",
-    "#f0e442",
-    "#0072b2",
-    "#d55e00",
-    "#cc79a7",
-    "#ffffff",
-    "#8dd3c7",
-    "#fb8072",
-    "#b3de69",
-    "#bc80bd",
+    "#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7",
+    "#ffffff", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb",
+    "#77aadd", "#ee8866", "#eedd88", "#ffaabb", "#99ddff", "#44bb99",
 )
 SEGMENT_ALPHA = 0.3
 
@@ -65,9 +58,32 @@ def world_y_to_hz(y: float | np.ndarray) -> float | np.ndarray:
     return y / WORLD_Y_PER_HZ
 
 
-def color_of(name: str) -> str:
-    """The colour of a song type: the same for the same name in every file and session."""
-    return PALETTE[zlib.crc32(str(name).encode("utf-8")) % len(PALETTE)]
+def _slot(name: str) -> int:
+    return zlib.crc32(str(name).encode("utf-8")) % len(PALETTE)
+
+
+def colors_for(names) -> dict[str, str]:
+    """A colour for each song type in ``names``, never the same for two (up to 20 types).
+
+    Each name gets its own palette slot (from a hash of the name, so the same name keeps its
+    colour everywhere) unless another name of the set took it first (in sorted order), then the
+    next free one.
+    """
+    taken: dict[int, str] = {}
+    colors = {}
+    for name in sorted({str(n) for n in names}):
+        slot = _slot(name)
+        if len(taken) < len(PALETTE):
+            while slot in taken:
+                slot = (slot + 1) % len(PALETTE)
+        taken[slot] = name
+        colors[name] = PALETTE[slot]
+    return colors
+
+
+def color_of(name: str, names=()) -> str:
+    """The colour of a song type among the song types ``names`` of its recording."""
+    return colors_for({*names, name})[str(name)]
 
 
 def _hex_to_rgba(hex_color: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
@@ -75,8 +91,8 @@ def _hex_to_rgba(hex_color: str, alpha: float = 1.0) -> tuple[float, float, floa
     return tuple(int(value[i : i + 2], 16) / 255 for i in (0, 2, 4)) + (alpha,)
 
 
-def _rgba(name: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
-    return _hex_to_rgba(color_of(name), alpha)
+def _rgba(name: str, alpha: float = 1.0, names=()) -> tuple[float, float, float, float]:
+    return _hex_to_rgba(color_of(name, names), alpha)
 
 
 def annotations_to_layers(
@@ -116,6 +132,7 @@ def annotations_to_layers(
     df = annotations.df
     event_names = annotations.names_of("event")
     segment_names = annotations.names_of("segment")
+    all_names = list(annotations.categories)  # colours are distinct among them
     layers: list[LayerDataTuple] = []
 
     if event_names:
@@ -123,7 +140,8 @@ def annotations_to_layers(
         times = rows["start_seconds"].to_numpy(np.float64)
         data = np.column_stack([np.full(len(times), (y_bottom + y_top) / 2), times])
         # explicit per-point colours: napari 0.9 ignores a categorical dict as a colour cycle
-        colors = [_rgba(n) for n in rows["name"]] if len(rows) else color_of(event_names[0])
+        colors = ([_rgba(n, names=all_names) for n in rows["name"]] if len(rows)
+                  else color_of(event_names[0], all_names))
         layers.append(
             (
                 data.reshape(-1, 2),
@@ -170,8 +188,8 @@ def annotations_to_layers(
             "metadata": {"das": dict(metadata)},
         }
         if rectangles:  # napari's shapes take colour lists in order, not by name: give each
-            kwargs["face_color"] = [_rgba(n, SEGMENT_ALPHA) for n in rows["name"]]
-            kwargs["edge_color"] = [_rgba(n) for n in rows["name"]]
+            kwargs["face_color"] = [_rgba(n, SEGMENT_ALPHA, all_names) for n in rows["name"]]
+            kwargs["edge_color"] = [_rgba(n, names=all_names) for n in rows["name"]]
         if segment_names:
             kwargs["feature_defaults"] = {
                 "name": segment_names[0],
@@ -286,7 +304,8 @@ def layers_to_annotations(layers: Sequence[Any]) -> Annotations:
         ):
             categories.setdefault(str(type_name), category)
         if layer_type == "points":
-            coords = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
+            coords = np.asarray(data, dtype=np.float64)
+            coords = coords.reshape(len(data), -1) if len(data) else coords.reshape(0, 2)
             times = _exact_times(attributes, coords[:, -1], "start_seconds")
             channels = _channels(attributes, len(coords))
             has_channels |= channels is not None

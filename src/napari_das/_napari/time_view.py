@@ -239,12 +239,17 @@ def time_view(viewer: Any) -> TimeView:
 
 
 def attach_to_current_viewer() -> TimeView | None:
-    """Attach a :class:`TimeView` to napari's current viewer, if there is one (readers call it:
-    they get no viewer, and the layers they return are added to the current one)."""
+    """Attach a :class:`TimeView` and an edit history to napari's current viewer, if there is
+    one (readers call it: they get no viewer, and their layers go to the current one)."""
     try:
         import napari
 
         viewer = napari.current_viewer()
     except Exception:  # noqa: BLE001 - no viewer (e.g. a reader called from a script)
         return None
-    return None if viewer is None else time_view(viewer)
+    if viewer is None:
+        return None
+    from .history import edit_history
+
+    edit_history(viewer)  # undo/redo of annotation edits
+    return time_view(viewer)

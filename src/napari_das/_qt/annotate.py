@@ -36,6 +36,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from .._napari.history import edit_history
 from ..core.errors import DasError
 from ..core.io.annotations import Annotations
 from .layer_tools import (
@@ -50,6 +51,7 @@ from .layer_tools import (
     set_new_item_type,
     show_recording,
 )
+from .legend import fill_legend, selection_text
 from .navigation import NavigationControls
 
 CATEGORIES = ("event", "segment")
@@ -236,22 +238,31 @@ class AnnotateWidget(QWidget):
             for key in range(1, 10):
                 layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
             self.navigation.bind_keys(layer)
+            layer.events.data.connect(self._show_types)  # live counts
             if layer_kind(layer) == "shapes":
                 layer.events.data.connect(self._shape_added)
+                layer.events.highlight.connect(self._show_selection)
         if self.active not in self.categories:
             self.active = None
         self._show_types()
 
-    def _show_types(self) -> None:
-        self.types_list.blockSignals(True)
-        self.types_list.clear()
-        for i, (name, category) in enumerate(self.categories.items(), start=1):
-            key = f"{i}: " if i < 10 else ""
-            self.types_list.addItem(f"{key}{name} ({category})")
-        if self.active in self.categories:
-            self.types_list.setCurrentRow(list(self.categories).index(self.active))
-        self.types_list.blockSignals(False)
-        self.active_label.setText(f"active: {self.active or 'none'}")
+    def counts(self) -> dict[str, int]:
+        """Annotations per song type in the current recording."""
+        counts: dict[str, int] = {}
+        for layer in self._layers():
+            for name in layer.features.get("name", []):
+                counts[str(name)] = counts.get(str(name), 0) + 1
+        return counts
+
+    def _show_types(self, *_: Any) -> None:
+        """The song types as a legend: colour, number key, category and count."""
+        fill_legend(self.types_list, self.categories, self.counts(), self.active)
+        self._show_selection()
+
+    def _show_selection(self, *_: Any) -> None:
+        """The active type, and the duration of the selected segments."""
+        segments = self.layer_for("segment", create=False) if self.viewer is not None else None
+        self.active_label.setText(selection_text(self.active, segments))
 
     def layer_for(self, category: str, create: bool = True):
         """The current recording's annotation layer (points for events, shapes for segments);
@@ -279,8 +290,10 @@ class AnnotateWidget(QWidget):
         finally:
             self._syncing = False
         layer.metadata["das"]["categories"] = dict(self.categories)
+        layer.events.data.connect(self._show_types)  # live counts
         if kind == "Shapes":
             layer.events.data.connect(self._shape_added)
+            layer.events.highlight.connect(self._show_selection)
         for key in range(1, 10):
             layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
         self.navigation.bind_keys(layer)
@@ -312,15 +325,19 @@ class AnnotateWidget(QWidget):
         if not new or new in self.categories:
             raise DasError(f"choose a new, unused name for {old!r}")
         self.categories = {(new if n == old else n): c for n, c in self.categories.items()}
+        with edit_history(self.viewer).transaction():
+            self._rename_in_layers(old, new)
+        if self.active == old:
+            self.active = new
+        self._sync_categories()
+        self.set_active(self.active)
+
+    def _rename_in_layers(self, old: str, new: str) -> None:
         for layer in self._layers():
             if "name" in layer.features.columns and len(layer.features):
                 features = layer.features.copy()
                 features["name"] = [new if n == old else n for n in features["name"]]
                 layer.features = features
-        if self.active == old:
-            self.active = new
-        self._sync_categories()
-        self.set_active(self.active)
 
     def remove_type(self, name: str) -> None:
         """Remove a song type and its annotations."""
@@ -331,12 +348,8 @@ class AnnotateWidget(QWidget):
         if layer is not None and len(layer.data):
             keep = np.asarray([n != name for n in layer.features["name"]], bool)
             if not keep.all():
-                if layer_kind(layer) == "points":
-                    layer.selected_data = set(np.flatnonzero(~keep).tolist())
-                    layer.remove_selected()
-                else:
-                    layer.selected_data = set(np.flatnonzero(~keep).tolist())
-                    layer.remove_selected()
+                layer.selected_data = set(np.flatnonzero(~keep).tolist())
+                layer.remove_selected()
         if self.active == name:
             self.active = next(iter(self.categories), None)
         self._sync_categories()
@@ -426,7 +439,9 @@ class AnnotateWidget(QWidget):
                end: float | None = None, overwrite: bool = False) -> tuple[Path, Path]:
         """Write ``<stem>.<fmt>`` and ``<stem>_annotations.csv`` into ``folder``.
 
-        Only annotations lying entirely inside ``[start, end]`` are kept, shifted by ``-start``.
+        The audio runs from the sample of ``start`` to the one before that of ``end``
+        (:mod:`napari_das.core.timebase`); annotations lying entirely inside that range are kept,
+        shifted so that the first exported sample is at 0 s.
         Raises DasError if a file exists and ``overwrite`` is False.
         """
         recording = self.recording_layer()

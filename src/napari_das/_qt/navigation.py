@@ -15,6 +15,7 @@ import numpy as np
 from napari.utils.notifications import show_error
 from qtpy.QtWidgets import QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QWidget
 
+from .._napari.history import edit_history
 from .._napari.time_view import NAVIGATION_KEYS, time_view
 
 
@@ -42,6 +43,7 @@ class BandControls(QWidget):
         row.addWidget(self.high_spin)
         if viewer is not None:
             time_view(viewer)  # zoom and pan in time only, also before a recording is opened
+            edit_history(viewer)  # Ctrl+Z / Ctrl+Shift+Z on annotation edits
 
     def set_band(self, low_khz: float, high_khz: float = 0.0) -> None:
         """Show ``low_khz``-``high_khz`` (``high_khz`` 0: up to the Nyquist frequency)."""
@@ -72,6 +74,7 @@ class BandControls(QWidget):
 #: Keys of the Annotate widget besides :data:`NAVIGATION_KEYS`.
 ANNOTATION_KEYS = (
     ("[ / ]", "previous / next annotation of the active song type"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo an annotation edit"),
     ("1-9", "pick a song type"),
 )
 

@@ -91,19 +91,21 @@ class TrainingConfig(ConfigBase):
                                        "upper: 2}}}' (DAS's format; off by default)",
                                        aliases=(), group="Training parameters",
                                        label="Augmentations (YAML)")
-    post_opt: bool = option(False, "optimise segment fill-gap/min-length on the validation split",
+    post_opt: bool = option(True, "after training, choose fill gap and min length (segments) and "
+                            "the min event interval on the validation split by onset/offset F1, "
+                            "syllable error rate and event F1; das predict uses them",
                             group="Training parameters", label="Optimize postprocessing")
     post_opt_fill_gaps_min: float = option(0.0005, "post-opt: smallest fill gap (s)", min=0.0,
                                            group="Training parameters")
     post_opt_fill_gaps_max: float = option(1.0, "post-opt: largest fill gap (s)", min=0.0,
                                            group="Training parameters")
-    post_opt_fill_gaps_steps: int = option(20, "post-opt: number of fill-gap values", min=1,
+    post_opt_fill_gaps_steps: int = option(12, "post-opt: number of fill-gap values", min=1,
                                            group="Training parameters")
     post_opt_min_len_min: float = option(0.0005, "post-opt: smallest min length (s)", min=0.0,
                                          group="Training parameters")
     post_opt_min_len_max: float = option(1.0, "post-opt: largest min length (s)", min=0.0,
                                          group="Training parameters")
-    post_opt_min_len_steps: int = option(20, "post-opt: number of min-length values", min=1,
+    post_opt_min_len_steps: int = option(12, "post-opt: number of min-length values", min=1,
                                          group="Training parameters")
 
     def _check(self) -> None:

@@ -17,20 +17,20 @@ array([0.25, 0.5 ])
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .. import timebase
 from ..errors import DasError
 from .categories import infer_categories, parse_channels
+from .files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,10 @@ ANNOTATIONS_SUFFIX = "_annotations.csv"
 DEFINITIONS_SUFFIX = "_definitions.csv"
 
 
+def _times(column) -> np.ndarray:
+    return timebase.round_seconds(pd.to_numeric(column).to_numpy(np.float64))
+
+
 class Annotations:
     """A table of annotations plus the category of every song type.
 
@@ -48,7 +52,9 @@ class Annotations:
     ----------
     df : pandas.DataFrame, optional
         Columns ``name``, ``start_seconds``, ``stop_seconds`` (others are ignored); real rows
-        only (finite times, ``stop >= start``, non-empty names).
+        only (finite times, ``stop >= start``, non-empty names).  Times are kept rounded to 1 ns
+        (:func:`napari_das.core.timebase.round_seconds`): what is written is what is held, and
+        every time of a sample (``n / fs``) still reads back to that sample.
     categories : mapping of str to str, optional
         ``"event"`` or ``"segment"`` per name, including names without rows.  Names in ``df``
         missing here are segments if any of their rows has ``stop > start``, else events.
@@ -76,8 +82,8 @@ class Annotations:
             table = pd.DataFrame(
                 {
                     "name": [str(n) for n in df["name"]],
-                    "start_seconds": pd.to_numeric(df["start_seconds"]).to_numpy(np.float64),
-                    "stop_seconds": pd.to_numeric(df["stop_seconds"]).to_numpy(np.float64),
+                    "start_seconds": _times(df["start_seconds"]),
+                    "stop_seconds": _times(df["stop_seconds"]),
                 }
             )
         except (ValueError, TypeError) as exc:
@@ -402,23 +408,6 @@ def write_definitions(path: str | os.PathLike, categories: Mapping[str, str]) ->
             raise DasError(f"category of {name!r} must be 'event' or 'segment', got {category!r}")
         writer.writerow([name, category])
     return atomic_write_text(path, buffer.getvalue())
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write UTF-8 text to a temporary file in the same folder, then rename it into place."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise DasError("the folder does not exist; create it first", path.parent)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temp_name)
-        raise
-    return path
 
 
 # -------------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def prepare_data(network: NetworkConfig, training: TrainingConfig, seed: int,
     train = ChunkBatches(train_split.x, train_split.y, pieces["train"], shuffle=True, seed=seed,
                          augment=load_augmentations(training.augmentations), **geometry)
     val = ChunkBatches(val_split.x, val_split.y, pieces["val"], **geometry)
-    steps = training.steps_per_epoch or default_steps_per_epoch(train)
+    steps = training.steps_per_epoch or default_steps_per_epoch(train, stride=network.das_stride)
     return PreparedData(dataset, train, val, int(steps), weights, subsets)
 
 

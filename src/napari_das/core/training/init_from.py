@@ -16,7 +16,8 @@ from typing import Any
 
 from ..config import NetworkConfig
 from ..errors import DasError
-from ..io.params import load_params, strip_result_suffix
+from ..io.files import strip_result_suffix
+from ..io.params import load_params
 from ..nn.das_import import DAS_LAYOUT_KEY, das_network, is_das_stem
 
 log = logging.getLogger(__name__)
