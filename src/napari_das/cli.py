@@ -1,8 +1,11 @@
 """The ``das`` command (alias ``napari-das``): a thin shell over :mod:`napari_das.core`.
 
-Subcommands: ``version``, ``make-dataset``, ``train``, ``evaluate``, ``predict``.  Their options are
-generated from the config dataclasses in :mod:`napari_das.core.config`, so the command line, the
-widgets and ``_params.yaml`` cannot drift apart.  Every user error ends in one line on stderr and
+Subcommands: ``version``, ``make-dataset``, ``train``, ``evaluate``, ``predict``,
+``config-from-params``.  Their options are generated from the config dataclasses in
+:mod:`napari_das.core.config`, so the command line, the widgets and ``_params.yaml`` cannot drift
+apart.  ``make-dataset``, ``train`` and ``predict`` also read their options from a YAML file
+(``--config FILE``, see :mod:`napari_das.core.io.config_file`); options given on the command line
+override the file.  Every user error ends in one line on stderr and
 a non-zero exit code; ``--debug`` shows the traceback instead.
 """
 
@@ -20,8 +23,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .cli_das import add_das_options, check_das_options
 from .core.config import DatasetConfig, NetworkConfig, PredictionConfig, TrainingConfig
 from .core.errors import DasError, StopRequested
+from .core.presets import PRESET_NAMES
 from .core.progress import Progress
 
 log = logging.getLogger("napari_das")
@@ -94,8 +99,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, exclude: Se
         kind, scalar = _field_kind(f)
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         help_text = f.metadata.get("help", "")
-        if f.metadata.get("positional"):
-            group.add_argument(f.name, help=help_text)
+        if f.metadata.get("positional"):  # optional: it may come from --config
+            group.add_argument(f.name, nargs="?", default=argparse.SUPPRESS, help=help_text)
             continue
         flags = [f"--{f.name.replace('_', '-')}"]
         flags += [f"--{a.replace('_', '-')}" for a in f.metadata.get("aliases", ())]
@@ -125,10 +130,30 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, exclude: Se
 
 
 def config_from_args(cls: type, args: argparse.Namespace, **extra: Any):
+    """``cls`` from the options in ``--config`` (if given) overridden by those on the command line."""
     names = {f.name for f in dataclasses.fields(cls)}
-    values = {k: v for k, v in vars(args).items() if k in names}
+    values = {k: v for k, v in {**file_options(args), **vars(args)}.items() if k in names}
     values.update(extra)
     return cls(**values)
+
+
+#: The config classes whose options a subcommand's ``--config`` file may hold.
+CONFIG_FILE_CLASSES = {"make-dataset": (DatasetConfig,), "train": (TrainingConfig, NetworkConfig),
+                       "predict": (PredictionConfig,)}
+
+
+def file_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of the ``--config`` file; a ``_params.yaml`` gives its training and network
+    options (:func:`~napari_das.core.io.config_file.config_from_params`)."""
+    path = getattr(args, "config", None)
+    if not path:
+        return {}
+    from .core.io.config_file import config_from_params, read_config_file
+    from .core.io.files import RESULT_SUFFIXES
+
+    if args.command == "train" and str(path).endswith(RESULT_SUFFIXES["params"]):
+        return config_from_params(path)
+    return read_config_file(path, *CONFIG_FILE_CLASSES[args.command])
 
 
 # ------------------------------------------------------------------------------------ output
@@ -232,6 +257,28 @@ def _cmd_make_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_configs(args: argparse.Namespace) -> tuple[NetworkConfig, TrainingConfig]:
+    """Validated configs of ``das train``: explicit options over the ``--config`` file over
+    ``--preset`` (or over the saved options of ``--resume``) over the defaults."""
+    # argparse keeps only the options the user gave (default=SUPPRESS); they override the file
+    given = {**file_options(args), **vars(args)}
+    if given.get("resume"):
+        from .core.io.files import strip_result_suffix
+        from .core.io.params import load_params
+
+        saved = load_params(strip_result_suffix(given["resume"]))
+        network = NetworkConfig.from_dict({**saved, **given})
+        training = TrainingConfig.from_dict(
+            {**saved, "save_name": None, "save_prefix": "", **given})
+    else:
+        from .core.presets import apply_preset
+
+        values = apply_preset(given.get("preset"), given)
+        network = config_from_args(NetworkConfig, argparse.Namespace(**values))
+        training = config_from_args(TrainingConfig, argparse.Namespace(**values))
+    return network.validated(), training.validated()
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     """Train; SIGINT/SIGTERM stop at the end of the current batch (files kept, exit code 0).
 
@@ -243,18 +290,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .core.progress import StopToken
     from .core.training.train import train
 
-    given = vars(args)  # argparse keeps only the options the user gave (default=SUPPRESS)
-    if given.get("resume"):
-        from .core.io.params import load_params, strip_result_suffix
-
-        saved = load_params(strip_result_suffix(given["resume"]))
-        network = NetworkConfig.from_dict({**saved, **given})
-        training = TrainingConfig.from_dict(
-            {**saved, "save_name": None, "save_prefix": "", **given})
-    else:
-        network = config_from_args(NetworkConfig, args)
-        training = config_from_args(TrainingConfig, args)
-    network, training = network.validated(), training.validated()
+    network, training = train_configs(args)
     stop = StopToken()
 
     def request_stop(signum, frame):  # noqa: ARG001 - signal handler signature
@@ -278,7 +314,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     config = config_from_args(PredictionConfig, args).validated()
     report = evaluate(args.model, data_dir=args.data_dir, config=config, tolerance=args.tolerance,
-                      plots=args.plots, progress=_progress(args))
+                      plots=args.plots, progress=_progress(args),
+                      save_post_opt=args.save_post_opt)
     print(report.format())
     return 0
 
@@ -292,6 +329,22 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                             overwrite=args.overwrite, progress=_progress(args))
     print(outcome.format())
     return 0 if outcome.ok else 1
+
+
+def _cmd_config_from_params(args: argparse.Namespace) -> int:
+    from .core.io.config_file import config_from_params, write_config_file
+
+    values = config_from_params(args.params)
+    if args.output:
+        if os.path.exists(args.output) and not args.overwrite:
+            raise DasError("the file exists: choose another --output or pass --overwrite",
+                           args.output)
+        print(write_config_file(args.output, values))
+    else:
+        import yaml
+
+        print(yaml.safe_dump(values, sort_keys=False), end="")
+    return 0
 
 
 def _progress(args: argparse.Namespace, verbose: int = 1) -> TerminalProgress:
@@ -318,15 +371,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("version", _cmd_version, "print versions of napari-das, TensorFlow, napari, Qt; GPU")
     p.add_argument("--no-gpu-check", action="store_true", help="do not import TensorFlow")
 
+    def add_config_file(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", metavar="FILE.yaml", default=None,
+                       help="read the options from this YAML file (option: value, as the "
+                       "widgets' Save... writes it); options given here override it")
+
     p = add("make-dataset", _cmd_make_dataset,
             "make a training dataset (DATA.npy) from a folder of recordings and annotations")
+    add_config_file(p)
     add_config_arguments(p, DatasetConfig)
     p.add_argument("--progress-json", action="store_true",
                    help="print machine-readable progress records (JSON lines) on stdout")
 
     p = add("train", _cmd_train, "train a network on a dataset made by make-dataset")
+    add_config_file(p)
     add_config_arguments(p, TrainingConfig, title="data and training")
     add_config_arguments(p, NetworkConfig, title="network")
+    add_das_options(p, "train")
+    p.add_argument("--preset", choices=PRESET_NAMES, default=argparse.SUPPRESS,
+                   help="documented recipe for bird, fly or mouse song (network and training "
+                   "options); options given explicitly override it")
     p.add_argument("--progress-json", action="store_true",
                    help="print machine-readable progress records (JSON lines) on stdout")
 
@@ -336,6 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=0.01,
                    help="event and onset/offset tolerance in seconds (default: 0.01)")
     p.add_argument("--plots", action="store_true", help="save PNG figures next to the results")
+    p.add_argument("--save-post-opt", action="store_true",
+                   help="store the fill-gap/min-length found on the validation split (and the "
+                        "test metrics) in the model's _params.yaml, so das predict uses them; "
+                        "without it the model files are only read")
     add_config_arguments(p, PredictionConfig, title="post-processing")
     p.add_argument("--progress-json", action="store_true",
                    help="print machine-readable progress records (JSON lines) on stdout")
@@ -352,9 +420,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probabilities", action="store_true",
                    help="also write per-sample class probabilities to <stem>_das.h5")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_config_file(p)
     add_config_arguments(p, PredictionConfig, title="prediction and post-processing")
+    add_das_options(p, "predict")
     p.add_argument("--progress-json", action="store_true",
                    help="print machine-readable progress records (JSON lines) on stdout")
+
+    p = add("config-from-params", _cmd_config_from_params,
+            "turn a model's _params.yaml into a config file for das train --config (repeats the "
+            "run: same options and seed)")
+    p.add_argument("params", help="the _params.yaml of a trained model (or its save name)")
+    p.add_argument("-o", "--output", default=None,
+                   help="write the config file here (default: print it)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     return parser
 
 
@@ -397,6 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if json_lines:
         _accept_sigint()
     try:
+        check_das_options(args)
         code = args.func(args)
     except DasError as err:
         _report_error(str(err), json_lines)

@@ -64,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     stem = out / "res" / "demo"
     _run(["evaluate", str(stem)])
     pred_csv = out / "pred" / f"{heldout.stem}_annotations.csv"
-    _run(["predict", str(heldout), str(stem), "--save-filename", str(pred_csv),
-          "--segment-fillgap", "0.02", "--segment-minlen", "0.02"])
+    # no post-processing typed here: das train chose it on the validation split
+    _run(["predict", str(heldout), str(stem), "--save-filename", str(pred_csv)])
+    _print_chosen(stem)
 
     truth = Annotations.from_file(heldout.with_name(f"{heldout.stem}_annotations.csv"))
     pred = Annotations.from_file(pred_csv)
@@ -73,6 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     _score(truth, pred)
     print(f"\ndemo finished in {time.perf_counter() - t_start:.0f} s; files in {out}/")
     return 0
+
+
+def _print_chosen(stem: Path) -> None:
+    """The post-processing ``das train`` chose (``post_opt`` in ``_params.yaml``)."""
+    from .core.io.params import load_params
+
+    chosen = load_params(str(stem)).get("post_opt") or {}
+    parts = [f"{label} {1000 * float(chosen[key]):.1f} ms" for key, label in (
+        ("gap_dur", "fill gap"), ("min_len", "min length"), ("event_dist", "event interval"))
+        if chosen.get(key) is not None]
+    print("post-processing chosen at training (validation split): "
+          + (", ".join(parts) if parts else "none"))
 
 
 def _score(truth, pred) -> None:

@@ -134,10 +134,27 @@ def test_round_trip_keeps_table_and_categories_including_awkward_names(tmp_path,
     assert back == ann
     pd.testing.assert_frame_equal(back.df, ann.df)
     assert list(back.categories.items()) == list(ann.categories.items())
-    np.testing.assert_array_equal(back.events('say "hi", twice'), events['say "hi", twice'])
+    # times are held and written on a 1 ns grid (core/timebase.py), so the file is what is held
+    np.testing.assert_array_equal(back.events('say "hi", twice'),
+                                  np.round(events['say "hi", twice'], 9))
+    assert np.abs(back.events("pulse") - events["pulse"]).max() <= 0.5e-9
     # without the definitions file, categories still agree (placeholders carry empty types)
     definitions_path_for(path).unlink()
     assert Annotations.from_file(path).categories == ann.categories
+
+
+def test_times_of_samples_are_written_without_float_noise(tmp_path):
+    from napari_das.core.timebase import to_sample
+
+    fs = 44100.0
+    n = np.arange(0, 441000, 37)
+    ann = Annotations.from_events_segments({"pulse": n / fs}, {"sine": ([0.1 + 0.2], [0.7])})
+    path = ann.to_file(tmp_path / "n_annotations.csv")
+    lines = path.read_text().splitlines()
+    assert "sine,0.3,0.7" in lines  # 0.1 + 0.2 = 0.30000000000000004 in memory before
+    assert max(len(line.split(",")[1].split(".")[1]) for line in lines[1:]) <= 9
+    back = Annotations.from_file(path)
+    assert to_sample(back.events("pulse"), fs).tolist() == n.tolist()
 
 
 def test_to_file_refuses_to_overwrite_when_asked_and_is_atomic(tmp_path):

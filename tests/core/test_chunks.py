@@ -110,3 +110,20 @@ def test_subset_boundaries_contiguous_and_capped():
     assert rng_[1] - rng_[0] == 400
     pieces, rng_ = subset_boundaries(bounds, 1.0, 0, np.random.default_rng(3))
     assert pieces == [(0, 300), (300, 1000)] and rng_ == (0, 1000)
+
+
+def test_steps_per_epoch_follow_das_stride_of_the_command_line():
+    """DAS's bird command line: DAS's margin (k*S = 96) and DAS's steps per epoch (issue 18)."""
+    bird = NetworkConfig(nb_hist=1024, nb_filters=32, kernel_size=32, nb_conv=3, nb_pre_conv=4)
+    assert bird.margin_capped and bird.data_padding == 96 and bird.stride == bird.das_stride == 832
+    # a network whose chunk holds its receptive field keeps its wider margin, but an epoch
+    # still has DAS's number of chunks
+    wide = NetworkConfig(nb_hist=4096, nb_filters=8, kernel_size=16, nb_conv=1)
+    assert not wide.margin_capped and wide.stride < wide.das_stride == 4096 - 32
+    y = np.zeros((100_000, 2), np.float32)
+    batches = ChunkBatches(np.zeros((100_000, 1), np.float32), y, [(0, 100_000)], 4096,
+                           wide.stride, wide.data_padding, batch_size=4, shuffle=True)
+    assert default_steps_per_epoch(batches) == len(grid_starts([(0, 100_000)], 4096,
+                                                              wide.stride)) // 4
+    assert default_steps_per_epoch(batches, stride=wide.das_stride) == 24 // 4  # 24 DAS chunks
+    assert default_steps_per_epoch(batches, cap=3, stride=wide.das_stride) == 3

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from napari_das.core.errors import DasError
-from napari_das.core.io.params import load_params, result_paths, save_params, strip_result_suffix
+from napari_das.core.io.files import result_paths, strip_result_suffix
+from napari_das.core.io.params import load_params, save_params
 
 # Written the way DAS's unsafe dumper writes numpy scalars and tuples (numpy 1.x module names).
 DAS_PARAMS = """\

@@ -126,15 +126,17 @@ SHORT = NetworkConfig(nb_hist=64, nb_filters=8, kernel_size=8, nb_conv=1,
 
 def test_short_chunk_network_is_planned_in_its_training_geometry():
     assert SHORT.margin_capped and SHORT.predicts_in_chunks
+    assert SHORT.data_padding == 8  # DAS's kernel_size * nb_conv: no margin can hold the field
+    assert SHORT.das_stride == SHORT.stride == 48
     assert not PLAIN.predicts_in_chunks and not STFT.predicts_in_chunks
-    assert W.window_plan(SHORT).window >= 8192  # default: long windows
-    plan = W.window_plan(SHORT, window=10_000, training_windows=True)  # window is ignored
-    assert (plan.window, plan.margin_past, plan.margin_future) == (64, 16, 16)
-    assert plan.core == SHORT.stride == 32
+    assert W.window_plan(SHORT, training_windows=False).window >= 8192  # long windows
+    plan = W.window_plan(SHORT, window=10_000)  # default: its training chunks, window ignored
+    assert (plan.window, plan.margin_past, plan.margin_future) == (64, 8, 8)
+    assert plan.core == 48
     # the margin the model was trained with (params) wins over today's derivation
-    assert W.window_plan(SHORT, data_padding=8, training_windows=True).core == 48
+    assert W.window_plan(SHORT, data_padding=16).core == 32
     with pytest.raises(Exception, match="does not fit"):
-        W.window_plan(SHORT, data_padding=40, training_windows=True)
+        W.window_plan(SHORT, data_padding=40)
     # a network whose chunks hold its receptive field keeps long windows
     assert W.window_plan(PLAIN, training_windows=True) == W.window_plan(PLAIN)
 
@@ -145,14 +147,13 @@ def test_short_chunk_network_outputs_equal_its_training_chunks(rng):
 
     model = build_model(SHORT, nb_channels=1, nb_classes=2, compile=False)
     x = rng.normal(size=(300, 1)).astype(np.float32)
-    got = P.predict_probabilities(model, x, SHORT.to_dict(), batch_size=3,
-                                  training_windows=True)
-    padded = np.pad(x, ((16, 64), (0, 0)), mode="reflect")  # margins, reflect like the reader
-    for j in range(0, 300, 32):  # chunk j covers padded[j : j + 64], keeps its middle 32
-        expect = model(padded[None, j: j + 64]).numpy()[0, 16:48]
-        n = min(32, 300 - j)
+    got = P.predict_probabilities(model, x, SHORT.to_dict(), batch_size=3)  # the default
+    padded = np.pad(x, ((8, 64), (0, 0)), mode="reflect")  # margins, reflect like the reader
+    for j in range(0, 300, 48):  # chunk j covers padded[j : j + 64], keeps its middle 48
+        expect = model(padded[None, j: j + 64]).numpy()[0, 8:56]
+        n = min(48, 300 - j)
         np.testing.assert_allclose(got[j: j + n], expect[:n], atol=1e-5)
     long = model(np.pad(x, ((300, 300), (0, 0)), mode="reflect")[None]).numpy()[0, 300:600]
     assert np.abs(got - long).max() > 1e-3  # a long window gives other outputs...
-    default = P.predict_probabilities(model, x, SHORT.to_dict())
-    np.testing.assert_allclose(default, long, atol=1e-5)  # ...and is the default
+    forced = P.predict_probabilities(model, x, SHORT.to_dict(), training_windows=False)
+    np.testing.assert_allclose(forced, long, atol=1e-5)  # ...with --no-training-windows

@@ -29,13 +29,13 @@ def text_of(labels: np.ndarray) -> str:
 
 
 # ---------------------------------------------------------------------------------- events
-def test_event_gaussian_centred_on_truncated_sample():
-    fs, t = 10000.0, 0.57  # 0.57 * 10000 = 5699.999... -> int() gives 5699
+def test_event_gaussian_centred_on_the_sample_of_its_time():
+    fs, t = 10000.0, 0.57  # 0.57 * 10000 = 5699.999...: DAS's int() gives 5699, we mean 5700
     y = make_targets(table(("pulse", t, t)), 8000, fs, ["noise", "pulse"], ["segment", "event"],
                      event_std_seconds=0.0016)
     assert y.dtype == np.float32 and y.shape == (8000, 2)
-    centre = int(t * fs)
-    assert centre == 5699
+    centre = 5700
+    assert int(t * fs) == centre - 1  # the float slip the time convention removes
     assert int(np.argmax(y[:, 1])) == centre
     assert y[centre, 1] == pytest.approx(1.0)
     std = 0.0016 * fs  # 16 samples
@@ -87,6 +87,26 @@ def test_segment_stop_is_inclusive():
     assert np.flatnonzero(y[:, 1]).tolist() == list(range(10, 21))  # int(0.2*100 + 1) = 21
     np.testing.assert_array_equal(y[:, 0], 1 - y[:, 1])
     assert seconds_to_indices(np.array([0.1]), np.array([0.2]), 100.0)[1].tolist() == [21]
+
+
+@pytest.mark.parametrize("fs", [8000.0, 10000.0, 22050.0, 44100.0, 250000.0])
+def test_times_written_by_napari_das_or_das_mark_their_samples(fs, rng):
+    """Events and segment bounds at n / fs (as we and DAS write them) mark exactly sample n."""
+    from napari_das.core.timebase import segment_seconds, to_seconds
+
+    frames = 200_000
+    n = np.sort(rng.choice(frames - 1, size=4000, replace=False))
+    events, firsts, lasts = n[0::4], n[1::4], n[2::4]
+    rows = [("pulse", t, t) for t in to_seconds(events, fs)]
+    rows += [("song", a, b) for a, b in zip(*segment_seconds(firsts, lasts, fs))]
+    rows += [("das", a / fs, b / fs) for a, b in zip(firsts, lasts)]  # DAS: full-precision n/fs
+    y = make_targets(table(*rows), frames, fs, ["noise", "das", "pulse", "song"],
+                     ["segment", "segment", "event", "segment"])
+    assert np.flatnonzero(y[:, 2]).tolist() == events.tolist()
+    for column in (1, 3):
+        steps = np.diff(np.concatenate([[0], (y[:, column] > 0).astype(int), [0]]))
+        assert np.flatnonzero(steps == 1).tolist() == firsts.tolist()
+        assert (np.flatnonzero(steps == -1) - 1).tolist() == lasts.tolist()
 
 
 def test_overlapping_segments_of_two_classes_are_split_evenly():

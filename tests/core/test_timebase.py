@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from das_files import DAS_MODELS
 
 from napari_das.core.timebase import (
     DECIMALS,
@@ -33,8 +34,8 @@ def test_written_times_read_back_to_the_same_sample(fs):
     assert np.array_equal(to_sample(written, fs), n)
     first, stop = segment_samples(written[:-1], written[1:], fs)  # segment n .. n+1 inclusive
     assert np.array_equal(first, n[:-1]) and np.array_equal(stop, n[1:] + 1)
-    # the sweep does hit the old bug: truncating the product loses a sample for some indices
-    assert np.count_nonzero(np.trunc(written * fs) != n) > 1000
+    # the sweep does hit the old bug: truncating n / fs * fs loses a sample for some indices
+    assert np.count_nonzero(np.trunc(n / fs * fs) != n) > 1000
 
 
 @pytest.mark.parametrize("fs", RATES)
@@ -45,6 +46,18 @@ def test_das_written_times_map_to_the_samples_das_meant(fs):
     # a DAS segment is first/fs .. last/fs with the last sample inclusive (spec 1.2, 6.3)
     first, stop = segment_samples(das_seconds[:-1], das_seconds[1:], fs)
     assert np.array_equal(stop - 1, n[1:]) and np.array_equal(first, n[:-1])
+
+
+@pytest.mark.parametrize("fs", RATES)
+def test_das_reading_our_times_slips_no_more_than_on_its_own(fs):
+    """DAS truncates ``t * fs``: our times must not make that worse than DAS's own ``n / fs``."""
+    n = np.arange(DENSE, dtype=np.int64)
+    ours = to_seconds(n, fs)
+    das_slips = np.trunc(ours * fs) != n
+    assert np.count_nonzero(das_slips) <= np.count_nonzero(np.trunc(n / fs * fs) != n)
+    exact = (n % int(fs)) * 10**DECIMALS % int(fs) == 0  # n / fs is a decimal of <= 9 digits
+    assert not das_slips[~exact].any()  # rounded up where there is a choice
+    assert np.array_equal(ours[exact], n[exact] / fs)  # exact decimals stay as they are
 
 
 @pytest.mark.parametrize("fs", RATES)
@@ -92,3 +105,19 @@ def test_durations():
 def test_nan_times_are_refused():
     with pytest.raises(ValueError, match="drop NaN rows"):
         to_sample(np.array([0.1, np.nan]), 100)
+
+
+def test_a_csv_written_by_das_maps_every_time_to_the_sample_das_meant():
+    """DAS 0.32.13's `das predict` CSV for the golden 10 kHz snippet (times = index / fs)."""
+    from napari_das.core.io.annotations import Annotations
+
+    csv = DAS_MODELS / "snippet_das_predict.csv"
+    if not csv.is_file():
+        pytest.skip(f"DAS reference files not found at {DAS_MODELS}")
+    fs = float(np.load(DAS_MODELS / "tcn_golden.npz")["samplerate"])
+    df = Annotations.from_file(csv).df
+    t = np.concatenate([df["start_seconds"], df["stop_seconds"]])
+    meant = np.rint(t * fs).astype(np.int64)  # DAS wrote index / fs
+    assert len(t) > 100 and np.abs(t * fs - meant).max() < 1e-6
+    assert np.array_equal(to_sample(t, fs), meant)
+    assert np.count_nonzero(np.trunc(t * fs) != meant) > 0  # what truncation got wrong

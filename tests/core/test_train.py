@@ -248,7 +248,8 @@ def test_mirrored_strategy_on_two_logical_cpus(dataset, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "MirroredStrategy" in proc.stderr or "mirrored training on" in proc.stderr
     assert "CPU:1" in proc.stderr
-    done = [r for r in map(parse_record, proc.stdout.splitlines()) if r and r.event == "done"]
+    done = [r for r in map(parse_record, proc.stdout.splitlines())
+            if r and r.event == "done" and r.task == "train"]  # test prediction has its own
     assert done and Path(done[0].data["model"]).is_file()
     assert json.loads(json.dumps(done[0].data))["stopped"] is False
 
@@ -276,10 +277,11 @@ def test_post_opt_on_validation_without_test_split_is_used_by_predict(tmp_path):
     result = run_train(tmp_path / "d.npy", tmp_path / "res", nb_epoch=1, post_opt=True, **grid)
     params = yaml.safe_load(Path(result.params_path).read_text())
     found = params["post_opt"]
-    assert set(found) == {"gap_dur", "min_len", "score_val"}
-    assert min(abs(found["gap_dur"] - g) for g in (0.001, 0.01, 0.1)) < 1e-9  # on the grid
-    assert min(abs(found["min_len"] - g) for g in (0.001, 0.01, 0.1)) < 1e-9
-    assert 0 <= found["score_val"] <= 1
+    assert {"gap_dur", "min_len", "score_val", "onset_f1", "offset_f1", "syllable_error_rate",
+            "event_dist", "event_f1_val", "criterion"} <= set(found)
+    assert min(abs(found["gap_dur"] - g) for g in (0, 0.001, 0.01, 0.1)) < 1e-9  # on the grid
+    assert min(abs(found["min_len"] - g) for g in (0, 0.001, 0.01, 0.1)) < 1e-9
+    assert 0 <= found["score_val"] <= 1 and found["event_dist"] > 0
     assert result.metrics == {}  # no test split: nothing scored, but post-opt ran
 
     # the same search by hand on the validation split gives the stored values
@@ -308,6 +310,15 @@ def test_post_opt_on_validation_without_test_split_is_used_by_predict(tmp_path):
     post = PostProcessor.from_params(params, PredictionConfig(segment_use_optimized=False),
                                       10000.0, 3)
     assert (post.fillgap, post.minlen) == (None, None)
+    # the chosen minimum event interval is used unless given
+    from napari_das.core.post.events import seconds_to_samples
+
+    detectors = PostProcessor.from_params(params, PredictionConfig(), 10000.0, 3)._detectors
+    assert [d.min_dist for d in detectors.values()] == [
+        seconds_to_samples(found["event_dist"], 10000.0)]
+    detectors = PostProcessor.from_params(params, PredictionConfig(event_dist=0.05), 10000.0,
+                                          3)._detectors
+    assert [d.min_dist for d in detectors.values()] == [500]
     # das predict (files) writes the same segments as the explicit values
     out = predict_paths(str(recording), stem, save_filename=str(tmp_path / "opt.csv"))
     ref = predict_paths(str(recording), stem, explicit, save_filename=str(tmp_path / "ref.csv"))
@@ -321,11 +332,27 @@ def test_das_evaluate_scores_the_test_split_and_keeps_the_training_results(datas
     result = run_train(dataset, tmp_path, nb_epoch=1)
     stem = result.save_name
     trained = yaml.safe_load(Path(result.params_path).read_text())["test_metrics"]
+    model_files = [Path(result.params_path), Path(result.model_path),
+                   Path(result.model_path.replace("_model.h5", "_model.keras"))]
+    before = [(f.read_bytes(), f.stat().st_mtime_ns) for f in model_files]
+    # the default only reads the model: params and model files unchanged to the byte and mtime
     assert main(["evaluate", stem]) == 0
     out = capsys.readouterr().out
-    assert f"evaluation of {stem}" in out and "post-opt (validation)" in out
+    # the post-processing chosen at training is used: no new search
+    assert f"evaluation of {stem}" in out and "post-processing (validation)" in out
+    assert "post-processing chosen at training" in out
+    assert [(f.read_bytes(), f.stat().st_mtime_ns) for f in model_files] == before
+    with h5py.File(result.results_path) as fh:
+        assert "evaluation/metrics_json" in fh  # the measurement goes to the results file
+    # --save-post-opt stores the search result (and the test metrics) for das predict
+    assert main(["evaluate", stem, "--save-post-opt"]) == 0
+    assert "post-opt saved to the params" in capsys.readouterr().out
     params = yaml.safe_load(Path(result.params_path).read_text())
-    assert set(params["post_opt"]) == {"gap_dur", "min_len", "score_val"}
+    assert {"gap_dur", "min_len", "score_val", "onset_f1", "offset_f1"} <= set(params["post_opt"])
+    assert [f.read_bytes() for f in model_files[1:]] == [b for b, _ in before[1:]]
+    assert main(["evaluate", stem, "--save-post-opt", "--segment-fillgap", "0.02"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "leave out --segment-fillgap" in err[0], err
     # the same best model on the same test split: same sample-wise confusion as training saw
     assert params["test_metrics"]["samplewise"]["confusion_matrix"] == \
         trained["samplewise"]["confusion_matrix"]
@@ -343,8 +370,10 @@ def test_das_evaluate_scores_the_test_split_and_keeps_the_training_results(datas
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000, kind
     out = capsys.readouterr().out
     assert "post-opt" not in out
-    params = yaml.safe_load(Path(result.params_path).read_text())
-    assert params["test_metrics"]["post_processing"]["segment_fillgap"] == 0.02
+    with h5py.File(result.results_path) as fh:
+        metrics = json.loads(fh["evaluation/metrics_json"][()])
+    assert metrics["post_processing"]["segment_fillgap"] == 0.02
+    assert yaml.safe_load(Path(result.params_path).read_text()) == params  # read only
     # one-line errors: no test split in the dataset, unknown model
     notest = tmp_path / "notest.npy"
     shutil.copytree(dataset, notest)

@@ -13,14 +13,35 @@ Rare labels: day 032412 holds one ``-`` and one ``x`` syllable, day 032312 none,
 never learns them.  They are kept in the ground truth: each costs one substitution in the
 syllable error rate (its boundaries still count if the network finds a syllable there).
 
-Training runs with ``--post-opt``: the fill gap/min length found on the validation split are
-stored in ``_params.yaml`` and ``das predict`` uses them when none are given; both predictions
-(the DAS tutorial's 5 ms / 25 ms and the optimised values) are scored.
+The network and training are DAS's bird command line (``--nb-hist 1024 --nb-filters 32
+--kernel-size 32 --nb-conv 3 --nb-pre-conv 4``, DAS's learning rate 5e-4 and early stopping),
+10 epochs of 80 steps.  Training chooses the post-processing on the validation split (the
+default): ``das predict`` without fill gap/min length uses it; both predictions (the DAS
+tutorial's 5 ms / 25 ms and the chosen values) are scored.
 
-Measured (seed 1, 2 cores, identical on repeated runs): tutorial values onset F1 0.938, offset F1
-0.958, syllable error rate 0.060; post-opt (fill gap 8.2 ms, min length 5.5 ms) 0.955, 0.953,
-0.063; best epoch 6 of 10; 140-165 s for the whole test on a loaded machine (load average 5-7,
-about 120 s of CPU time).  The thresholds leave a wide margin for other CPUs and TF builds.
+Why the thresholds hold on any CPU (issue 16).  The earlier recipe (``--nb-hist 2048
+--kernel-size 16 --nb-conv 2``, learning rate 1e-3, early-stop patience 4) ended at offset F1
+0.96 with seed 1 here and 0.80 on an Intel Xeon with AMX.  Seeds 1/2/3 here gave offset F1
+0.958 (as measured when the test was written)/0.750/0.876: the run kept the epoch with the
+lowest validation loss, which at that rate bounced (0.16, 0.11, 0.15, 0.13, 0.16 for seed 2)
+and was lowest at epoch 2 for some trajectories; an epoch-2 model scores 0.60-0.75, and the
+patience of 4 ended such runs at epoch 6.  Another CPU's rounding (oneDNN with AMX sums in
+another order) moves the trajectory as another seed does: the cause was the recipe on a knife's
+edge, not the numerics.  With DAS's bird command line the validation loss falls to the end
+(best epoch 9-10) over seeds 1/2/3 here (AMD EPYC, 2 cores; 240-290 s of training on the
+loaded machine):
+
+=====================  =====================  =====================  ======================
+post-processing        onset F1               offset F1              syllable error rate
+=====================  =====================  =====================  ======================
+5 ms / 25 ms (typed)   0.939 / 0.919 / 0.936  0.914 / 0.907 / 0.929  0.088 / 0.094 / 0.094
+chosen at training     0.926 / 0.949 / 0.947  0.891 / 0.925 / 0.945  0.104 / 0.079 / 0.079
+=====================  =====================  =====================  ======================
+
+(spread 0.02 for everything but the chosen offsets, 0.054; the chosen values were fill gap
+4-8 ms and minimum length 16 ms).  Each threshold sits the spread plus 0.02 below the worst
+seed.  Seed 1 with ``TF_ENABLE_ONEDNN_OPTS=0`` (other kernels and summation order, a stand-in
+for another CPU) scored 0.912/0.920/0.104 typed and 0.942/0.930/0.103 chosen.
 """
 
 from __future__ import annotations
@@ -37,8 +58,11 @@ TRAIN_DAY, TEST_DAY = "032312", "032412"
 TOLERANCE_S = 0.01
 #: DAS bird tutorial post-processing: fill gaps < 5 ms, drop segments < 25 ms.
 FILL_GAP_S, MIN_LEN_S = 0.005, 0.025
-NETWORK = NetworkConfig(nb_hist=2048, nb_pre_conv=4, pre_nb_dft=64, nb_filters=32,
-                        kernel_size=16, nb_conv=2, dilations=[1, 2, 4, 8, 16])
+#: Thresholds: worst of seeds 1/2/3 minus their spread minus 0.02 (module docstring).
+ONSET_MIN, OFFSET_MIN, OFFSET_MIN_CHOSEN, SER_MAX = 0.87, 0.86, 0.81, 0.15
+#: DAS's bird command line (DAS_REFERENCE 8, bench/BIRDS.md).
+NETWORK = NetworkConfig(nb_hist=1024, nb_pre_conv=4, pre_nb_dft=64, nb_filters=32,
+                        kernel_size=32, nb_conv=3)
 
 
 def score_folder(truth_folder, pred_folder) -> dict:
@@ -85,21 +109,22 @@ def test_finch_train_one_day_predict_the_next(finch_dir, tmp_path):
 
     training = TrainingConfig(
         data_dir=str(tmp_path / "finch.npy"), save_dir=str(tmp_path / "res"), save_name="finch",
-        nb_epoch=10, steps_per_epoch=80, validation_steps=20, batch_size=32,
-        learning_rate=0.001, early_stop_patience=4, seed=1, version_data=False, post_opt=True)
+        nb_epoch=10, steps_per_epoch=80, validation_steps=20, batch_size=32, seed=1,
+        version_data=False)
     result = train(NETWORK, training)
     trained = time.perf_counter()
     assert not result.stopped and result.best_epoch is not None
     assert min(result.history["val_loss"]) < result.history["val_loss"][0]
-    found = yaml.safe_load(open(result.params_path))["post_opt"]  # searched on the val split
-    assert set(found) == {"gap_dur", "min_len", "score_val"}
+    found = yaml.safe_load(open(result.params_path))["post_opt"]  # chosen on the val split
+    assert {"gap_dur", "min_len", "score_val", "onset_f1", "offset_f1"} <= set(found)
+    assert found["gap_dur"] <= found["max_gap_dur"] and found["min_len"] <= found["max_min_len"]
 
     config = PredictionConfig(segment_fillgap=FILL_GAP_S, segment_minlen=MIN_LEN_S)
     outcome = predict_paths(str(finch_dir / TEST_DAY), result.save_name, config,
                             save_filename=str(tmp_path / "predicted"))
     assert outcome.ok and len(outcome.files) == 10
     predicted = time.perf_counter()
-    # without fill gap/min length, das predict uses the values --post-opt found
+    # without fill gap/min length, das predict uses the values chosen at training
     optimized = predict_paths(str(finch_dir / TEST_DAY), result.save_name,
                               save_filename=str(tmp_path / "optimized"))
     assert optimized.ok
@@ -112,15 +137,15 @@ def test_finch_train_one_day_predict_the_next(finch_dir, tmp_path):
           f"(tp/fp/fn {s['counts']}), syllable error rate {s['syllable_error_rate']:.3f}; "
           f"best epoch {result.best_epoch} of {result.epochs}; train {trained - started:.0f} s, "
           f"predict {predicted - trained:.0f} s, total {total:.0f} s")
-    print(f"with post-opt (fill gap {1000 * found['gap_dur']:.2f} ms, min length "
-          f"{1000 * found['min_len']:.2f} ms, val macro F1 {found['score_val']:.3f}): onset F1 "
+    print(f"chosen (fill gap {1000 * found['gap_dur']:.2f} ms, min length "
+          f"{1000 * found['min_len']:.2f} ms, val score {found['score_val']:.3f}): onset F1 "
           f"{o['onset_f1']:.3f}, offset F1 {o['offset_f1']:.3f}, syllable error rate "
           f"{o['syllable_error_rate']:.3f}")
     assert s["files"] == 10 and s["syllables"] == 604
-    # measured 0.938 / 0.958 / 0.060 (see the module docstring)
-    assert s["onset_f1"] > 0.85, s
-    assert s["offset_f1"] > 0.85, s
-    assert s["syllable_error_rate"] < 0.15, s
-    # measured 0.955 / 0.953 / 0.063 (fill gap 8.2 ms, min length 5.5 ms)
-    assert o["onset_f1"] > 0.85 and o["offset_f1"] > 0.85, o
-    assert o["syllable_error_rate"] < 0.15, o
+    # seeds 1/2/3: 0.939/0.919/0.936, 0.914/0.907/0.929, 0.088/0.094/0.094
+    assert s["onset_f1"] > ONSET_MIN, s
+    assert s["offset_f1"] > OFFSET_MIN, s
+    assert s["syllable_error_rate"] < SER_MAX, s
+    # chosen post-processing, seeds 1/2/3: 0.926/0.949/0.947, 0.891/0.925/0.945, 0.104/0.079/0.079
+    assert o["onset_f1"] > ONSET_MIN and o["offset_f1"] > OFFSET_MIN_CHOSEN, o
+    assert o["syllable_error_rate"] < SER_MAX, o

@@ -31,7 +31,7 @@ CSV = (
 
 def _fake_annotations() -> Annotations:
     return Annotations.from_events_segments(
-        {"pulse": [0.5, 1 / 3], "tick": []}, {"sine": ([0.1, 2.0], [0.4, 2.2 + 1e-12])}
+        {"pulse": [0.5, 0.333333333], "tick": []}, {"sine": ([0.1, 2.0], [0.4, 2.200000001])}
     )
 
 
@@ -40,10 +40,10 @@ def test_annotations_to_layers_geometry_features_and_colours():
     (points, pkw, ptype), (shapes, skw, stype) = layers
     assert (ptype, stype) == ("points", "shapes")
     assert (pkw["name"], skw["name"]) == ("rec events", "rec segments")
-    np.testing.assert_array_equal(points[:, 1], [1 / 3, 0.5])
+    np.testing.assert_array_equal(points[:, 1], [0.333333333, 0.5])
     np.testing.assert_allclose(points[:, 0], hz_to_world_y(2000.0))
     assert list(pkw["features"]["name"]) == ["pulse", "pulse"]
-    np.testing.assert_array_equal(shapes[1][:, 1], [2.0, 2.2 + 1e-12, 2.2 + 1e-12, 2.0])
+    np.testing.assert_array_equal(shapes[1][:, 1], [2.0, 2.200000001, 2.200000001, 2.0])
     np.testing.assert_allclose(sorted(set(shapes[0][:, 0])), [-4.0, 0.0])
     assert skw["metadata"]["das"]["categories"] == {"pulse": "event", "tick": "event",
                                                    "sine": "segment"}
@@ -100,7 +100,7 @@ def test_edited_layers_become_annotations(make_napari_viewer):
     shapes.remove_selected()
     result = layers_to_annotations([points, shapes])
     np.testing.assert_array_equal(result.events("tick"), [3.25])
-    np.testing.assert_allclose(result.events("pulse"), [1 / 3 + 0.125, 0.5])  # sorted
+    np.testing.assert_allclose(result.events("pulse"), [0.333333333 + 0.125, 0.5])  # sorted
     assert result.segments("sine")[0].tolist() == [2.0]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 
 import numpy as np
@@ -150,12 +149,11 @@ def test_hour_long_recording_opens_fast_without_the_full_spectrogram(
              samplerate=FS)
     viewer = make_napari_viewer()
     tracemalloc.start()
-    started = time.perf_counter()
     [layer] = viewer.open(str(tmp_path / "hour.npz"), plugin="napari-das")
-    elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 10.0
+    # "fast" is asserted as work not done (no wall-clock limit: the suite runs on shared and
+    # slower CPUs too; bench/ measures time): nothing but a few tiles is computed or held
     assert layer.multiscale
     levels = layer.data
     assert all(isinstance(level, lazy_spectrogram.SpectrogramLevel) for level in levels)
@@ -164,9 +162,8 @@ def test_hour_long_recording_opens_fast_without_the_full_spectrogram(
     assert sum(level.cached_bytes for level in levels) < 0.02 * full_bytes
     assert peak < 0.2 * full_bytes  # the audio is memory-mapped, the spectrogram lazy
     assert layer.metadata["das"]["duration"] == pytest.approx(3600.0)
-    # browsing: the columns around t = 1800 s at full resolution
-    started = time.perf_counter()
+    # browsing: the columns around t = 1800 s at full resolution compute only their tiles
     column = levels[0].shape[1] // 2
     block = levels[0][:, column: column + 2000]
     assert block.shape == (129, 2000)
-    assert time.perf_counter() - started < 2.0
+    assert sum(level.cached_bytes for level in levels) < 0.02 * full_bytes

@@ -100,6 +100,23 @@ def test_export_for_das(make_napari_viewer, recording, tmp_path):
     assert audio.read(npz)[0].shape == (5 * SAMPLERATE, 1)
 
 
+@pytest.mark.parametrize("fs", [22050.0, 44100.0, 48000.0])
+def test_exported_excerpt_and_its_annotations_agree_sample_for_sample(fs):
+    from napari_das._qt.layer_tools import samples_cropped
+    from napari_das.core.timebase import segment_samples, to_sample, to_seconds
+
+    first, frames = 12345, 10000
+    n = np.arange(first - 3, first + frames + 3)
+    ann = Annotations.from_events_segments(
+        {"pulse": to_seconds(n, fs)},
+        {"sine": (to_seconds([first, first + 10, first + frames - 20], fs),
+                  to_seconds([first + 5, first + frames - 1, first + frames], fs))})
+    cut = samples_cropped(ann, fs, first, frames)
+    assert to_sample(cut.events("pulse"), fs).tolist() == list(range(frames))
+    onsets, offsets = segment_samples(*cut.segments("sine"), fs)
+    assert onsets.tolist() == [0, 10] and offsets.tolist() == [6, frames]  # the third ends past
+
+
 def test_make_dataset_from_a_synthetic_folder(make_napari_viewer, qtbot, tmp_path, errors):
     folder = tmp_path / "flies"
     write_fly_song_folder(folder, nfiles=3, duration=4.0, seed=2)

@@ -89,6 +89,10 @@ def test_gui_defaults_and_downsample_factor(make_napari_viewer, dataset, tmp_pat
     saved = widget.save_yaml(tmp_path / "form.yaml")
     stored = yaml.safe_load(Path(saved).read_text())
     assert stored["nb_filters"] == 32 and stored["data_dir"] == str(dataset[1])
+    # ... the format of das train --config: the command line reads back the same configs
+    args = build_parser().parse_args(["train", "--config", saved])
+    assert config_from_args(NetworkConfig, args) == widget.network_form.config()
+    assert config_from_args(TrainingConfig, args) == widget.training_form.config()
     stored.update(nb_filters=12, dilations=[1, 3], seed=5, unknown_key=1)
     Path(saved).write_text(yaml.safe_dump(stored))
     widget.reset_form()
@@ -96,6 +100,23 @@ def test_gui_defaults_and_downsample_factor(make_napari_viewer, dataset, tmp_pat
     assert widget.load_yaml(saved)
     assert widget.values()["nb_filters"] == 12 and widget.values()["dilations"] == [1, 3]
     assert widget.values()["seed"] == 5
+
+
+def test_preset_dropdown_fills_the_form_and_edits_win(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Train")
+    widget.preset_combo.setCurrentText("bird")
+    network, training = widget.network_form.config(), widget.training_form.values()
+    assert (network.nb_hist, network.nb_pre_conv, network.nb_conv, network.kernel_size,
+            network.nb_filters) == (1024, 4, 4, 32, 64)
+    assert training["lr_schedule"] == "cosine"
+    widget.network_form.set_values({"nb_filters": 16})  # an edit after the preset is kept
+    assert widget.network_form.config().nb_filters == 16
+    widget.preset_combo.setCurrentText("mouse")
+    assert widget.network_form.config().nb_hist == 8192
+    assert widget.network_form.config().nb_conv == 2
+    widget.preset_combo.setCurrentText("none")  # leaves the form alone
+    assert widget.network_form.config().nb_hist == 8192
 
 
 def test_export_script_with_slurm_header(make_napari_viewer, dataset, tmp_path):
@@ -233,3 +254,25 @@ def test_predict_reports_bad_input(make_napari_viewer, tmp_path, errors):
     (tmp_path / "x_params.yaml").write_text("{}")
     assert not widget.start() and "open a recording first" in errors[-1]
     assert predict.model_stem("/r/a_model.keras") == "/r/a" == predict.model_stem("/r/a.keras")
+
+
+def test_predict_widget_runs_a_model_trained_by_das(make_napari_viewer, qtbot, tmp_path, errors):
+    """The widget's child ``das predict`` imports DAS's model (rebuilt, never deserialised)."""
+    root = Path(__file__).resolve().parents[2]
+    models = next((p / "das_models" for p in (root.parent / "shared", root.parents[1] / "shared")
+                   if (p / "das_models" / "tcn_model.h5").is_file()), None)
+    if models is None:
+        pytest.skip("DAS reference models not found")
+    golden = np.load(models / "tcn_golden.npz")
+    recording = tmp_path / "snippet.npz"
+    np.savez(recording, data=golden["x"], samplerate=golden["samplerate"])
+    viewer = make_napari_viewer()
+    viewer.open(str(recording), plugin="napari-das")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Predict")
+    widget.set_model(models / "tcn_model.h5")
+    widget.form.set_values({"event_thres": 0.3})
+    assert widget.start()
+    qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=180_000)
+    assert errors == [], errors
+    counts = {layer.name: len(layer.data) for layer in widget.added_layers}
+    assert counts.get("snippet segments_proposals", 0) > 0, counts  # DAS's sine segments

@@ -427,7 +427,9 @@ class AnnotateWidget(QWidget):
                end: float | None = None, overwrite: bool = False) -> tuple[Path, Path]:
         """Write ``<stem>.<fmt>`` and ``<stem>_annotations.csv`` into ``folder``.
 
-        Only annotations lying entirely inside ``[start, end]`` are kept, shifted by ``-start``.
+        The audio runs from the sample of ``start`` to the one before that of ``end``
+        (:mod:`napari_das.core.timebase`); annotations lying entirely inside that range are kept,
+        shifted so that the first exported sample is at 0 s.
         Raises DasError if a file exists and ``overwrite`` is False.
         """
         recording = self.recording_layer()

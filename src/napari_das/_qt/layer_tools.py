@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import timebase
 from ..core.errors import DasError
 from ..core.io import audio
 from ..core.io.annotations import ANNOTATIONS_SUFFIX
@@ -269,18 +270,38 @@ def in_memory_audio(layer: Any) -> tuple[np.ndarray, float]:
 
 def recording_samples(layer: Any, start: float = 0.0, end: float | None = None
                       ) -> tuple[np.ndarray, float]:
-    """Audio samples of a spectrogram layer between ``start`` and ``end`` seconds."""
+    """Audio samples of a spectrogram layer from the sample of ``start`` to before that of ``end``.
+
+    Times become samples by the one convention of :mod:`napari_das.core.timebase`.
+    """
     meta = _das(layer)
     path = meta.get("path")
     if path:
         info = audio.info(path)
-        first = int(round(start * info.samplerate))
-        last = info.frames if end is None else int(round(end * info.samplerate))
-        return audio.read(path, first, min(last, info.frames))
+        first = max(0, timebase.to_sample(start, info.samplerate))
+        last = info.frames if end is None else timebase.to_sample(end, info.samplerate)
+        return audio.read(path, first, max(first, min(last, info.frames)))
     data, samplerate = in_memory_audio(layer)
-    first = int(round(start * samplerate))
-    last = len(data) if end is None else int(round(end * samplerate))
-    return data[first:last], samplerate
+    first = max(0, timebase.to_sample(start, samplerate))
+    last = len(data) if end is None else timebase.to_sample(end, samplerate)
+    return data[first:max(first, last)], samplerate
+
+
+def samples_cropped(annotations: Any, samplerate: float, first: int, frames: int) -> Any:
+    """Annotations whose samples all lie in ``[first, first + frames)``, shifted to start at 0.
+
+    Start and stop times map to samples by :mod:`napari_das.core.timebase` (the stop time is
+    the segment's last sample), so an exported excerpt and its annotations agree sample for
+    sample.
+    """
+    from ..core.io.annotations import Annotations
+
+    df = annotations.df
+    begin = timebase.to_sample(df["start_seconds"].to_numpy(np.float64), samplerate)
+    last = timebase.to_sample(df["stop_seconds"].to_numpy(np.float64), samplerate)
+    inside = (begin >= first) & (last < first + frames)
+    return Annotations(df[inside], annotations.categories).shifted(
+        -timebase.to_seconds(first, samplerate))
 
 
 EXPORT_FORMATS = ("npz", "wav")
@@ -291,8 +312,10 @@ def export_recording(recording: Any, annotations: Any, folder: str | os.PathLike
                      overwrite: bool = False) -> tuple[Path, Path]:
     """Write a recording's audio ``<stem>.<fmt>`` and ``<stem>_annotations.csv`` into ``folder``.
 
-    Only annotations lying entirely inside ``[start, end]`` are kept, shifted by ``-start``.
-    Raises DasError if a file exists and ``overwrite`` is False.
+    The audio runs from the sample of ``start`` to the one before that of ``end``
+    (:mod:`napari_das.core.timebase`); annotations whose samples all lie in that range are kept,
+    shifted so that the first exported sample is at 0 s.  Raises DasError if a file exists and
+    ``overwrite`` is False.
     """
     if fmt not in EXPORT_FORMATS:
         raise DasError(f"the audio format must be one of {', '.join(EXPORT_FORMATS)}")
@@ -311,7 +334,8 @@ def export_recording(recording: Any, annotations: Any, folder: str | os.PathLike
         raise DasError("exists already: choose another folder or allow overwriting",
                        existing[0])
     data, samplerate = recording_samples(recording, start, end)
-    annotations = annotations.cropped(float(start), float(end))
+    annotations = samples_cropped(annotations, samplerate,
+                                  max(0, timebase.to_sample(float(start), samplerate)), len(data))
     audio.write(audio_path, data, samplerate, overwrite=overwrite)
     annotations.to_file(csv_path, overwrite=overwrite)
     return audio_path, csv_path

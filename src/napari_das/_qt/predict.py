@@ -34,6 +34,7 @@ from qtpy.QtWidgets import (
 from ..core.config import PredictionConfig
 from ..core.errors import DasError
 from ..core.io.annotations import Annotations
+from ..core.io.files import model_stem
 from ._runner import ChildRunner
 from ._status import RUNNING, STOPPING, RunStatus
 from .child_process import ChildResult, config_flags
@@ -48,17 +49,6 @@ from .layer_tools import (
 )
 
 MODEL_FILTER = "DAS models (*_model.h5 *.keras *_model.keras);;All files (*)"
-
-
-def model_stem(path: str | os.PathLike) -> str:
-    """``res/x_model.h5`` / ``res/x_model.keras`` / ``res/x.keras`` -> ``res/x``."""
-    from ..core.io.params import strip_result_suffix
-
-    text = os.fspath(path)
-    stem = strip_result_suffix(text)
-    if stem == text and text.endswith(".keras"):
-        stem = text[: -len(".keras")]
-    return stem
 
 
 def model_categories(stem: str) -> dict[str, str]:
@@ -111,7 +101,7 @@ class PredictWidget(QWidget):
         top.addRow("Recording", recording_row)
         top.addRow("Proofreading", self.proofread_check)
 
-        self.form = ConfigForm(PredictionConfig, exclude=("block_seconds",), group_boxes=False)
+        self.form = ConfigForm(PredictionConfig, group_boxes=False)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form)

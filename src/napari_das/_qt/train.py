@@ -25,6 +25,8 @@ from qtpy.QtWidgets import (
 
 from ..core.config import NetworkConfig, TrainingConfig
 from ..core.errors import DasError
+from ..core.io.config_file import write_config_file
+from ..core.presets import PRESET_NAMES, preset_values
 from ._runner import ChildRunner
 from ._status import RUNNING, STOPPING, RunStatus
 from .child_process import ChildResult, config_flags, das_argv
@@ -140,6 +142,16 @@ class TrainWidget(QWidget):
         self._auto_save_dir = self.training_form.defaults["save_dir"]
         self.training_form.editors["data_dir"].changed.connect(self._data_dir_changed)
 
+        self.preset_combo = QComboBox()
+        self.preset_combo.addItems(list(PRESET_NAMES))
+        self.preset_combo.setToolTip(
+            "fill the form with a documented recipe (network and training options) for bird, "
+            "fly or mouse song; fields edited afterwards keep their new values")
+        self.preset_combo.currentTextChanged.connect(self.apply_preset)
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(QLabel("Preset"))
+        preset_row.addWidget(self.preset_combo, 1)
+
         body = QWidget()
         body_layout = QVBoxLayout(body)
         body_layout.setContentsMargins(0, 0, 0, 0)
@@ -177,6 +189,7 @@ class TrainWidget(QWidget):
         run.addWidget(self.start_button, 2)
         run.addWidget(self.stop_button, 1)
         layout = QVBoxLayout(self)
+        layout.addLayout(preset_row)
         layout.addWidget(scroll, 3)
         layout.addLayout(files)
         layout.addLayout(run)
@@ -218,6 +231,14 @@ class TrainWidget(QWidget):
         self.training_form.set_values(values)
         self.network_form.set_values(values)
 
+    def apply_preset(self, name: str) -> None:
+        """Fill the form with preset ``name`` (``none``: leave the form as it is)."""
+        values = preset_values(name)
+        if values:
+            self.set_values(values)
+            self.status_label.setText(f"preset {name}: " + ", ".join(
+                f"{k} {v}" for k, v in values.items()))
+
     def reset_form(self) -> None:
         """Back to the seed dialog's defaults."""
         self.training_form.reset()
@@ -234,10 +255,7 @@ class TrainWidget(QWidget):
         if not path:
             return None
         try:
-            tmp = f"{path}.tmp"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                yaml.safe_dump(self.values(), fh, sort_keys=False)
-            os.replace(tmp, path)
+            write_config_file(path, self.values())  # the format of das train --config
         except (DasError, OSError) as err:
             show_error(str(err))
             return None

@@ -8,9 +8,11 @@ Sample ``n`` of a recording at ``fs`` Hz sits at ``n / fs`` seconds and covers t
   ``n`` by a rounding error of either sign, so plain truncation reads 6.9 % of the times written
   at 10 kHz (8.2 % at 44.1 kHz) one sample early; the snap removes that and still gives DAS's
   answer for every time that is not within a thousandth of a sample of a sample boundary.
-- **sample -> time** is ``n / fs`` rounded to :data:`DECIMALS` decimals (1 ns): no float noise in
+- **sample -> time** is ``n / fs`` with at most :data:`DECIMALS` decimals (1 ns): no float noise in
   CSV files (``0.3``, not ``0.30000000000000004``) and still far inside the snap at 250 kHz
-  (0.5 ns is 1.25e-4 samples), so every time written reads back to its sample.
+  (1 ns is 2.5e-4 samples), so every time written reads back to its sample.  Times that need
+  all 9 decimals (44.1 kHz, 48 kHz) are rounded up rather than down where DAS's truncation
+  would otherwise read them one sample early (it would for half of them at 44.1 kHz).
 - **events** are one sample: ``start_seconds == stop_seconds == n / fs``.
 - **segments** are the samples ``first .. last`` *inclusive*, written as
   ``start_seconds = first / fs`` and ``stop_seconds = last / fs`` (the time of the segment's last
@@ -74,12 +76,25 @@ def to_sample(seconds, samplerate: float):
 
 
 def to_seconds(index, samplerate: float):
-    """Time of sample ``index`` in seconds: ``index / fs`` rounded to :data:`DECIMALS` decimals.
+    """Time of sample ``index`` in seconds: ``index / fs`` with at most :data:`DECIMALS` decimals.
+
+    Where ``index / fs`` has no exact decimal form with that many digits (44.1 kHz, 48 kHz, ...)
+    the last digit is rounded *up* if rounding to nearest would put the time below the sample,
+    so DAS's truncating reader (``int(t * fs)``, spec 1.2) also finds the sample; times that are
+    exact decimals (``0.57`` at 10 kHz) are written as they are.
 
     Returns a Python ``float`` for a scalar, else a float64 array.
     """
-    t = np.round(np.asarray(index, dtype=np.float64) / float(samplerate), DECIMALS)
-    return float(t) if t.ndim == 0 else t
+    n = np.asarray(index)
+    fs = float(samplerate)
+    t = np.round(n.astype(np.float64) / fs, DECIMALS)
+    if np.issubdtype(n.dtype, np.integer) and fs.is_integer() and fs > 0:
+        rate = int(fs)
+        exact = (np.mod(n, rate).astype(np.int64) * 10**DECIMALS) % rate == 0
+        short = ~exact & (np.trunc(t * fs) < n)
+        if np.any(short):
+            t = np.where(short, np.round(t + 10.0**-DECIMALS, DECIMALS), t)
+    return float(t) if np.ndim(t) == 0 else t
 
 
 def round_seconds(seconds):

@@ -29,7 +29,7 @@ Examples
 >>> cfg = NetworkConfig(nb_filters=32, kernel_size=32, nb_hist=8192).validated()
 >>> cfg.receptive_field, cfg.data_padding, cfg.stride
 (2884, 1443, 5306)
->>> NetworkConfig(nb_hist=256, kernel_size=32).validated().data_padding  # capped: 32 * 3 stacks
+>>> NetworkConfig(nb_hist=256, kernel_size=32).validated().data_padding  # capped: DAS's k * S
 96
 >>> NetworkConfig(nb_pre_conv=4, nb_hist=1000).validated()  # doctest: +ELLIPSIS
 Traceback (most recent call last):

@@ -109,24 +109,37 @@ class NetworkConfig(ConfigBase):
         Derived from the real receptive field: its larger side (:attr:`receptive_extent`, about
         half of it), rounded up to a multiple of the hop,
         so that kept samples never see the zero padding at chunk edges.  DAS used
-        ``kernel_size*nb_conv`` (48 samples for a 1396-sample receptive field).  Chunks shorter
-        than the receptive field cannot hold that margin: it is then capped at a quarter of the
-        chunk, or at DAS's ``kernel_size*nb_conv`` steps if that is more (at most 3/8 of the chunk,
-        so that its middle quarter still trains), and :attr:`margin_capped` is True.  The cap
-        trades loss samples per step for context per trained output.  Measured with the seed's
-        network (nb_hist 256) on the same data and budget: held-out pulse F1 0.80 with a
-        64-sample margin, 0.91 with 96 (DAS: 0.94 with its 96); with the finch STFT network
-        (nb_hist 2048, hop 16) 3/8 instead of 1/4 dropped syllable offset F1 from 0.96 to 0.84.
-        Such a
-        network can be predicted in its training geometry (:attr:`predicts_in_chunks`,
-        ``das predict --training-windows``).
+        ``kernel_size*nb_conv`` (48 samples for a 1396-sample receptive field).  When the margin
+        covering the receptive field does not fit (more than a quarter of the chunk, or DAS's
+        ``kernel_size*nb_conv`` steps up to 3/8 of it), every output of a chunk sees its zero
+        padding whatever the margin: the margin is then DAS's ``kernel_size*nb_conv`` samples
+        (at most 3/8 of the chunk, so that its middle quarter still trains; the seed's fly network,
+        nb_hist 256, keeps DAS's 96: held-out pulse F1 0.91 against 0.80 with 64),
+        :attr:`margin_capped` is True, and ``das predict`` runs
+        the network on its training chunks (:attr:`predicts_in_chunks`), as DAS does.  Measured
+        on the finch choosing day (bench/BIRDS.md, DAS's bird command line, 10 epochs): the old
+        cap (384 of 1024 samples, 3.3x DAS's steps per epoch) predicted in long windows scored
+        onset/offset F1 0.71/0.90, the same model in its training chunks 0.99/0.99; DAS's margin
+        at DAS's steps per epoch in training chunks 0.98/0.98 (DAS 0.99/0.98).
         """
         if not self.ignore_boundaries:
             return 0
         half = int(math.ceil(max(self.receptive_extent) / self.hop) * self.hop)
-        das = self.kernel_size * self.nb_conv * self.hop
-        cap = max(self.nb_hist // 4, min(das, 3 * self.nb_hist // 8)) // self.hop * self.hop
-        return int(min(half, cap))
+        cap = max(self.nb_hist // 4, min(self.kernel_size * self.nb_conv * self.hop,
+                                         3 * self.nb_hist // 8)) // self.hop * self.hop
+        if half <= cap:
+            return half
+        return int(min(self.das_data_padding, 3 * self.nb_hist // 8))
+
+    @property
+    def das_data_padding(self) -> int:
+        """DAS's margin ``kernel_size * nb_conv`` samples (0 without ``ignore_boundaries``)."""
+        return int(self.kernel_size * self.nb_conv) if self.ignore_boundaries else 0
+
+    @property
+    def das_stride(self) -> int:
+        """DAS's chunk stride for this command line: it sets DAS's (and our) steps per epoch."""
+        return max(int(self.nb_hist - 2 * self.das_data_padding), 1)
 
     @property
     def margin_capped(self) -> bool:

@@ -16,8 +16,9 @@ class PredictionConfig(ConfigBase):
                                     min=1, label="Batch size")
     event_thres: float = option(0.5, "event detection threshold on the probability", min=0.0,
                                 max=1.0, label="Event threshold")
-    event_dist: float = option(0.01, "minimum distance between events, seconds (non-maximum "
-                               "suppression)", min=0.0, label="Min event interval (s)")
+    event_dist: float | None = option(None, "minimum distance between events, seconds "
+                                      "(non-maximum suppression; default: chosen at training, "
+                                      "else 0.01)", min=0.0, label="Min event interval (s)")
     event_dist_min: float = option(0.0, "drop events closer than this to a neighbour, seconds",
                                    min=0.0, label="Delete events closer than (s)")
     event_dist_max: float | None = option(None, "drop isolated events farther than this from "
@@ -25,9 +26,9 @@ class PredictionConfig(ConfigBase):
                                           label="Delete events farther than (s)")
     segment_thres: float = option(0.5, "segment detection threshold on the probability", min=0.0,
                                   max=1.0, label="Segment threshold")
-    segment_use_optimized: bool = option(True, "use fill-gap/min-length found by --post-opt "
-                                         "during training when not given here",
-                                         label="Use optimized post-processing")
+    segment_use_optimized: bool = option(True, "use the post-processing chosen at training "
+                                         "(fill gap, min length, event interval) for values "
+                                         "not given here", label="Use optimized post-processing")
     segment_minlen: float | None = option(None, "remove segments shorter than this, seconds",
                                           min=0.0, label="Delete segments shorter than (s)")
     segment_fillgap: float | None = option(None, "fill gaps between segments shorter than this, "
@@ -38,16 +39,15 @@ class PredictionConfig(ConfigBase):
                                             min=0.0, label="Band-pass high (Hz)")
     resample: bool = option(True, "resample audio to the model's sample rate",
                             label="Resample")
-    training_windows: bool = option(False, "run a network trained on chunks shorter than its "
-                                    "receptive field on its training chunks (DAS's geometry): "
-                                    "fewer false events, up to 4x slower, segments can "
-                                    "break at chunk borders", label="Predict in training chunks")
+    training_windows: bool = option(True, "run a network trained on chunks shorter than its "
+                                    "receptive field on its training chunks (DAS's geometry, "
+                                    "what it learned on; --no-training-windows: long windows "
+                                    "instead, faster but off its training distribution)",
+                                    label="Predict in training chunks")
     match_noise: bool = option(False, "scale the recording so that its background noise level "
                                "matches the training audio's (napari-das models): for recordings "
                                "made with another gain; wrong where only the background changed",
                                label="Match noise level to training")
-    block_seconds: float | None = option(None, "seconds of audio per streamed block (default: "
-                                         "chosen from the model)", min=0.0, cli_hidden=True)
 
     def _check(self) -> None:
         lo, hi = self.bandpass_low_freq, self.bandpass_up_freq

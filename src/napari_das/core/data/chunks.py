@@ -218,6 +218,14 @@ class ChunkBatches:
         return xb, yb, weights
 
 
-def default_steps_per_epoch(train: ChunkBatches, cap: int = MAX_STEPS_PER_EPOCH) -> int:
-    """One pass over the training chunks (stride grid), at most ``cap`` batches."""
-    return int(min(len(train), cap))
+def default_steps_per_epoch(train: ChunkBatches, cap: int = MAX_STEPS_PER_EPOCH,
+                            stride: int | None = None) -> int:
+    """One pass over the training chunks, at most ``cap`` batches.
+
+    ``stride``: count the chunks on this grid instead of the batches' own (DAS's stride of the
+    same command line, so that an epoch costs what DAS's epoch costs whatever our margin).
+    """
+    if stride is None:
+        return int(min(len(train), cap))
+    chunks = len(grid_starts(train.boundaries, train.nb_hist, int(stride)))
+    return int(min(max(1, chunks // train.batch_size), cap))

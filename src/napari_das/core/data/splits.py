@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DasError
+from ..io.store import SPLIT_NAMES
 
-SPLIT_NAMES = ("train", "val", "test")
 REMAINDER = "remainder"
 
 

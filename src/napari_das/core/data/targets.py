@@ -3,8 +3,9 @@
 For a recording with ``T`` samples and ``K`` classes (class 0 is ``noise``) the target is a float32
 matrix ``y[T, K]`` whose rows sum to 1:
 
-1. every annotation of a known class marks ``y[int(start*fs) : int(stop*fs + 1), class] = 1``
-   (the stop sample is inclusive; an event marks exactly the sample ``int(t*fs)``);
+1. every annotation of a known class marks ``y[first : last + 1, class] = 1`` with ``first``/``last``
+   the samples of its start/stop times (:mod:`napari_das.core.timebase`: DAS's ``int(t*fs)``
+   without its float slips; the stop sample is inclusive; an event marks exactly one sample);
 2. event columns are widened with a Gaussian of standard deviation ``event_std_seconds*fs`` samples
    that peaks at 1 (not unit area); bumps of nearby events add up;
 3. optionally, ``gap_seconds`` of silence is enforced between segments (:func:`insert_gaps`);
@@ -32,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import timebase
+
 log = logging.getLogger(__name__)
 
 #: The Gaussian window spans this many standard deviations (DAS's hard-coded 8).
@@ -45,7 +48,7 @@ def annotation_table(annotations: Any):
 
 def seconds_to_indices(start_seconds: np.ndarray, stop_seconds: np.ndarray,
                        samplerate: float) -> tuple[np.ndarray, np.ndarray]:
-    """Sample indices ``int(start*fs)`` and exclusive stops ``int(stop*fs + 1)`` (spec 1.2).
+    """Sample indices of the starts and exclusive stops (spec 1.2, :func:`timebase.segment_samples`).
 
     Parameters
     ----------
@@ -59,9 +62,9 @@ def seconds_to_indices(start_seconds: np.ndarray, stop_seconds: np.ndarray,
     start, stop : array of int64
         ``stop`` is exclusive, so the sample at the stop time is part of the annotation.
     """
-    start = np.trunc(np.asarray(start_seconds, float) * samplerate).astype(np.int64)
-    stop = np.trunc(np.asarray(stop_seconds, float) * samplerate + 1).astype(np.int64)
-    return start, stop
+    start, stop = timebase.segment_samples(np.asarray(start_seconds, float),
+                                           np.asarray(stop_seconds, float), samplerate)
+    return np.asarray(start, np.int64), np.asarray(stop, np.int64)
 
 
 def gaussian_window(std_samples: float) -> np.ndarray:
@@ -103,7 +106,7 @@ def insert_gaps(labels: np.ndarray, half_width: int, onsets: Sequence[int] | Non
     labels : array of int, shape [T]
         One segment label per sample, 0 = no segment.
     half_width : int
-        ``h = int(floor(gap_seconds*fs) / 2)`` samples.
+        ``h = int(gap_seconds*fs) // 2`` samples (:func:`timebase.duration_samples`).
     onsets, offsets : sequences of int, optional
         Start indices and exclusive stop indices of the segment annotations. The first ``h``
         samples after each onset and the last ``h`` samples before each stop are cleared, which
@@ -225,7 +228,7 @@ def make_targets(annotations: Any, frames: int, samplerate: float, class_names: 
             y[:, column] = np.cumsum(counts[:-1]) > 0
             seg_onsets.append(start)
             seg_offsets.append(stop)
-    half_width = int(np.floor(gap_seconds * samplerate) / 2) if gap_seconds > 0 else 0
+    half_width = timebase.duration_samples(gap_seconds, samplerate) // 2 if gap_seconds > 0 else 0
     if gap_seconds > 0 and half_width == 0:
         log.warning("gap of %g s is shorter than two samples at %g Hz: no gaps inserted",
                     gap_seconds, samplerate)

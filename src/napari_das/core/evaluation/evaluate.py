@@ -24,16 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import timebase
 from ..config import PredictionConfig
 from ..errors import DasError
-from ..io.params import (
-    class_info,
-    load_params,
-    result_paths,
-    save_params,
-    strip_result_suffix,
-    to_plain,
-)
+from ..io.files import model_stem as stem_of
+from ..io.files import result_paths
+from ..io.params import class_info, load_params, save_params, to_plain
 from ..io.results import write_evaluation
 from ..io.store import load_dataset
 from ..nn.model import load_model_and_params
@@ -61,11 +57,13 @@ def true_events_segments(y: np.ndarray, fs: float, class_names: list[str],
         for k, name in enumerate(class_names):
             if name in events:
                 idx, _ = detect_events(piece[:, k], fs, thres=0.5, min_dist_seconds=0.0)
-                events[name].append(idx / fs + a / fs)
+                events[name].append(timebase.to_seconds(np.asarray(idx, np.int64) + a, fs))
         if seg_classes:
             labels = postprocess.label_segments(piece, seg_classes, 0.5)
             for s in postprocess.segments_from_labels(labels, fs, class_names):
-                segs.append((s.onset_seconds + a / fs, s.offset_seconds + a / fs, s.name))
+                segs.append((timebase.to_seconds(timebase.to_sample(s.onset_seconds, fs) + a, fs),
+                             timebase.to_seconds(timebase.to_sample(s.offset_seconds, fs) + a, fs),
+                             s.name))
     return {n: np.concatenate(v) if v else np.zeros(0) for n, v in events.items()}, segs
 
 
@@ -126,7 +124,8 @@ def evaluate_split(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndar
         pred_labels = np.zeros(len(y), np.int64)
         for on, off, name in zip(segments.onsets_seconds, segments.offsets_seconds,
                                  segments.names):
-            pred_labels[int(round(on * fs)): int(round(off * fs)) + 1] = names.index(name)
+            first, stop = timebase.segment_samples(on, off, fs)
+            pred_labels[first:stop] = names.index(name)
         for k in seg_classes:
             name = names[k]
             t_on = [s[0] for s in true_segs if s[2] == name]
@@ -158,11 +157,19 @@ class EvaluationReport:
     results_path: str | None = None
     post_opt: dict[str, float] | None = None
     figures: list[str] = field(default_factory=list)
+    post_opt_saved: bool = False
+    post_opt_from_training: bool = False
 
     def format(self) -> str:
-        return format_metrics(self.metrics, title=f"evaluation of {self.model_stem}",
-                              post_opt=self.post_opt) + (
-            f"\nresults: {self.results_path}" if self.results_path else "")
+        text = format_metrics(self.metrics, title=f"evaluation of {self.model_stem}",
+                              post_opt=self.post_opt)
+        if self.post_opt and self.post_opt_from_training:
+            text += "\n  post-processing chosen at training (in the params; das predict uses it)"
+        elif self.post_opt:
+            text += ("\n  post-opt saved to the params: das predict uses it" if self.post_opt_saved
+                     else "\n  post-opt not saved (the model is unchanged; --save-post-opt "
+                     "stores it for das predict)")
+        return text + (f"\nresults: {self.results_path}" if self.results_path else "")
 
 
 def format_metrics(m: dict[str, Any], title: str = "evaluation",
@@ -188,22 +195,31 @@ def format_metrics(m: dict[str, Any], title: str = "evaluation",
                      f"{1000 * off['median_error_s']:.2f} ms)")
     if m.get("syllable_error_rate") is not None:
         lines.append(f"  syllable error rate {m['syllable_error_rate']:.3f}")
-    if post_opt:
-        lines.append(f"  post-opt (validation): fill gaps < {post_opt['gap_dur']:.4g} s, "
-                     f"remove < {post_opt['min_len']:.4g} s, macro F1 {post_opt['score_val']:.3f}")
+    if post_opt and post_opt.get("gap_dur") is not None:
+        lines.append(f"  post-processing (validation): fill gaps < {post_opt['gap_dur']:.4g} s, "
+                     f"remove < {post_opt['min_len']:.4g} s, score {post_opt['score_val']:.3f}")
+    if post_opt and post_opt.get("event_dist") is not None:
+        lines.append(f"  post-processing (validation): events at least "
+                     f"{post_opt['event_dist']:.4g} s apart, event F1 "
+                     f"{post_opt['event_f1_val']:.3f}")
     return "\n".join(lines)
 
 
 def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
              tolerance: float = 0.01, plots: bool = False, progress=None,
-             stop=None) -> EvaluationReport:
+             stop=None, save_post_opt: bool = False) -> EvaluationReport:
     """``das evaluate``: score a trained model on the test split of its dataset.
 
-    Runs the post-processing search on the validation split first (if there is one and the
-    model has segment classes) and scores the test split with the found values unless
-    ``config`` sets them.  Writes the metrics into ``<stem>_results.h5`` and ``_params.yaml``.
+    Scores the test split with the post-processing chosen at training (``post_opt``, stored by
+    every ``das train`` run unless ``--no-post-opt``); a model without one gets the search on the
+    validation split first (if there is one and the model has segment or event classes), and so
+    does ``save_post_opt``.  ``config`` values override both.  Writes the metrics into the
+    ``evaluation`` group of ``<stem>_results.h5`` (and figures with ``plots``).  The model is only
+    read: its ``_model`` and ``_params.yaml`` files stay byte for byte as they were, so ``das
+    predict`` segments as before.  With ``save_post_opt`` the search result (``post_opt``, which
+    ``das predict`` then uses) and the test metrics are stored in ``_params.yaml``.
     """
-    stem = strip_result_suffix(str(model_stem))
+    stem = stem_of(model_stem)
     model, params = load_model_and_params(stem)
     data_dir = data_dir or params.get("data_dir")
     if not data_dir:
@@ -220,8 +236,11 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
     config = (config or PredictionConfig()).validated()
     found = None
     val = data.splits.get("val")
+    if save_post_opt:
+        _check_post_opt_possible(config, val, data_dir)
     if val is not None and len(val) and config.segment_fillgap is None and \
-            config.segment_minlen is None:
+            config.segment_minlen is None and (save_post_opt or not params.get("post_opt")):
+        # a model trained with post_opt (the default) already carries its choice
         emit(progress, "message", message="optimising post-processing on the validation split")
         found = optimize_postprocessing(model, params, val.x, val.y, config, val.boundaries,
                                         progress=progress, stop=stop)
@@ -235,11 +254,11 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
                             progress=progress, stop=stop, probabilities=probabilities)
     paths = result_paths(stem)
     results_path = write_evaluation(paths["results"], result)
-    saved = load_params(stem)
-    saved["test_metrics"] = to_plain(json.loads(json.dumps(to_plain(result), allow_nan=True)))
-    if found:
+    if save_post_opt and found:
+        saved = load_params(stem)
+        saved["test_metrics"] = to_plain(json.loads(json.dumps(to_plain(result), allow_nan=True)))
         saved["post_opt"] = found
-    save_params(paths["params"], saved)
+        save_params(paths["params"], saved)
     if plots:
         from .plots import save_evaluation_plots
 
@@ -249,7 +268,22 @@ def evaluate(model_stem: str, data_dir: str | None = None, config: Any = None,
                                         float(params["samplerate_x_Hz"]))
         emit(progress, "message", message="figures: " + ", ".join(figures))
     emit(progress, "done", message=f"evaluated {stem}", data={"results": results_path})
-    return EvaluationReport(stem, result, results_path, found)
+    from_training = None
+    if found is None and config.segment_fillgap is None and config.segment_minlen is None:
+        from_training = params.get("post_opt") or None
+    return EvaluationReport(stem, result, results_path, found or from_training,
+                            post_opt_saved=bool(save_post_opt and found),
+                            post_opt_from_training=from_training is not None)
+
+
+def _check_post_opt_possible(config: Any, val: Any, data_dir: str) -> None:
+    """``--save-post-opt`` needs the search: refuse before any work when it cannot run."""
+    if config.segment_fillgap is not None or config.segment_minlen is not None:
+        raise DasError("--save-post-opt stores the values found by the search: leave out "
+                       "--segment-fillgap/--segment-minlen")
+    if val is None or len(val) == 0:
+        raise DasError("the dataset has no validation split to optimise post-processing on "
+                       "(--save-post-opt)", data_dir)
 
 
 def _finite(v: float) -> bool:

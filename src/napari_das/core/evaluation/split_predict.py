@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import timebase
 from ..config import PredictionConfig
 from ..inference.predict import predict_probabilities
 from ..inference.preprocess import noise_matched_reader
@@ -47,6 +48,14 @@ def split_probabilities(model: Any, params: dict[str, Any], x: np.ndarray,
     return probs
 
 
+def _shifted(seconds: np.ndarray, first: int, fs: float) -> np.ndarray:
+    """Times of a piece moved to the split: by samples, so they stay on the sample grid."""
+    seconds = np.asarray(seconds, np.float64)
+    if not seconds.size:
+        return seconds
+    return timebase.to_seconds(timebase.to_sample(seconds, fs) + int(first), fs)
+
+
 def split_detections(probs: np.ndarray, params: dict[str, Any], config: Any,
                      boundaries: Any = None) -> tuple[Any, Any]:
     """Events and segments (times in split seconds) from the probabilities of a split.
@@ -60,11 +69,11 @@ def split_detections(probs: np.ndarray, params: dict[str, Any], config: Any,
         post = PostProcessor.from_params(params, config, fs, probs.shape[1])
         post.push(0, np.asarray(probs[a:b], np.float32))
         events, segments = post.finish()
-        ev_s.append(events.seconds + a / fs)
+        ev_s.append(_shifted(events.seconds, a, fs))
         ev_n += events.names
         ev_c.append(events.confidence)
-        on.append(segments.onsets_seconds + a / fs)
-        off.append(segments.offsets_seconds + a / fs)
+        on.append(_shifted(segments.onsets_seconds, a, fs))
+        off.append(_shifted(segments.offsets_seconds, a, fs))
         sn += segments.names
         sc.append(segments.confidence)
     if not ev_s:

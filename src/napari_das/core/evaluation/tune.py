@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import timebase
 from ..config import PredictionConfig, TrainingConfig
 from ..io.params import class_info
 from ..post.events import seconds_to_samples
@@ -92,7 +93,8 @@ def post_opt(
                 best = (score, gap, min_len)
         emit(progress, "step", task="post-opt", current=k + 1, total=len(gaps))
     score, gap, min_len = best
-    result = {"gap_dur": gap / fs, "min_len": min_len / fs, "score": float(max(score, 0.0))}
+    result = {"gap_dur": timebase.to_seconds(gap, fs), "min_len": timebase.to_seconds(min_len, fs),
+              "score": float(max(score, 0.0))}
     log.info(
         "post-opt: fill gaps < %.4g s, remove segments < %.4g s, macro F1 %.3f",
         result["gap_dur"],
@@ -128,30 +130,38 @@ def geomspace_grid(low: float, high: float, steps: int) -> list[float]:
 
 def optimize_postprocessing(model: Any, params: dict[str, Any], x: np.ndarray, y: np.ndarray,
                             config: Any = None, boundaries: Any = None, progress=None,
-                            stop=None, probabilities: np.ndarray | None = None
-                            ) -> dict[str, float] | None:
-    """Grid search of fill gap / min length on a (validation) split; None without segments.
+                            stop=None, probabilities: np.ndarray | None = None,
+                            tolerance: float = 0.01) -> dict[str, Any] | None:
+    """Post-processing chosen on a (validation) split by what users measure; None without
+    segment or event classes (or without data).
 
-    The grids come from the ``post_opt_*`` keys of ``params`` (``TrainingConfig`` defaults);
-    ``probabilities`` skips predicting ``x`` again.  Returns ``gap_dur``, ``min_len`` (s) and
-    ``score_val`` (macro sample-wise F1 of the segment classes).
+    Segments: fill gap and min length from 0 and the ``post_opt_*`` grids of ``params``
+    (``TrainingConfig`` defaults: 0.5 ms .. 1 s, 12 values each), scored by onset/offset F1 at
+    ``tolerance`` and the syllable error rate; events: the minimum interval by event F1
+    (:mod:`napari_das.core.evaluation.post_choice`; :func:`post_opt`, DAS's sample-wise F1
+    search, barely sees fragmentation).  ``probabilities`` skips predicting ``x`` again.
+    Returns ``gap_dur``, ``min_len`` (s), ``score_val``, the scores of the choice,
+    ``event_dist`` for event classes, and the criterion.
     """
+    from .post_choice import EVENT_DISTS_S, choose_postprocessing
+
     config = (config or PredictionConfig()).validated()
-    names, types = class_info(params, int(np.shape(y)[1]))
-    seg_classes = [k for k, t in enumerate(types) if t == "segment" and k > 0]
-    if not seg_classes or len(y) == 0:
+    if len(y) == 0:
         return None
-    fs = float(params.get("samplerate_x_Hz") or 1.0)
+    names, types = class_info(params, int(np.shape(y)[1]))
     probs = probabilities if probabilities is not None else split_probabilities(
         model, params, x, boundaries, config.batch_size, progress, stop, config.match_noise)
     d = TrainingConfig(data_dir="x.npy")
 
     def grid(name: str) -> list[float]:
-        return geomspace_grid(float(params.get(f"post_opt_{name}_min", getattr(d, f"post_opt_{name}_min"))),
-                                          float(params.get(f"post_opt_{name}_max", getattr(d, f"post_opt_{name}_max"))),
-                                          int(params.get(f"post_opt_{name}_steps", getattr(d, f"post_opt_{name}_steps"))))
+        def value(key: str) -> Any:
+            return params.get(f"post_opt_{name}_{key}", getattr(d, f"post_opt_{name}_{key}"))
 
-    best = post_opt(probs, np.asarray(y), fs, seg_classes, grid("fill_gaps"),
-                                grid("min_len"), thres=config.segment_thres, progress=progress,
-                                stop=stop)
-    return {"gap_dur": best["gap_dur"], "min_len": best["min_len"], "score_val": best["score"]}
+        return [0.0, *geomspace_grid(float(value("min")), float(value("max")),
+                                     int(value("steps")))]
+
+    return choose_postprocessing(probs, np.asarray(y), {**params, "class_names": names,
+                                                        "class_types": types},
+                                 boundaries, tolerance, config.segment_thres,
+                                 config.event_thres, fill_gaps=grid("fill_gaps"),
+                                 min_lens=grid("min_len"), event_dists=EVENT_DISTS_S)

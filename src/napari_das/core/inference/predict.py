@@ -95,7 +95,7 @@ class Prediction:
 def predict_probabilities(model: Any, x: np.ndarray, params: dict[str, Any],
                           batch_size: int | None = None, progress=None, stop=None,
                           window: int | None = None,
-                          training_windows: bool = False) -> np.ndarray:
+                          training_windows: bool = True) -> np.ndarray:
     """Class probabilities for every sample of ``x``.
 
     Parameters
@@ -135,7 +135,7 @@ def predict_probabilities(model: Any, x: np.ndarray, params: dict[str, Any],
 
 def probability_blocks(model: Any, params: dict[str, Any], read: Reader, frames: int,
                        batch_size: int | None = None, window: int | None = None,
-                       training_windows: bool = False, progress=None,
+                       training_windows: bool = True, progress=None,
                        stop=None) -> Iterator[tuple[int, np.ndarray]]:
     """``(start, probabilities)`` blocks tiling ``[0, frames)``: our windows, or DAS's chunk
     layout for a model imported from DAS (:mod:`napari_das.core.inference.das_layout`)."""

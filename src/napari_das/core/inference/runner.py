@@ -78,7 +78,7 @@ _RUNNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def make_runner(model: Any, params: dict[str, Any], batch_size: int | None = None,
-                window: int | None = None, training_windows: bool = False) -> ModelRunner:
+                window: int | None = None, training_windows: bool = True) -> ModelRunner:
     """A (cached) :class:`ModelRunner` for ``model`` and the geometry in ``params``."""
     pad = params.get("data_padding")
     plan = window_plan(network_from_params(params), window,

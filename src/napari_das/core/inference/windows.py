@@ -71,7 +71,7 @@ def _round_up(value: float, step: int) -> int:
 
 
 def window_plan(network: NetworkConfig, window: int | None = None,
-                data_padding: int | None = None, training_windows: bool = False) -> WindowPlan:
+                data_padding: int | None = None, training_windows: bool = True) -> WindowPlan:
     """Window geometry for ``network``.
 
     Parameters

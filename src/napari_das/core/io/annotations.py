@@ -17,19 +17,20 @@ array([0.25, 0.5 ])
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .. import timebase
 from ..errors import DasError
+from .categories import infer_categories, parse_channels
+from .files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,10 @@ ANNOTATIONS_SUFFIX = "_annotations.csv"
 DEFINITIONS_SUFFIX = "_definitions.csv"
 
 
+def _times(column) -> np.ndarray:
+    return timebase.round_seconds(pd.to_numeric(column).to_numpy(np.float64))
+
+
 class Annotations:
     """A table of annotations plus the category of every song type.
 
@@ -47,7 +52,9 @@ class Annotations:
     ----------
     df : pandas.DataFrame, optional
         Columns ``name``, ``start_seconds``, ``stop_seconds`` (others are ignored); real rows
-        only (finite times, ``stop >= start``, non-empty names).
+        only (finite times, ``stop >= start``, non-empty names).  Times are kept rounded to 1 ns
+        (:func:`napari_das.core.timebase.round_seconds`): what is written is what is held, and
+        every time of a sample (``n / fs``) still reads back to that sample.
     categories : mapping of str to str, optional
         ``"event"`` or ``"segment"`` per name, including names without rows.  Names in ``df``
         missing here are segments if any of their rows has ``stop > start``, else events.
@@ -75,14 +82,14 @@ class Annotations:
             table = pd.DataFrame(
                 {
                     "name": [str(n) for n in df["name"]],
-                    "start_seconds": pd.to_numeric(df["start_seconds"]).to_numpy(np.float64),
-                    "stop_seconds": pd.to_numeric(df["stop_seconds"]).to_numpy(np.float64),
+                    "start_seconds": _times(df["start_seconds"]),
+                    "stop_seconds": _times(df["stop_seconds"]),
                 }
             )
         except (ValueError, TypeError) as exc:
             raise DasError(f"annotation times must be numbers of seconds ({exc})") from exc
         if CHANNEL in df.columns:
-            table[CHANNEL] = _parse_channels(df[CHANNEL])
+            table[CHANNEL] = parse_channels(df[CHANNEL])
         _check_rows(table, where=None)
         self.categories: dict[str, str] = {}
         #: why each category was chosen: "definitions", "rows" or "placeholder"
@@ -208,7 +215,7 @@ class Annotations:
                 raise DasError(f"line {row + 2}: empty name; give every annotation a name", path)
         table = pd.DataFrame({"name": names, "start_seconds": starts, "stop_seconds": stops})
         if CHANNEL in raw.columns:
-            table[CHANNEL] = _parse_channels(raw[CHANNEL])
+            table[CHANNEL] = parse_channels(raw[CHANNEL])
         placeholder = np.isnan(starts) | np.isnan(stops)
         backwards = ~placeholder & (stops < starts)
         if backwards.any():  # DAS skips them too (spec 2.2)
@@ -403,57 +410,8 @@ def write_definitions(path: str | os.PathLike, categories: Mapping[str, str]) ->
     return atomic_write_text(path, buffer.getvalue())
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write UTF-8 text to a temporary file in the same folder, then rename it into place."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise DasError("the folder does not exist; create it first", path.parent)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temp_name)
-        raise
-    return path
-
-
 # -------------------------------------------------------------------------------------------
 # helpers
-
-
-def infer_categories(names: list[str], starts: np.ndarray,
-                     stops: np.ndarray) -> tuple[dict[str, str], dict[str, str]]:
-    """Category and evidence per name, in order of first appearance.
-
-    A name with real rows (finite times) is a segment when any row has ``stop > start``, else an
-    event (one-sample segments written by DAS's predict, ``start == stop``, count as events
-    only when the type has no longer row).  A name with only NaN placeholder rows follows the
-    GUI's convention (``NaN,NaN``: event; ``NaN,<number>``: segment), with evidence
-    ``"placeholder"`` (DAS's predict writes ``NaN,0`` for every empty type, events included).
-    """
-    starts, stops = np.asarray(starts, float), np.asarray(stops, float)
-    real = np.isfinite(starts) & np.isfinite(stops) & (stops >= starts)
-    categories: dict[str, str] = {}
-    evidence: dict[str, str] = {}
-    for name in dict.fromkeys(names):
-        rows = np.asarray([n == name for n in names])
-        if (rows & real).any():
-            duration = (stops[rows & real] > starts[rows & real]).any()
-            categories[name], evidence[name] = ("segment" if duration else "event"), "rows"
-        else:
-            both_nan = (rows & np.isnan(starts) & np.isnan(stops)).any()
-            categories[name] = "event" if both_nan else "segment"
-            evidence[name] = "placeholder"
-    return categories, evidence
-
-
-def _parse_channels(column: pd.Series) -> np.ndarray:
-    values = pd.to_numeric(pd.Series(column).astype(str).str.strip().replace("", "nan"),
-                           errors="coerce").to_numpy(np.float64)
-    return np.where(np.isfinite(values), values, -1).astype(np.int64)
 
 
 def _parse_times(column: pd.Series, label: str, path: Path) -> np.ndarray:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,35 +26,7 @@ import numpy as np
 import yaml
 
 from ..errors import DasError
-
-#: Suffixes of the files that belong to one training run (stem + suffix).
-RESULT_SUFFIXES = {
-    "model": "_model.h5",
-    "model_keras": "_model.keras",
-    "params": "_params.yaml",
-    "results": "_results.h5",
-    "checkpoint": "_checkpoint.keras",
-    "checkpoint_state": "_checkpoint.yaml",
-}
-
-
-def strip_result_suffix(stem_or_path: str | os.PathLike) -> str:
-    """The save-name stem of a result file (``res/x_model.h5`` -> ``res/x``); stems pass through."""
-    text = os.fspath(stem_or_path)
-    for suffix in sorted(RESULT_SUFFIXES.values(), key=len, reverse=True):
-        if text.endswith(suffix):
-            return text[: -len(suffix)]
-    return text
-
-
-def result_paths(stem: str | os.PathLike) -> dict[str, str]:
-    """Paths of all files of a training run, keyed like :data:`RESULT_SUFFIXES`.
-
-    >>> result_paths("res/20240101_120000")["params"]
-    'res/20240101_120000_params.yaml'
-    """
-    stem = strip_result_suffix(stem)
-    return {key: stem + suffix for key, suffix in RESULT_SUFFIXES.items()}
+from .files import atomic_write_text, result_paths
 
 
 # ------------------------------------------------------------------------------------ plain types
@@ -106,20 +77,6 @@ def save_params(path: str | os.PathLike, params: dict[str, Any]) -> Path:
                           allow_unicode=True, width=100)
     atomic_write_text(path, text)
     return path
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to a temporary file in the same folder and rename it onto ``path``."""
-    path = Path(os.fspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # ------------------------------------------------------------------------------------ reading

@@ -28,43 +28,20 @@ Every write goes to a temporary file in the same folder that is renamed into pla
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .files import replaced_file
 from .params import to_plain
 
 #: Test arrays stored as datasets (aligned with the test audio).
 TEST_ARRAYS = ("y_test", "y_pred", "labels_test", "labels_pred")
 #: Test metrics stored under their own keys rather than in the ``metrics`` attribute.
 STRUCTURED_METRICS = (*TEST_ARRAYS, "conf_mat", "report")
-
-
-@contextlib.contextmanager
-def replaced_file(path: str | os.PathLike, keep: bool = False) -> Iterator[str]:
-    """A temporary path next to ``path`` that replaces it when the block ends without error.
-
-    With ``keep`` the temporary file starts as a copy of ``path`` (if it exists).  On error the
-    temporary file is removed and ``path`` is left as it was.
-    """
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        if keep and target.exists():
-            shutil.copyfile(target, tmp)
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def jsonable(value: Any) -> Any:

@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 
 from ..errors import DasError
+from .params import to_plain
 from .safe_npy import load_pickled_npy, save_pickled_npy
 
 log = logging.getLogger(__name__)
@@ -36,25 +37,10 @@ ATTRS_YAML = "attrs.yaml"
 SPLIT_NAMES = ("train", "val", "test")
 
 
-def plain(value: Any) -> Any:
-    """Convert numpy scalars/arrays and tuples to plain Python types, recursively."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return value
-
-
 def write_attrs(folder: str | os.PathLike, attrs: dict[str, Any]) -> None:
     """Write ``attrs.npy`` (DAS-readable pickle of a plain dict) and ``attrs.yaml`` (safe copy)."""
     folder = Path(folder)
-    attrs = plain(attrs)
+    attrs = to_plain(attrs)
     save_pickled_npy(folder / ATTRS_NPY, attrs)  # numpy 1 (DAS) and numpy 2 read it
     with open(folder / ATTRS_YAML, "w", encoding="utf-8") as file:
         yaml.safe_dump(attrs, file, sort_keys=False, allow_unicode=True)
@@ -78,7 +64,7 @@ def read_attrs(folder: str | os.PathLike) -> dict[str, Any]:
                        "make-dataset (name.npy)", folder)
     if not isinstance(attrs, dict):
         raise DasError("dataset attributes are not a dictionary; make the dataset again", folder)
-    return plain(attrs)
+    return to_plain(attrs)
 
 
 @dataclass

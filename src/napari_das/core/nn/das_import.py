@@ -329,7 +329,8 @@ def load_das_model(stem: str | os.PathLike, params: dict[str, Any] | None = None
         The model (input ``[batch, nb_hist, C]``) and the params with
         ``das_chunk_layout: True`` (predict it in DAS's chunks).
     """
-    from ..io.params import load_params, result_paths
+    from ..io.files import result_paths
+    from ..io.params import load_params
 
     paths = result_paths(stem)
     model_file = Path(paths["model"])
@@ -353,7 +354,7 @@ def load_das_model(stem: str | os.PathLike, params: dict[str, Any] | None = None
 
 def is_das_stem(stem: str | os.PathLike) -> bool:
     """True when ``stem`` names a DAS model: no ``_model.keras`` of ours, a DAS ``_model.h5``."""
-    from ..io.params import result_paths
+    from ..io.files import result_paths
 
     paths = result_paths(stem)
     if Path(paths["model_keras"]).is_file() or not Path(paths["model"]).is_file():

@@ -30,7 +30,8 @@ from typing import Any
 
 from ..config import NetworkConfig
 from ..errors import DasError
-from ..io.params import load_params, strip_result_suffix
+from ..io.files import model_stem
+from ..io.params import load_params
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +167,7 @@ def resolve_model_path(path: str | os.PathLike) -> Path:
         if not p.is_file():
             raise DasError("model file not found: check the path or train a model first", p)
         return p
-    name = p.name
-    if name.endswith("_model"):  # "<stem>_model" without a suffix
-        p = p.with_name(name[: -len("_model")])
+    p = Path(model_stem(p))
     for suffix in MODEL_SUFFIXES:
         candidate = p.with_name(p.name + suffix)
         if candidate.is_file():
@@ -220,7 +219,7 @@ def network_from_params(params: dict[str, Any]) -> NetworkConfig:
         raise DasError(f"the params do not describe a network ({err})") from err
 
 
-def load_model_and_params(model_stem: str) -> tuple[Any, dict[str, Any]]:
+def load_model_and_params(stem_or_path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
     """Load ``<stem>_model.keras|h5`` and ``<stem>_params.yaml`` and check they belong together.
 
     Raises
@@ -229,16 +228,16 @@ def load_model_and_params(model_stem: str) -> tuple[Any, dict[str, Any]]:
         Missing files, an unloadable model, or a model whose class/channel count differs from
         the params.
     """
-    from .das_import import is_das_stem
+    from .das_import import is_das_stem, load_das_model
 
-    stem = strip_result_suffix(str(model_stem))
+    stem = model_stem(stem_or_path)
     params = load_params(stem)
+    if params.get("stopped") and params.get("epochs_completed") == 0:
+        raise DasError("its training was stopped before the first epoch ended, so there is no "
+                       "trained model: train again", stem)
     if is_das_stem(stem):  # a DAS model: rebuilt from its params, never deserialised
-        from .das_import import load_das_model
-
-        model, params = load_das_model(stem, params)
-    else:
-        model = load_model(stem)
+        return load_das_model(stem, params)
+    model = load_model(stem)
     nb_classes = int(model.output_shape[-1])
     names = params.get("class_names") or []
     if names and len(names) != nb_classes:

@@ -26,14 +26,14 @@ from typing import Any
 import numpy as np
 from scipy.signal import find_peaks
 
+from .. import timebase
+
 _EPS = 1e-9
 
 
 def seconds_to_samples(seconds: float | None, samplerate: float) -> int:
-    """``int(seconds * samplerate)`` (truncation, as DAS) without float surprises; None -> 0."""
-    if seconds is None:
-        return 0
-    return max(0, int(np.floor(float(seconds) * float(samplerate) + 1e-6)))
+    """``int(seconds * samplerate)`` (as DAS) without float slips; None -> 0 (the time base)."""
+    return timebase.duration_samples(seconds, samplerate)
 
 
 def _as_trace(p: Any) -> np.ndarray:

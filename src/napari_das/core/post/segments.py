@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import timebase
 from .events import seconds_to_samples
 
 
@@ -234,7 +235,8 @@ def segments_from_labels(
     fs = float(samplerate)
     return [
         Segment(
-            int(a) / fs, int(b) / fs, str(names[int(c)]), None if probs is None else float(conf)
+            timebase.to_seconds(int(a), fs), timebase.to_seconds(int(b), fs), str(names[int(c)]),
+            None if probs is None else float(conf)
         )
         for a, b, c, conf in zip(runs["start"], runs["stop"], runs["label"], runs["confidence"])
     ]

@@ -20,9 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from .. import timebase
 from ..io.params import class_info
 from . import segments as postprocess
 from .events import StreamingEventDetector, seconds_to_samples
+
+#: Minimum event interval (s) when neither the user nor the training run chose one.
+DEFAULT_EVENT_DIST = 0.01
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +110,13 @@ class PostProcessor:
                 fillgap = float(optimized["gap_dur"])
             if minlen is None and optimized.get("min_len") is not None:
                 minlen = float(optimized["min_len"])
+        event_dist = config.event_dist
+        if event_dist is None:
+            chosen = optimized.get("event_dist") if isinstance(optimized, dict) else None
+            event_dist = float(chosen) if config.segment_use_optimized and chosen is not None \
+                else DEFAULT_EVENT_DIST
         return cls(samplerate, names, types, event_thres=config.event_thres,
-                   event_dist=config.event_dist, event_dist_min=config.event_dist_min,
+                   event_dist=event_dist, event_dist_min=config.event_dist_min,
                    event_dist_max=config.event_dist_max, segment_thres=config.segment_thres,
                    segment_fillgap=fillgap, segment_minlen=minlen)
 
@@ -141,8 +150,8 @@ class PostProcessor:
                 labels[:cut], self.samplerate, self.class_names, self.fillgap, self.minlen,
                 probabilities=probs[:cut])
             for seg in found:
-                first = int(round(seg.onset_seconds * self.samplerate)) + self._buffer_start
-                last = int(round(seg.offset_seconds * self.samplerate)) + self._buffer_start
+                first = timebase.to_sample(seg.onset_seconds, self.samplerate) + self._buffer_start
+                last = timebase.to_sample(seg.offset_seconds, self.samplerate) + self._buffer_start
                 self._segments.append((first, last, seg.name, seg.confidence))
         self._labels, self._probs = [labels[cut:]], [probs[cut:]]
         self._buffer_start += cut
@@ -153,7 +162,7 @@ class PostProcessor:
         times, names, conf = [], [], []
         for k, detector in self._detectors.items():
             index, confidence = detector.finish()
-            times.append(np.asarray(index) / fs)
+            times.append(timebase.to_seconds(np.asarray(index, np.int64), fs))
             names += [self.class_names[k]] * len(index)
             conf.append(np.asarray(confidence, np.float64))
         events = Events()
@@ -164,7 +173,8 @@ class PostProcessor:
                             np.concatenate(conf)[order])
         self._flush(final=True)
         segs = self._segments
-        segments = Segments(np.array([s[0] / fs for s in segs]), np.array([s[1] / fs for s in segs]),
+        segments = Segments(timebase.to_seconds(np.array([s[0] for s in segs], np.int64), fs),
+                            timebase.to_seconds(np.array([s[1] for s in segs], np.int64), fs),
                             [s[2] for s in segs],
                             np.array([np.nan if s[3] is None else s[3] for s in segs]))
         return events, segments

@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from ..io.params import atomic_write_text, to_plain
+from ..io.files import atomic_write_text
+from ..io.params import to_plain
 from ..progress import emit
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ from typing import Any
 from ... import __version__
 from ..config import NetworkConfig, TrainingConfig
 from ..data.levels import pieces_noise_level
+from ..errors import DasError
 from .data import PreparedData
 from .hashing import data_hash
 
@@ -17,6 +18,10 @@ from .hashing import data_hash
 SKIPPED_ATTRS = ("data_splits", "recording_pieces", "file_split_dict")
 #: Longest JSON text of a dataset attribute copied into the params.
 MAX_ATTR_CHARS = 20_000
+#: Keys added to the params during and after training (besides :func:`initial_params`).
+RUN_RECORD_KEYS = ("history", "best_epoch", "epochs_completed", "stopped", "early_stopped",
+                   "training_seconds", "conf_mat", "report", "test_metrics", "post_opt",
+                   "data_hash")
 
 
 def initial_params(network: NetworkConfig, training: TrainingConfig, data: PreparedData,
@@ -54,3 +59,17 @@ def initial_params(network: NetworkConfig, training: TrainingConfig, data: Prepa
     if training.version_data:
         params["data_hash"] = data_hash(training.data_dir)
     return params
+
+
+def check_resumed_keys(saved: dict[str, Any], params: dict[str, Any], path: str) -> None:
+    """DasError naming the first key of a resumed run's params that this version does not write.
+
+    ``params`` are the :func:`initial_params` of the resumed run; a key in the saved params that
+    is neither there nor a record of the run (:data:`RUN_RECORD_KEYS`) would otherwise be
+    silently ignored (e.g. an option misspelt in an edited params file).
+    """
+    unknown = sorted(set(saved) - set(params) - set(RUN_RECORD_KEYS) - set(SKIPPED_ATTRS))
+    if unknown:
+        raise DasError(f"cannot resume: unknown key {unknown[0]!r} in the params file"
+                       + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+                       + "; remove it or start a new run", path)

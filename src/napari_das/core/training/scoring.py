@@ -15,6 +15,7 @@ from ..evaluation.metrics import classification_report, confusion_matrix
 from ..evaluation.split_predict import split_probabilities
 from ..evaluation.tune import optimize_postprocessing
 from ..nn.model import load_model
+from ..progress import emit
 from .data import PreparedData
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,11 @@ def evaluate_test(paths: dict[str, str], params: dict[str, Any], data: PreparedD
         log.info("no test data: skipping the test evaluation")
         return {}
     model = load_model(paths["model_keras"])
-    if training.post_opt:
-        val = data.dataset.splits["val"]
+    val = data.dataset.splits.get("val")
+    if training.post_opt and (val is None or len(val) == 0):
+        log.info("no validation data: post-processing not chosen")
+    elif training.post_opt:
+        emit(progress, "message", message="choosing post-processing on the validation split")
         params["post_opt"] = optimize_postprocessing(
             model, params, np.asarray(val.x, np.float32), np.asarray(val.y, np.float32),
             boundaries=val.boundaries, progress=progress, stop=stop)

@@ -15,7 +15,8 @@ Files in ``save_dir`` (stem ``<prefix_><YYYYMMDD_hhmmss | save_name>``):
 
 A stop request (stop token, or SIGINT/SIGTERM in the command line) ends training at the end of
 the current batch; the interrupted epoch is discarded, the best model and params stay, and the
-result reports ``stopped=True``.  Training is reproducible with a seed (drawn and recorded when
+result reports ``stopped=True``.  Stopped before the first epoch ended, there is no model file
+(the params record ``stopped: true, epochs_completed: 0`` and ``das predict`` refuses them).  Training is reproducible with a seed (drawn and recorded when
 not given): weights, batch sampling and TensorFlow ops are seeded and deterministic.
 """
 
@@ -33,15 +34,18 @@ from typing import Any
 from ..config import NetworkConfig, TrainingConfig
 from ..data.splits import draw_seed
 from ..errors import DasError
-from ..io.params import load_params, result_paths, save_params, strip_result_suffix
+from ..io.files import result_paths, strip_result_suffix
+from ..io.params import load_params, save_params
 from ..io.results import write_training_results
+from ..nn.das_import import DAS_LAYOUT_KEY
 from ..progress import check_stop, emit
 from .callbacks import EpochKeeper, keras_callback, read_state
 from .data import prepare_data, tf_dataset
+from .init_from import check_data, init_source, initial_model
 from .inputs import check_resumable, check_writable
 from .resume import initial_epoch as completed_epochs
 from .resume import learning_rate, load_checkpoint
-from .run_params import initial_params
+from .run_params import check_resumed_keys, initial_params
 from .scoring import PARAMS_METRIC_KEYS, evaluate_test
 from .seeding import import_tensorflow
 from .strategy import is_chief, make_strategy
@@ -82,6 +86,8 @@ class TrainResult:
                            ("results", self.results_path)):
             if label:
                 lines.append(f"{key:<8} {label}")
+        if not self.model_path:
+            lines.append("no model: stopped before the first epoch ended (nothing trained)")
         lines.append(f"save name {self.save_name}")
         return "\n".join(lines)
 
@@ -107,7 +113,7 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
         ``epoch`` (data: epoch, loss, val_loss, lr, seconds, best), ``checkpoint``, ``done``
         (data: save_name, model, params, results, stopped).
     stop : StopToken, optional
-        Ends training at the end of the current batch (files stay usable).
+        Ends training at the end of the current batch (no model file if no epoch ended).
 
     Returns
     -------
@@ -122,6 +128,8 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
     t_start = time.perf_counter()
     network, training = network.validated(), training.validated()
     state: dict[str, Any] = {}
+    source = None  # --init-from: the model a new run starts from
+    das_padding = None  # DAS's chunk margin for models fine-tuned from DAS
     if training.resume:
         stem = strip_result_suffix(training.resume)
         paths = result_paths(stem)
@@ -132,6 +140,8 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
         network = saved_network
         state = read_state(paths["checkpoint_state"])
         seed = int(saved["seed"])
+        if saved.get(DAS_LAYOUT_KEY):
+            das_padding = int(saved["data_padding"])
     else:
         stem = new_save_name(training)
         paths = result_paths(stem)
@@ -140,13 +150,24 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
             raise DasError("result files with this save name exist already: choose another "
                            "--save-name, or continue the run with --resume", existing[0])
         seed = training.seed if training.seed is not None else draw_seed()
-    data = prepare_data(network, training, seed)
+        if training.init_from:
+            source = init_source(training.init_from)
+            network, das_padding = source.network, source.data_padding
+    data = prepare_data(network, training, seed, data_padding=das_padding)
+    if source is not None:
+        check_data(source, data.dataset.class_names, data.nb_channels, training.data_dir)
     check_writable(Path(stem).parent)
     check_stop(stop)
 
     params = initial_params(network, training, data, seed, stem)
+    if source is not None:
+        params.update(source.extra_params())
+    if data.train.augment is not None:  # DAS keeps the augmentation dict in its params
+        params["augmentations"] = data.train.augment.spec
     if training.resume:
-        params = {**load_params(paths["params"]), **params}
+        saved = load_params(paths["params"])
+        check_resumed_keys(saved, params, paths["params"])
+        params = {**saved, **params}
     save_params(paths["params"], params)
 
     tf, keras = import_tensorflow(seed)
@@ -154,6 +175,8 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
     with strategy.scope():
         if training.resume:
             model = load_checkpoint(paths["checkpoint"])
+        elif source is not None:
+            model = initial_model(source, learning_rate(training, data.steps_per_epoch))
         else:
             from ..nn.model import build_model
 
@@ -189,8 +212,13 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
         interrupted = keeper.stopped = True
         log.info("interrupted: keeping the best model and params")
     stopped = keeper.stopped
-    if not keeper.has_best_model and keeper.save_files:
-        # stopped before the first epoch ended: keep what there is so the files are usable
+    trained = keeper.has_best_model or keeper.epochs_done > 0
+    if not trained:
+        # stopped before the first epoch ended: an untrained network is no model; writing one
+        # would let das predict run it silently.  The params record the stop (epochs 0).
+        log.warning("stopped before the first epoch ended: no model file written")
+    elif not keeper.has_best_model and keeper.save_files:
+        # epochs ran but none had a finite val_loss: keep the last weights
         from .callbacks import save_model_atomic
 
         save_model_atomic(model, paths["model_keras"])
@@ -208,7 +236,8 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
                       training_seconds=time.perf_counter() - t_start,
                       **{k: v for k, v in metrics.items() if k in PARAMS_METRIC_KEYS})
         save_params(paths["params"], params)
-    result = TrainResult(save_name=stem, model_path=paths["model"], params_path=paths["params"],
+    result = TrainResult(save_name=stem, model_path=paths["model"] if trained else None,
+                         params_path=paths["params"],
                          results_path=results_path, history=keeper.history,
                          metrics=metrics, stopped=stopped, early_stopped=keeper.early_stopped,
                          best_epoch=keeper.best_epoch, epochs=keeper.epochs_done,

@@ -1,0 +1,6 @@
+"""Deprecated: moved to :mod:`napari_das.core.evaluation.metrics`; this alias goes in the next release."""
+
+from . import deprecated
+from .evaluation.metrics import *  # noqa: F403 - the public names under the old path
+
+deprecated.warn_moved(__name__, "napari_das.core.evaluation.metrics")
