@@ -32,6 +32,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.gui)
 
 
+@pytest.fixture(autouse=True)
+def autosave_dir(tmp_path, monkeypatch):
+    """The Annotate widget's recovery files go to the test's folder, never to ~/.cache."""
+    folder = tmp_path / "autosave"
+    monkeypatch.setenv("NAPARI_DAS_AUTOSAVE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def rng():
     """A seeded random generator (tests never depend on global random state)."""

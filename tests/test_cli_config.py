@@ -46,6 +46,19 @@ def test_predict_and_train_read_their_own_options(tmp_path):
     assert config_from_args(TrainingConfig, args) == TrainingConfig(data_dir="d.npy", nb_epoch=5)
 
 
+def test_train_file_goes_over_the_preset_and_flags_over_the_file(tmp_path):
+    from napari_das.cli import train_configs
+    from napari_das.core.presets import preset_values
+
+    config = write(tmp_path / "t.yaml", {"data_dir": "d.npy", "nb_filters": 8, "nb_epoch": 3})
+    args = build_parser().parse_args(["train", "--preset", "fly", "--config", config,
+                                      "--nb-epoch", "5"])
+    network, training = train_configs(args)
+    fly = preset_values("fly")
+    assert network.nb_filters == 8 and network.nb_hist == fly["nb_hist"]  # file > preset
+    assert training.nb_epoch == 5 and training.lr_schedule == fly["lr_schedule"]  # flags > file
+
+
 @pytest.mark.parametrize("command", [["make-dataset"], ["train"], ["predict", "a.wav", "m"]])
 def test_unknown_key_is_a_one_line_error_naming_it(tmp_path, capsys, command):
     config = write(tmp_path / "c.yaml", {"seed": 1, "nb_filtres": 8})  # misspelt

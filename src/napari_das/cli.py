@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .cli_das import add_das_options, check_das_options
 from .core.config import DatasetConfig, NetworkConfig, PredictionConfig, TrainingConfig
 from .core.errors import DasError, StopRequested
 from .core.presets import PRESET_NAMES
@@ -386,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_file(p)
     add_config_arguments(p, TrainingConfig, title="data and training")
     add_config_arguments(p, NetworkConfig, title="network")
+    add_das_options(p, "train")
     p.add_argument("--preset", choices=PRESET_NAMES, default=argparse.SUPPRESS,
                    help="documented recipe for bird, fly or mouse song (network and training "
                    "options); options given explicitly override it")
@@ -420,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_config_file(p)
     add_config_arguments(p, PredictionConfig, title="prediction and post-processing")
+    add_das_options(p, "predict")
     p.add_argument("--progress-json", action="store_true",
                    help="print machine-readable progress records (JSON lines) on stdout")
 
@@ -472,6 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if json_lines:
         _accept_sigint()
     try:
+        check_das_options(args)
         code = args.func(args)
     except DasError as err:
         _report_error(str(err), json_lines)

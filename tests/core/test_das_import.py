@@ -164,3 +164,21 @@ def test_a_keras_file_with_a_lambda_is_refused_in_one_line(tmp_path):
         load_model(tmp_path / "evil")
     assert "\n" not in str(err.value)
     assert not marker.exists()
+
+
+def test_das_predict_h5_writes_probabilities_aligned_with_the_audio(tmp_path):
+    _need_models()
+    from napari_das.cli import main
+
+    golden = np.load(DAS_MODELS / "stft_golden.npz")
+    np.savez(tmp_path / "snip.npz", data=golden["x"], samplerate=golden["samplerate"])
+    out = tmp_path / "snip_das.h5"
+    assert main(["predict", str(tmp_path / "snip.npz"), str(DAS_MODELS / "stft_model.h5"),
+                 "--save-format", "h5", "--save-filename", str(out)]) == 0
+    with h5py.File(out, "r") as f:
+        probs = f["class_probabilities"][:]
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["class_names"][:]]
+    expected = golden["probabilities"]
+    assert probs.shape == (len(golden["x"]), 3) and names == ["noise", "pulse", "sine"]
+    covered = expected.sum(axis=1) > 0.5
+    assert np.abs(probs[: len(expected)][covered] - expected[covered]).max() <= 1e-4

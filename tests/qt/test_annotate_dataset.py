@@ -231,3 +231,74 @@ def test_two_recordings_never_mix(make_napari_viewer, tmp_path, rng):
     viewer.layers.selection.active = viewer.layers["first events"]
     assert widget.recording_combo.currentText() == "first"
     assert viewer.layers["first segments"].visible and not viewer.layers["second"].visible
+
+
+def test_autosave_and_restore(make_napari_viewer, recording, autosave_dir, monkeypatch, qtbot):
+    from napari_das._qt import autosave
+
+    viewer = make_napari_viewer()
+    viewer.open(str(recording[0]), plugin="napari-das")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Annotate")
+    widget.autosave.timer.setInterval(50)
+    assert widget.autosave.save_now() is None  # nothing changed, nothing written
+    widget.add_type("pulse", "event")
+    widget.add_type("sine", "segment")
+    widget.add_event(1.25, "pulse")
+    widget.add_segment(2.0, 3.0, "sine")
+    path = autosave.recovery_path(widget.recording_layer())
+    assert path.parent == autosave_dir
+    qtbot.waitUntil(path.is_file, timeout=5000)  # the timer wrote it
+    qtbot.waitUntil(lambda: len(Annotations.from_file(path).df) == 2, timeout=5000)
+    saved = widget.annotations()
+    viewer.close()  # the session ends without an export (a crash, say)
+
+    questions: list[str] = []
+    monkeypatch.setattr(autosave, "ask_user", lambda parent, q: questions.append(q) or True)
+    viewer = make_napari_viewer()
+    viewer.open(str(recording[0]), plugin="napari-das")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Annotate")
+    assert len(questions) == 1 and "2 annotations of song were autosaved" in questions[0]
+    restored = widget.annotations()
+    assert restored.categories == saved.categories == {"pulse": "event", "sine": "segment"}
+    assert restored.df.equals(saved.df)
+    widget.export(recording[0].parent / "out", fmt="wav")  # saved: the recovery file goes
+    assert not path.exists()
+    viewer.close()
+
+    # declining deletes the recovery file and keeps what is open
+    path.parent.mkdir(exist_ok=True)
+    saved.to_file(path, definitions=True)
+    monkeypatch.setattr(autosave, "ask_user", lambda parent, q: False)
+    viewer = make_napari_viewer()
+    viewer.open(str(recording[0]), plugin="napari-das")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Annotate")
+    assert not path.exists() and len(widget.annotations().df) == 0
+
+
+def test_export_button_asks_before_overwriting(make_napari_viewer, recording, tmp_path,
+                                               monkeypatch, qtbot):
+    from napari_das._qt import export_box
+
+    viewer, widget = _annotate(make_napari_viewer, recording)
+    widget.add_type("pulse", "event")
+    widget.add_event(1.5, "pulse")
+    out = tmp_path / "clicked"
+    monkeypatch.setattr(export_box.QFileDialog, "getExistingDirectory",
+                        lambda *a, **k: str(out))
+    asked: list[str] = []
+    no = export_box.QMessageBox.StandardButton.No
+    monkeypatch.setattr(export_box.QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or no)
+    box = widget.export_box
+    box.format_combo.setCurrentText("wav")
+    qtbot.mouseClick(box.export_button, Qt.MouseButton.LeftButton)
+    csv = out / "song_annotations.csv"
+    assert Annotations.from_file(csv).events("pulse").tolist() == [1.5]
+    widget.add_event(2.5, "pulse")
+    qtbot.mouseClick(box.export_button, Qt.MouseButton.LeftButton)  # declined: unchanged
+    assert asked and "exists already" in asked[0]
+    assert Annotations.from_file(csv).events("pulse").tolist() == [1.5]
+    monkeypatch.setattr(export_box.QMessageBox, "question",
+                        lambda *a, **k: export_box.QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(box.export_button, Qt.MouseButton.LeftButton)
+    assert Annotations.from_file(csv).events("pulse").tolist() == [1.5, 2.5]

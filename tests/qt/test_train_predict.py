@@ -254,3 +254,25 @@ def test_predict_reports_bad_input(make_napari_viewer, tmp_path, errors):
     (tmp_path / "x_params.yaml").write_text("{}")
     assert not widget.start() and "open a recording first" in errors[-1]
     assert predict.model_stem("/r/a_model.keras") == "/r/a" == predict.model_stem("/r/a.keras")
+
+
+def test_predict_widget_runs_a_model_trained_by_das(make_napari_viewer, qtbot, tmp_path, errors):
+    """The widget's child ``das predict`` imports DAS's model (rebuilt, never deserialised)."""
+    root = Path(__file__).resolve().parents[2]
+    models = next((p / "das_models" for p in (root.parent / "shared", root.parents[1] / "shared")
+                   if (p / "das_models" / "tcn_model.h5").is_file()), None)
+    if models is None:
+        pytest.skip("DAS reference models not found")
+    golden = np.load(models / "tcn_golden.npz")
+    recording = tmp_path / "snippet.npz"
+    np.savez(recording, data=golden["x"], samplerate=golden["samplerate"])
+    viewer = make_napari_viewer()
+    viewer.open(str(recording), plugin="napari-das")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Predict")
+    widget.set_model(models / "tcn_model.h5")
+    widget.form.set_values({"event_thres": 0.3})
+    assert widget.start()
+    qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=180_000)
+    assert errors == [], errors
+    counts = {layer.name: len(layer.data) for layer in widget.added_layers}
+    assert counts.get("snippet segments_proposals", 0) > 0, counts  # DAS's sine segments

@@ -19,18 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error
 from qtpy.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -39,10 +36,12 @@ from qtpy.QtWidgets import (
 from .._napari.history import edit_history
 from ..core.errors import DasError
 from ..core.io.annotations import Annotations
+from .autosave import Autosave
+from .export_box import ExportBox
 from .layer_tools import (
-    EXPORT_FORMATS,
     add_layer_tuples,
     annotation_layers_of,
+    band_rectangle,
     export_recording,
     fill_recording_combo,
     freq_range_of,
@@ -50,6 +49,7 @@ from .layer_tools import (
     recording_key,
     set_new_item_type,
     show_recording,
+    spanning_band,
 )
 from .legend import fill_legend, selection_text
 from .navigation import NavigationControls
@@ -69,6 +69,7 @@ class AnnotateWidget(QWidget):
         self.active: str | None = None
         self._recording: str | None = None
         self._syncing = False
+        self.autosave: Autosave | None = None
 
         self.recording_combo = QComboBox()
         self.recording_combo.setToolTip("the recording (spectrogram layer) being annotated")
@@ -97,27 +98,10 @@ class AnnotateWidget(QWidget):
         types_layout.addWidget(QLabel("event: click to add · segment: drag a rectangle\n"
                                       "select mode: move/delete (Backspace)"))
 
-        self.format_combo = QComboBox()
-        self.format_combo.addItems(EXPORT_FORMATS)
-        self.start_spin = QDoubleSpinBox()
-        self.end_spin = QDoubleSpinBox()
-        for spin in (self.start_spin, self.end_spin):
-            spin.setDecimals(3)
-            spin.setRange(0.0, 1e9)
-            spin.setSuffix(" s")
-        self.end_spin.setSpecialValueText("end")
-        self.end_spin.setToolTip("end of the exported range (0: the end of the recording)")
-        self.export_button = QPushButton("Export for DAS…")
-        self.export_button.setToolTip("write the audio and <stem>_annotations.csv into a folder "
-                                      "(annotations fully inside the range, times shifted)")
-        export_box = QGroupBox("Export for DAS")
-        export_form = QFormLayout(export_box)
-        export_form.addRow("Audio format", self.format_combo)
-        export_form.addRow("Start", self.start_spin)
-        export_form.addRow("End", self.end_spin)
-        export_form.addRow(self.export_button)
+        self.export_box = ExportBox(self.export)
 
         self.navigation = NavigationControls(napari_viewer, self.active_times)
+        self.autosave = Autosave(self) if napari_viewer is not None else None
 
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -125,14 +109,13 @@ class AnnotateWidget(QWidget):
         layout.addLayout(form)
         layout.addWidget(types_box, 1)
         layout.addWidget(self.navigation)
-        layout.addWidget(export_box)
+        layout.addWidget(self.export_box)
 
         self.add_button.clicked.connect(self._add_clicked)
         self.rename_button.clicked.connect(self._rename_clicked)
         self.remove_button.clicked.connect(self._remove_clicked)
         self.types_list.currentRowChanged.connect(self._row_changed)
         self.recording_combo.currentTextChanged.connect(self._recording_changed)
-        self.export_button.clicked.connect(self._export_clicked)
         if napari_viewer is not None:
             napari_viewer.layers.events.inserted.connect(self.refresh)
             napari_viewer.layers.events.removed.connect(self.refresh)
@@ -189,8 +172,29 @@ class AnnotateWidget(QWidget):
         self.categories = dict(self._types_of.get(key, {})) if key is not None else {}
         self.active = None
         self._read_types()
+        if key is not None and self.autosave is not None:
+            self.autosave.offer_restore(self.recording_layer())
         if self._active_of.get(key) in self.categories:
             self.set_active(self._active_of[key])
+
+    def load_annotations(self, annotations: Annotations) -> None:
+        """Replace the current recording's annotations (layers updated in place)."""
+        from .._napari.layers import annotations_to_layers
+
+        recording = self.recording_layer()
+        if recording is None:
+            raise DasError("open a recording first")
+        tuples = annotations_to_layers(annotations, freq_range_of(recording),
+                                       name=self.recording())
+        self._syncing = True
+        try:
+            with edit_history(self.viewer).transaction():
+                add_layer_tuples(self.viewer, tuples, replace=True)
+        finally:
+            self._syncing = False
+        self.categories = dict(annotations.categories)
+        self._sync_categories()
+        self._read_types()
 
     def set_band(self, low_khz: float, high_khz: float = 0.0) -> None:
         """Show ``low_khz``-``high_khz`` (``high_khz`` 0: up to the Nyquist frequency)."""
@@ -391,18 +395,9 @@ class AnnotateWidget(QWidget):
         previous = str(layer.feature_defaults["name"].iloc[0])
         set_new_item_type(layer, name, t0, t1)
         try:
-            layer.add_rectangles([self._rectangle(layer, t0, t1)])
+            layer.add_rectangles([band_rectangle(layer, t0, t1)])
         finally:
             set_new_item_type(layer, previous)
-
-    @staticmethod
-    def _rectangle(layer: Any, start: float, stop: float) -> np.ndarray:
-        from .._napari.layers import hz_to_world_y
-
-        low, high = freq_range_of(layer)
-        top, bottom = hz_to_world_y(high), hz_to_world_y(low)
-        t0, t1 = sorted((float(start), float(stop)))
-        return np.array([[top, t0], [top, t1], [bottom, t1], [bottom, t0]], np.float64)
 
     def _shape_added(self, event: Any) -> None:
         """A rectangle drawn with the mouse spans the frequency range (only time matters)."""
@@ -410,15 +405,8 @@ class AnnotateWidget(QWidget):
         if getattr(action, "value", action) != "added":
             return
         layer = event.source
-        data = list(layer.data)
-        changed = False
-        for i in getattr(event, "data_indices", ()) or ():
-            x = np.asarray(data[i])[:, -1]
-            target = self._rectangle(layer, x.min(), x.max())
-            if data[i].shape != target.shape or not np.allclose(data[i], target):
-                data[i] = target
-                changed = True
-        if changed:
+        data = spanning_band(layer, getattr(event, "data_indices", ()) or ())
+        if data is not None:
             layer.events.data.disconnect(self._shape_added)
             try:
                 layer.data = data
@@ -447,8 +435,11 @@ class AnnotateWidget(QWidget):
         recording = self.recording_layer()
         if recording is None:
             raise DasError("open a recording first")
-        return export_recording(recording, self.annotations(), folder, fmt, start, end,
-                                overwrite)
+        paths = export_recording(recording, self.annotations(), folder, fmt, start, end,
+                                 overwrite)
+        if self.autosave is not None:  # saved: the recovery file is no longer needed
+            self.autosave.discard(recording)
+        return paths
 
     # --------------------------------------------------------------------------- buttons
     def _add_clicked(self) -> None:
@@ -479,24 +470,3 @@ class AnnotateWidget(QWidget):
         names = list(self.categories)
         if 0 <= row < len(names) and names[row] != self.active:
             self.set_active(names[row])
-
-    def _export_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export for DAS into folder")
-        if not folder:
-            return
-        kwargs = {"fmt": self.format_combo.currentText(), "start": self.start_spin.value(),
-                  "end": self.end_spin.value() or None}
-        try:
-            try:
-                paths = self.export(folder, **kwargs)
-            except DasError as err:
-                if "exists already" not in str(err):
-                    raise
-                answer = QMessageBox.question(self, "Overwrite?", f"{err}\n\nOverwrite?")
-                if answer != QMessageBox.Yes:
-                    return
-                paths = self.export(folder, overwrite=True, **kwargs)
-        except DasError as err:
-            show_error(str(err))
-            return
-        show_info(f"exported {paths[0].name} and {paths[1].name} to {folder}")

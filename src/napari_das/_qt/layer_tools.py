@@ -362,3 +362,27 @@ def set_new_item_type(layer: Any, name: str, start: float = np.nan, stop: float 
     elif layer_kind(layer) == "points":
         layer.current_face_color = color_of(name, names)
         layer.current_border_color = color_of(name, names)
+
+
+def band_rectangle(layer: Any, start: float, stop: float) -> np.ndarray:
+    """The rectangle of a segment from ``start`` to ``stop`` s over the layer's frequency range."""
+    from .._napari.layers import hz_to_world_y
+
+    low, high = freq_range_of(layer)
+    top, bottom = hz_to_world_y(high), hz_to_world_y(low)
+    t0, t1 = sorted((float(start), float(stop)))
+    return np.array([[top, t0], [top, t1], [bottom, t1], [bottom, t0]], np.float64)
+
+
+def spanning_band(layer: Any, indices) -> list | None:
+    """The layer's shapes with those at ``indices`` stretched over the frequency range (only
+    their time matters), or None when they already span it."""
+    data = list(layer.data)
+    changed = False
+    for i in indices:
+        x = np.asarray(data[i])[:, -1]
+        target = band_rectangle(layer, x.min(), x.max())
+        if data[i].shape != target.shape or not np.allclose(data[i], target):
+            data[i] = target
+            changed = True
+    return data if changed else None

@@ -82,6 +82,15 @@ class TrainingConfig(ConfigBase):
     resume: str | None = option(None, "continue the interrupted run SAVE_NAME (path stem of its "
                                 "files) from its last epoch", group="Training parameters",
                                 label="Resume")
+    init_from: str | None = option(None, "fine-tune: start from the weights of model SAVE_NAME "
+                                   "(ours or trained by DAS); its architecture replaces the "
+                                   "network options", group="Training parameters",
+                                   label="Initialise from model")
+    augmentations: str | None = option(None, "YAML file of DAS augmentations applied to the "
+                                       "training audio, e.g. 'Gain: {gain: {Uniform: {lower: 0.5, "
+                                       "upper: 2}}}' (DAS's format; off by default)",
+                                       aliases=(), group="Training parameters",
+                                       label="Augmentations (YAML)")
     post_opt: bool = option(True, "after training, choose fill gap and min length (segments) and "
                             "the min event interval on the validation split by onset/offset F1, "
                             "syllable error rate and event F1; das predict uses them",
@@ -110,6 +119,8 @@ class TrainingConfig(ConfigBase):
         if self.reduce_lr and self.lr_schedule != "constant":
             raise DasError(f"--reduce-lr needs the constant learning rate, not --lr-schedule "
                            f"{self.lr_schedule}: use one of them")
+        if self.init_from and self.resume:
+            raise DasError("--init-from starts a new run and --resume continues one: use one")
         if not str(self.data_dir).rstrip("/\\").endswith(".npy"):
             raise DasError("the dataset folder must end in .npy (make one with das make-dataset)",
                            self.data_dir)

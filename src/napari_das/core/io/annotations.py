@@ -29,6 +29,7 @@ import pandas as pd
 
 from .. import timebase
 from ..errors import DasError
+from .categories import infer_categories, parse_channels
 from .files import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class Annotations:
         except (ValueError, TypeError) as exc:
             raise DasError(f"annotation times must be numbers of seconds ({exc})") from exc
         if CHANNEL in df.columns:
-            table[CHANNEL] = _parse_channels(df[CHANNEL])
+            table[CHANNEL] = parse_channels(df[CHANNEL])
         _check_rows(table, where=None)
         self.categories: dict[str, str] = {}
         #: why each category was chosen: "definitions", "rows" or "placeholder"
@@ -214,7 +215,7 @@ class Annotations:
                 raise DasError(f"line {row + 2}: empty name; give every annotation a name", path)
         table = pd.DataFrame({"name": names, "start_seconds": starts, "stop_seconds": stops})
         if CHANNEL in raw.columns:
-            table[CHANNEL] = _parse_channels(raw[CHANNEL])
+            table[CHANNEL] = parse_channels(raw[CHANNEL])
         placeholder = np.isnan(starts) | np.isnan(stops)
         backwards = ~placeholder & (stops < starts)
         if backwards.any():  # DAS skips them too (spec 2.2)
@@ -411,38 +412,6 @@ def write_definitions(path: str | os.PathLike, categories: Mapping[str, str]) ->
 
 # -------------------------------------------------------------------------------------------
 # helpers
-
-
-def infer_categories(names: list[str], starts: np.ndarray,
-                     stops: np.ndarray) -> tuple[dict[str, str], dict[str, str]]:
-    """Category and evidence per name, in order of first appearance.
-
-    A name with real rows (finite times) is a segment when any row has ``stop > start``, else an
-    event (one-sample segments written by DAS's predict, ``start == stop``, count as events
-    only when the type has no longer row).  A name with only NaN placeholder rows follows the
-    GUI's convention (``NaN,NaN``: event; ``NaN,<number>``: segment), with evidence
-    ``"placeholder"`` (DAS's predict writes ``NaN,0`` for every empty type, events included).
-    """
-    starts, stops = np.asarray(starts, float), np.asarray(stops, float)
-    real = np.isfinite(starts) & np.isfinite(stops) & (stops >= starts)
-    categories: dict[str, str] = {}
-    evidence: dict[str, str] = {}
-    for name in dict.fromkeys(names):
-        rows = np.asarray([n == name for n in names])
-        if (rows & real).any():
-            duration = (stops[rows & real] > starts[rows & real]).any()
-            categories[name], evidence[name] = ("segment" if duration else "event"), "rows"
-        else:
-            both_nan = (rows & np.isnan(starts) & np.isnan(stops)).any()
-            categories[name] = "event" if both_nan else "segment"
-            evidence[name] = "placeholder"
-    return categories, evidence
-
-
-def _parse_channels(column: pd.Series) -> np.ndarray:
-    values = pd.to_numeric(pd.Series(column).astype(str).str.strip().replace("", "nan"),
-                           errors="coerce").to_numpy(np.float64)
-    return np.where(np.isfinite(values), values, -1).astype(np.int64)
 
 
 def _parse_times(column: pd.Series, label: str, path: Path) -> np.ndarray:

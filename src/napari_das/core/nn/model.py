@@ -228,7 +228,7 @@ def load_model_and_params(stem_or_path: str | os.PathLike) -> tuple[Any, dict[st
         Missing files, an unloadable model, or a model whose class/channel count differs from
         the params.
     """
-    from .das_import import is_das_stem
+    from .das_import import is_das_stem, load_das_model
 
     stem = model_stem(stem_or_path)
     params = load_params(stem)
@@ -236,11 +236,8 @@ def load_model_and_params(stem_or_path: str | os.PathLike) -> tuple[Any, dict[st
         raise DasError("its training was stopped before the first epoch ended, so there is no "
                        "trained model: train again", stem)
     if is_das_stem(stem):  # a DAS model: rebuilt from its params, never deserialised
-        from .das_import import load_das_model
-
-        model, params = load_das_model(stem, params)
-    else:
-        model = load_model(stem)
+        return load_das_model(stem, params)
+    model = load_model(stem)
     nb_classes = int(model.output_shape[-1])
     names = params.get("class_names") or []
     if names and len(names) != nb_classes:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..config import NetworkConfig, TrainingConfig
+from ..data.augment import load_augmentations
 from ..data.chunks import (
     ChunkBatches,
     class_weights_from_targets,
@@ -51,8 +52,13 @@ def _fraction(training: TrainingConfig, samplerate: float, nb_samples: int) -> f
     return float(f)
 
 
-def prepare_data(network: NetworkConfig, training: TrainingConfig, seed: int) -> PreparedData:
-    """Open the dataset and build the training/validation batches (subsets, class weights)."""
+def prepare_data(network: NetworkConfig, training: TrainingConfig, seed: int,
+                 data_padding: int | None = None) -> PreparedData:
+    """Open the dataset and build the training/validation batches (subsets, class weights).
+
+    ``data_padding`` replaces the network's chunk margin (a model fine-tuned from DAS keeps
+    DAS's); ``training.augmentations`` (DAS's spec) augments the training batches.
+    """
     dataset = open_dataset(training)
     subsets: dict[str, tuple[int, int]] = {}
     pieces = {}
@@ -80,11 +86,12 @@ def prepare_data(network: NetworkConfig, training: TrainingConfig, seed: int) ->
     train_split, val_split = dataset.splits["train"], dataset.splits["val"]
     weights = (class_weights_from_targets(train_split.y, pieces["train"])
                if training.balance else None)
-    geometry = dict(nb_hist=network.nb_hist, stride=network.stride,
-                    data_padding=network.data_padding, batch_size=training.batch_size,
+    pad = network.data_padding if data_padding is None else int(data_padding)
+    geometry = dict(nb_hist=network.nb_hist, stride=network.nb_hist - 2 * pad,
+                    data_padding=pad, batch_size=training.batch_size,
                     class_weights=weights, output_stride=network.output_stride)
     train = ChunkBatches(train_split.x, train_split.y, pieces["train"], shuffle=True, seed=seed,
-                         **geometry)
+                         augment=load_augmentations(training.augmentations), **geometry)
     val = ChunkBatches(val_split.x, val_split.y, pieces["val"], **geometry)
     steps = training.steps_per_epoch or default_steps_per_epoch(train, stride=network.das_stride)
     return PreparedData(dataset, train, val, int(steps), weights, subsets)

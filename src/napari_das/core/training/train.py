@@ -37,9 +37,11 @@ from ..errors import DasError
 from ..io.files import result_paths, strip_result_suffix
 from ..io.params import load_params, save_params
 from ..io.results import training_results
+from ..nn.das_import import DAS_LAYOUT_KEY
 from ..progress import check_stop, emit
 from .callbacks import EpochKeeper, keras_callback, read_state
 from .data import prepare_data, tf_dataset
+from .init_from import check_data, init_source, initial_model
 from .inputs import check_resumable, check_writable
 from .resume import initial_epoch as completed_epochs
 from .resume import learning_rate, load_checkpoint
@@ -126,6 +128,8 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
     t_start = time.perf_counter()
     network, training = network.validated(), training.validated()
     state: dict[str, Any] = {}
+    source = None  # --init-from: the model a new run starts from
+    das_padding = None  # DAS's chunk margin for models fine-tuned from DAS
     if training.resume:
         stem = strip_result_suffix(training.resume)
         paths = result_paths(stem)
@@ -136,6 +140,8 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
         network = saved_network
         state = read_state(paths["checkpoint_state"])
         seed = int(saved["seed"])
+        if saved.get(DAS_LAYOUT_KEY):
+            das_padding = int(saved["data_padding"])
     else:
         stem = new_save_name(training)
         paths = result_paths(stem)
@@ -144,11 +150,20 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
             raise DasError("result files with this save name exist already: choose another "
                            "--save-name, or continue the run with --resume", existing[0])
         seed = training.seed if training.seed is not None else draw_seed()
-    data = prepare_data(network, training, seed)
+        if training.init_from:
+            source = init_source(training.init_from)
+            network, das_padding = source.network, source.data_padding
+    data = prepare_data(network, training, seed, data_padding=das_padding)
+    if source is not None:
+        check_data(source, data.dataset.class_names, data.nb_channels, training.data_dir)
     check_writable(Path(stem).parent)
     check_stop(stop)
 
     params = initial_params(network, training, data, seed, stem)
+    if source is not None:
+        params.update(source.extra_params())
+    if data.train.augment is not None:  # DAS keeps the augmentation dict in its params
+        params["augmentations"] = data.train.augment.spec
     if training.resume:
         saved = load_params(paths["params"])
         check_resumed_keys(saved, params, paths["params"])
@@ -160,6 +175,8 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
     with strategy.scope():
         if training.resume:
             model = load_checkpoint(paths["checkpoint"])
+        elif source is not None:
+            model = initial_model(source, learning_rate(training, data.steps_per_epoch))
         else:
             from ..nn.model import build_model
 
