@@ -128,7 +128,7 @@ def interval_overlap(a_starts: Any, a_stops: Any, b_starts: Any, b_stops: Any) -
     """Samples covered by both of two sets of disjoint half-open intervals.
 
     >>> interval_overlap([0, 10], [5, 20], [3, 12], [11, 30])
-    10
+    11
     """
     a0, a1 = np.asarray(a_starts, np.int64), np.asarray(a_stops, np.int64)
     b0, b1 = np.asarray(b_starts, np.int64), np.asarray(b_stops, np.int64)
