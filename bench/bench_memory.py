@@ -32,19 +32,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from compare_das import machine_info  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    except OSError:
-        return "unknown"
-    for line in out.splitlines():
-        if line.startswith("Model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def write_npy(path: Path, frames: int, columns: int, fill) -> None:
@@ -179,7 +169,7 @@ def main() -> None:
     print(f"\npeak memory, {args.minutes:g} min of {args.rate} Hz test audio with {args.classes} "
           f"classes (validation split = the same audio); napari-das {napari_das.__version__} "
           f"from {ROOT}")
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs (machine shared with other jobs)")
+    print(f"CPU: {machine_info()['cpu']}, {os.cpu_count()} logical CPUs (machine shared with other jobs)")
     print(f"x + y + probabilities of the split as whole float32 arrays: {whole:.1f} GB\n")
     print("| step | wall s | peak RSS MB | exit |")
     print("|---|---|---|---|")

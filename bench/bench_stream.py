@@ -16,27 +16,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from compare_das import machine_info  # bench/ is on sys.path when run as a script
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 FORMATS = ("wav", "flac", "npz")
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    except OSError:
-        return "unknown"
-    for line in out.splitlines():
-        if line.startswith("Model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def write_recording(path: Path, frames: int, rate: int, seed: int) -> None:
@@ -66,9 +55,9 @@ def write_recording(path: Path, frames: int, rate: int, seed: int) -> None:
 def tiny_model(rate: int):
     """An untrained two-class network whose 'song' class wins everywhere (dense song)."""
     import keras
-    from napari_das.core.model import build_model
 
     from napari_das.core.config import NetworkConfig
+    from napari_das.core.nn.model import build_model
 
     keras.utils.set_random_seed(1)
     net = NetworkConfig(nb_hist=1024, nb_filters=8, kernel_size=4, nb_conv=1,
@@ -95,9 +84,8 @@ def main() -> None:
     folder = Path(args.folder or tempfile.mkdtemp(prefix="bench_stream_"))
     folder.mkdir(parents=True, exist_ok=True)
 
-    from napari_das.core.predict import predict_file
-
     from napari_das.core.config import PredictionConfig
+    from napari_das.core.inference.predict import predict_file
 
     model, params = tiny_model(args.rate)
     config = PredictionConfig()
@@ -129,7 +117,7 @@ def main() -> None:
     print(f"\nprediction cost per minute of audio ({args.rate} Hz, 1 channel, tiny network, "
           f"dense song); napari-das {napari_das.__version__} from "
           f"{Path(napari_das.__file__).parent}")
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs (machine shared with other jobs)\n")
+    print(f"CPU: {machine_info()['cpu']}, {os.cpu_count()} logical CPUs (machine shared with other jobs)\n")
     header = "| minutes | " + " | ".join(f"{f} s/min | {f} vs 1st" for f in args.formats) + " |"
     print(header)
     print("|" + "---|" * (1 + 2 * len(args.formats)))

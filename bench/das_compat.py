@@ -30,6 +30,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+from compare_das import machine_info  # bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parents[1]
 PEER = Path(os.environ.get("DAS_PEER", REPO.parent / "shared" / "peer")).resolve()
@@ -226,17 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failures else 0
 
 
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        return next(ln.split(":", 1)[1].strip() for ln in out.splitlines()
-                    if ln.startswith("Model name"))
-    except (OSError, StopIteration):
-        return "unknown CPU"
-
-
 def render(rows: list[tuple[str, str, str]]) -> str:
-    lines = [f"DAS compatibility (DAS 0.32.13 at {DAS_VENV}; CPU: {cpu_model()}; machine shared)",
+    lines = [f"DAS compatibility (DAS 0.32.13 at {DAS_VENV}; CPU: {machine_info()['cpu']}; machine shared)",
              "", "| check | how | result |", "|---|---|---|"]
     lines += [f"| {a} | `{b}` | {c} |" for a, b, c in rows]
     return "\n".join(lines)
