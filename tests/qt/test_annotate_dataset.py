@@ -205,6 +205,7 @@ def test_two_recordings_never_mix(make_napari_viewer, tmp_path, rng):
 
     widget.select_recording("first")
     assert viewer.layers["first"].visible and not viewer.layers["second"].visible
+    assert viewer.layers.selection.active.visible  # the hidden recording's layer is not active
     assert widget.categories == {"pulse": "event", "syll": "segment"}
     assert widget.active == "syll"  # each recording keeps its active type
     widget.add_event(4.5, "pulse")

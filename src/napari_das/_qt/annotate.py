@@ -165,6 +165,9 @@ class AnnotateWidget(QWidget):
             self._active_of[self._recording] = self.active
         if key is not None:
             show_recording(self.viewer, key)
+            active = self.viewer.layers.selection.active
+            if active is not None and not active.visible:  # never draw into a hidden layer
+                self.viewer.layers.selection.active = self.recording_layer()
         if key == self._recording:
             self._read_types()
             return
