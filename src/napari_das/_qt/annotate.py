@@ -53,6 +53,7 @@ from .layer_tools import (
 )
 from .legend import fill_legend, selection_text
 from .navigation import NavigationControls
+from .playback import PlaybackControls
 
 CATEGORIES = ("event", "segment")
 
@@ -101,6 +102,7 @@ class AnnotateWidget(QWidget):
         self.export_box = ExportBox(self.export)
 
         self.navigation = NavigationControls(napari_viewer, self.active_times)
+        self.playback = PlaybackControls(napari_viewer, self.recording_layer)
         self.autosave = Autosave(self) if napari_viewer is not None else None
 
         layout = QVBoxLayout(self)
@@ -109,6 +111,7 @@ class AnnotateWidget(QWidget):
         layout.addLayout(form)
         layout.addWidget(types_box, 1)
         layout.addWidget(self.navigation)
+        layout.addWidget(self.playback)
         layout.addWidget(self.export_box)
 
         self.add_button.clicked.connect(self._add_clicked)
@@ -242,13 +245,7 @@ class AnnotateWidget(QWidget):
             for name in layer.features.get("name", []):
                 self.categories.setdefault(str(name), "event" if layer_kind(layer) == "points"
                                            else "segment")
-            for key in range(1, 10):
-                layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
-            self.navigation.bind_keys(layer)
-            layer.events.data.connect(self._show_types)  # live counts
-            if layer_kind(layer) == "shapes":
-                layer.events.data.connect(self._shape_added)
-                layer.events.highlight.connect(self._show_selection)
+            self._watch(layer)
         if self.active not in self.categories:
             self.active = None
         self._show_types()
@@ -297,14 +294,19 @@ class AnnotateWidget(QWidget):
         finally:
             self._syncing = False
         layer.metadata["das"]["categories"] = dict(self.categories)
-        layer.events.data.connect(self._show_types)  # live counts
-        if kind == "Shapes":
-            layer.events.data.connect(self._shape_added)
-            layer.events.highlight.connect(self._show_selection)
+        self._watch(layer)
+        return layer
+
+    def _watch(self, layer) -> None:
+        """Keys (the active layer gets them first), live counts and durations of a layer."""
         for key in range(1, 10):
             layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
         self.navigation.bind_keys(layer)
-        return layer
+        self.playback.bind_keys(layer)
+        layer.events.data.connect(self._show_types)  # live counts
+        if layer_kind(layer) == "shapes":
+            layer.events.data.connect(self._shape_added)
+            layer.events.highlight.connect(self._show_selection)
 
     def _sync_categories(self) -> None:
         if self._recording is not None:
