@@ -89,7 +89,7 @@ class ScreenOverlay:
         return layer
 
     def draw(self, lines: list[np.ndarray], colors: list[str] | None = None,
-             box: ViewBox | None = None) -> Any:
+             box: ViewBox | None = None, widths: list[float] | None = None) -> Any:
         """Show ``lines`` (each ``[n, 2]`` vertices ``(y_px, x_px)`` from the view's top-left
         corner, drawn as paths) over the view ``box`` (default: the current one)."""
         box = box or ViewBox.of(self.viewer)
@@ -102,7 +102,7 @@ class ScreenOverlay:
         layer.translate = (box.top, box.left)
         if lines:
             layer.add_paths([np.asarray(v, dtype=np.float64) for v in lines],
-                            edge_width=self.width_px,
+                            edge_width=widths or [self.width_px] * len(lines),
                             edge_color=colors or [self.color] * len(lines))
         layer.selected_data = set()
         if not layer.visible:

@@ -39,6 +39,7 @@ from ..core.io.annotations import Annotations
 from .autosave import Autosave
 from .export_box import ExportBox
 from .layer_tools import (
+    add_events_to,
     add_layer_tuples,
     annotation_layers_of,
     band_rectangle,
@@ -54,6 +55,7 @@ from .layer_tools import (
 from .legend import fill_legend, selection_text
 from .navigation import NavigationControls
 from .playback import PlaybackControls
+from .threshold import ThresholdControls
 
 CATEGORIES = ("event", "segment")
 
@@ -103,6 +105,8 @@ class AnnotateWidget(QWidget):
 
         self.navigation = NavigationControls(napari_viewer, self.active_times)
         self.playback = PlaybackControls(napari_viewer, self.recording_layer)
+        self.threshold = ThresholdControls(napari_viewer, self.recording_layer, self.add_events,
+                                           self.active_times)
         self.autosave = Autosave(self) if napari_viewer is not None else None
 
         layout = QVBoxLayout(self)
@@ -112,6 +116,7 @@ class AnnotateWidget(QWidget):
         layout.addWidget(types_box, 1)
         layout.addWidget(self.navigation)
         layout.addWidget(self.playback)
+        layout.addWidget(self.threshold)
         layout.addWidget(self.export_box)
 
         self.add_button.clicked.connect(self._add_clicked)
@@ -377,19 +382,16 @@ class AnnotateWidget(QWidget):
 
     # ---------------------------------------------------------------------- annotations
     def add_event(self, time: float, name: str | None = None) -> None:
+        self.add_events([time], name)
+
+    def add_events(self, times, name: str | None = None) -> int:
+        """Events of ``name`` (default: the active type) at ``times`` (s); one undo step."""
         name = name or self.active
         if name is None or self.categories.get(name) != "event":
             raise DasError("pick an event song type first")
         layer = self.layer_for("event")
-        low, high = freq_range_of(layer)
-        from .._napari.layers import hz_to_world_y
-
-        previous = str(layer.feature_defaults["name"].iloc[0])
-        set_new_item_type(layer, name, float(time), float(time))
-        try:
-            layer.add([[hz_to_world_y((low + high) / 2), float(time)]])
-        finally:
-            set_new_item_type(layer, previous)
+        with edit_history(self.viewer).transaction():
+            return add_events_to(layer, times, name)
 
     def add_segment(self, start: float, stop: float, name: str | None = None) -> None:
         name = name or self.active

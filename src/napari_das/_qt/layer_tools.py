@@ -386,3 +386,27 @@ def spanning_band(layer: Any, indices) -> list | None:
             data[i] = target
             changed = True
     return data if changed else None
+
+
+def add_events_to(layer: Any, times: Any, name: str) -> int:
+    """Add events of song type ``name`` at ``times`` (s) to a points layer, with their exact
+    times as features; returns how many.  The caller groups the edits into one undo step."""
+    from .._napari.layers import hz_to_world_y
+
+    times = np.asarray(times, dtype=np.float64).reshape(-1)
+    if not len(times):
+        return 0
+    low, high = freq_range_of(layer)
+    previous = str(layer.feature_defaults["name"].iloc[0])
+    first = len(layer.data)
+    set_new_item_type(layer, name)
+    try:
+        layer.add(np.column_stack([np.full(len(times), hz_to_world_y((low + high) / 2)), times]))
+    finally:
+        set_new_item_type(layer, previous)
+    features = layer.features.copy()
+    for column in ("start_seconds", "stop_seconds"):
+        if column in features.columns:
+            features.iloc[first:, features.columns.get_loc(column)] = times
+    layer.features = features
+    return len(times)
