@@ -53,6 +53,7 @@ from .layer_tools import (
     spanning_band,
 )
 from .legend import fill_legend, selection_text
+from .channels import ChannelControls
 from .navigation import NavigationControls
 from .playback import PlaybackControls
 from .threshold import ThresholdControls
@@ -104,15 +105,17 @@ class AnnotateWidget(QWidget):
         self.export_box = ExportBox(self.export)
 
         self.navigation = NavigationControls(napari_viewer, self.active_times)
-        self.playback = PlaybackControls(napari_viewer, self.recording_layer)
-        self.threshold = ThresholdControls(napari_viewer, self.recording_layer, self.add_events,
-                                           self.active_times)
+        self.channels = ChannelControls(napari_viewer, self.recording, self._layers)
+        self.playback = PlaybackControls(napari_viewer, self.channels.shown_layer)
+        self.threshold = ThresholdControls(napari_viewer, self.channels.shown_layer,
+                                           self.add_events, self.active_times)
         self.autosave = Autosave(self) if napari_viewer is not None else None
 
         layout = QVBoxLayout(self)
         form = QFormLayout()
         form.addRow("Recording", self.recording_combo)
         layout.addLayout(form)
+        layout.addWidget(self.channels)
         layout.addWidget(types_box, 1)
         layout.addWidget(self.navigation)
         layout.addWidget(self.playback)
@@ -173,9 +176,10 @@ class AnnotateWidget(QWidget):
             self._active_of[self._recording] = self.active
         if key is not None:
             show_recording(self.viewer, key)
+            self.channels.refresh()  # one channel of a multi-channel recording
             active = self.viewer.layers.selection.active
             if active is not None and not active.visible:  # never draw into a hidden layer
-                self.viewer.layers.selection.active = self.recording_layer()
+                self.viewer.layers.selection.active = self.channels.shown_layer()
         if key == self._recording:
             self._read_types()
             return
@@ -287,7 +291,7 @@ class AnnotateWidget(QWidget):
         from .._napari.layers import annotations_to_layers
 
         names = [n for n, c in self.categories.items() if c == category]
-        ann = Annotations(categories={n: category for n in names})
+        ann = self.channels.empty_annotations({n: category for n in names})
         recording = self.recording_layer()
         freq = freq_range_of(recording) if recording is not None else (0.0, 5000.0)
         stem = self.recording()
@@ -300,6 +304,7 @@ class AnnotateWidget(QWidget):
             self._syncing = False
         layer.metadata["das"]["categories"] = dict(self.categories)
         self._watch(layer)
+        self.channels.apply()  # new items get the chosen channel
         return layer
 
     def _watch(self, layer) -> None:
@@ -432,13 +437,8 @@ class AnnotateWidget(QWidget):
     # --------------------------------------------------------------------------- export
     def export(self, folder: str | os.PathLike, fmt: str = "npz", start: float = 0.0,
                end: float | None = None, overwrite: bool = False) -> tuple[Path, Path]:
-        """Write ``<stem>.<fmt>`` and ``<stem>_annotations.csv`` into ``folder``.
-
-        The audio runs from the sample of ``start`` to the one before that of ``end``
-        (:mod:`napari_das.core.timebase`); annotations lying entirely inside that range are kept,
-        shifted so that the first exported sample is at 0 s.
-        Raises DasError if a file exists and ``overwrite`` is False.
-        """
+        """Write ``<stem>.<fmt>`` and ``<stem>_annotations.csv`` into ``folder`` (see
+        :func:`~napari_das._qt.layer_tools.export_recording`)."""
         recording = self.recording_layer()
         if recording is None:
             raise DasError("open a recording first")

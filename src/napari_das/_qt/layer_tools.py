@@ -64,11 +64,18 @@ def spectrogram_layers_of(viewer: Any, recording: str | None = None) -> list:
 def fill_recording_combo(combo: Any, viewer: Any) -> None:
     """List the viewer's spectrogram layers in ``combo``, keeping the current choice if present.
 
-    A recording added since the last call becomes the current one (the one just opened).
+    A recording added since the last call becomes the current one (the one just opened).  A
+    multi-channel recording is listed once, by its first channel's layer.
     """
     current = combo.currentText()
     before = {combo.itemText(i) for i in range(combo.count())}
-    names = [layer.name for layer in spectrogram_layers_of(viewer)]
+    layers = spectrogram_layers_of(viewer)
+    first: dict[str, Any] = {}
+    for layer in layers:
+        key = recording_key(layer)
+        if key not in first or _das(layer).get("channel", 0) < _das(first[key]).get("channel", 0):
+            first[key] = layer
+    names = [layer.name for layer in layers if first[recording_key(layer)] is layer]
     new = [n for n in names if n not in before]
     combo.blockSignals(True)
     combo.clear()
