@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from napari_das._napari.layers import hz_to_world_y, layers_to_annotations
+from napari_das._napari.strip import is_strip
 from napari_das._napari.time_view import time_view
 from napari_das.core.io.annotations import Annotations
 
@@ -19,12 +20,14 @@ def finch(finch_dir):
 
 
 def _band_on_canvas(viewer, view):
-    """World y of the canvas top and bottom, and of the band's high and low edge."""
-    half = viewer.canvas.size[0] / viewer.camera.zoom / 2
-    y = viewer.camera.center[-2]
+    """World y of the canvas top and of the top of the waveform strip below the band, and of
+    the band's high and low edge."""
+    zoom = viewer.camera.zoom
+    top = viewer.camera.center[-2] - viewer.canvas.size[0] / zoom / 2
+    assert view.band_pixels() == viewer.canvas.size[0] - view.strip_px
     low, high = view.band
-    return (y - half, y + half), (hz_to_world_y(high) * view.factor,
-                                  hz_to_world_y(low) * view.factor)
+    return (top, top + view.band_pixels() / zoom), (hz_to_world_y(high) * view.factor,
+                                                    hz_to_world_y(low) * view.factor)
 
 
 def test_time_zoom_keeps_the_band_filling_the_canvas(make_napari_viewer, finch):
@@ -32,7 +35,7 @@ def test_time_zoom_keeps_the_band_filling_the_canvas(make_napari_viewer, finch):
     viewer.open(str(finch) + ".wav", plugin="napari-das")  # the reader attaches the time view
     viewer.open(str(finch) + "_annotations.csv", plugin="napari-das")
     view = time_view(viewer)
-    spectrogram, segments = viewer.layers
+    spectrogram, segments = [layer for layer in viewer.layers if not is_strip(layer)]
     assert view.band == (0.0, 16000.0)
     width = viewer.canvas.size[1]
     for seconds in (20.0, 1.0, 0.2, 0.02):  # from the whole song down to 20 ms
@@ -101,7 +104,8 @@ def test_keys_navigate_in_time(make_napari_viewer, finch, qtbot):
         qtbot.keyClick(canvas, key, modifier)
         return view.visible_seconds()
 
-    for layer in (viewer.layers[0], viewer.layers[1]):  # the image, then an annotation layer
+    ours = [layer for layer in viewer.layers if not is_strip(layer)]
+    for layer in ours:  # the image, then an annotation layer
         viewer.layers.selection.active = layer
         view.show_seconds(2.0, 4.0)
         np.testing.assert_allclose(press(Qt.Key.Key_Right), (2.2, 4.2))

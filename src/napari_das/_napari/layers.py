@@ -162,6 +162,7 @@ def annotations_to_layers(
                     "size": max(abs(y_top - y_bottom) * 0.05, 1e-6),
                     "canvas_size_limits": (6, 14),
                     "metadata": {"das": dict(metadata)},
+            "units": ("s", "s"),  # world x is seconds (scale bar)
                 },
                 "points",
             )
@@ -186,6 +187,7 @@ def annotations_to_layers(
             "text": {"string": "{name}", "anchor": "center", "size": 14, "color": "white",
                      "translation": [(y_top - y_bottom) * 0.45, 0.0]},  # near the band's top
             "metadata": {"das": dict(metadata)},
+            "units": ("s", "s"),  # world x is seconds (scale bar)
         }
         if rectangles:  # napari's shapes take colour lists in order, not by name: give each
             kwargs["face_color"] = [_rgba(n, SEGMENT_ALPHA, all_names) for n in rows["name"]]

@@ -107,6 +107,10 @@ class AudioWindows:
             out[row] = self._window(int(centre) - nfft // 2, nfft, channel)
         return out
 
+    def samples(self, start: int, stop: int, channel: int) -> np.ndarray:
+        """float32 samples ``[start, stop)`` of ``channel`` (clipped to the recording)."""
+        return self._read(max(0, int(start)), min(int(stop), self.frames), channel)
+
     def _read(self, start: int, stop: int, channel: int) -> np.ndarray:
         if stop <= start:
             return np.zeros(0, np.float32)

@@ -183,6 +183,7 @@ def spectrogram_layers(
             "contrast_limits": limits,
             "colormap": "magma",
             "axis_labels": ("frequency (kHz, negated)", "time (s)"),
+            "units": ("s", "s"),  # world x is seconds: the scale bar says "125 ms"
             "metadata": {
                 "das": {
                     "kind": "spectrogram",

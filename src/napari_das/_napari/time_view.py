@@ -16,12 +16,15 @@ their units (spectrogram rows; annotation ``y`` in negated kHz), so nothing stor
 
 from __future__ import annotations
 
+import logging
 import weakref
 from typing import Any
 
 import numpy as np
 
 from .layers import hz_to_world_y
+
+log = logging.getLogger(__name__)
 
 #: Frequency band shown when none was chosen and no recording tells its sample rate.
 DEFAULT_BAND_HZ = (0.0, 5000.0)
@@ -51,6 +54,13 @@ def _das(layer: Any) -> dict:
     return (getattr(layer, "metadata", None) or {}).get("das", {}) or {}
 
 
+def camera(viewer: Any) -> Any:
+    """The viewer's camera (``viewer.scene.camera`` since napari 0.9; ``viewer.camera`` is a
+    deprecated alias of the same object, which scripts may keep using)."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
+
+
 def _ours(layer: Any) -> bool:
     return _das(layer).get("kind") in ("spectrogram", "annotations") or bool(
         _das(layer).get("proposals"))
@@ -64,8 +74,13 @@ class TimeView:
         self._band = None if band is None else (float(band[0]), float(band[1]))
         self._factor = 1.0
         self._busy = False
-        viewer.camera.events.zoom.connect(self.update)
-        viewer.camera.events.center.connect(self._recentre)
+        self._strip_px = 0.0
+        self.strip: Any = None  # the waveform strip (napari_das._napari.strip), once attached
+        self.listeners: list = []  # called after every change of the view (strip, contrast)
+        self.extra_keys: dict = {}  # more key actions for viewer and annotation layers (R/T)
+        self.display: Any = None  # contrast, FFT size, colour map (napari_das._napari.display)
+        camera(viewer).events.zoom.connect(self.update)
+        camera(viewer).events.center.connect(self._recentre)
         viewer.canvas.events.size.connect(self.update)
         viewer.layers.events.inserted.connect(self._inserted)
         self.bind_keys(viewer)
@@ -103,11 +118,28 @@ class TimeView:
             self._band = (float(low_hz), float(high_hz))
         self.update()
 
+    @property
+    def strip_px(self) -> float:
+        """Canvas pixels kept free below the band (for the waveform strip)."""
+        return self._strip_px
+
+    def reserve_bottom(self, pixels: float) -> None:
+        """Keep ``pixels`` at the bottom of the canvas free of the band (0: the band fills it)."""
+        pixels = max(0.0, float(pixels))
+        if pixels != self._strip_px:
+            self._strip_px = pixels
+            self.update()
+
+    def band_pixels(self) -> float:
+        """Height (canvas pixels) the band fills."""
+        return max(1.0, float(self.viewer.canvas.size[0]) - self._strip_px)
+
     def visible_seconds(self) -> tuple[float, float]:
         """The time range (s) on the canvas."""
         viewer = self.viewer
-        half = viewer.canvas.size[1] / max(viewer.camera.zoom, 1e-12) / 2
-        x = viewer.camera.center[-1]
+        cam = camera(viewer)
+        half = viewer.canvas.size[1] / max(cam.zoom, 1e-12) / 2
+        x = cam.center[-1]
         return x - half, x + half
 
     # ----------------------------------------------------------------------- navigation
@@ -121,10 +153,11 @@ class TimeView:
         if not stop > start:
             raise ValueError(f"the time range must be increasing, not {start}-{stop}")
         viewer = self.viewer
-        viewer.camera.zoom = viewer.canvas.size[1] / (stop - start)
-        centre = list(viewer.camera.center)
+        cam = camera(viewer)
+        cam.zoom = viewer.canvas.size[1] / (stop - start)
+        centre = list(cam.center)
         centre[-1] = (start + stop) / 2
-        viewer.camera.center = tuple(centre)
+        cam.center = tuple(centre)
 
     def go_to(self, seconds: float) -> None:
         """Centre the view on ``seconds`` (clipped to the recording), keeping the zoom."""
@@ -160,6 +193,7 @@ class TimeView:
             "PageUp": lambda: self.scroll(-1), "PageDown": lambda: self.scroll(1),
             "Up": lambda: self.zoom_time(2.0), "Down": lambda: self.zoom_time(0.5),
             "Home": lambda: self.go_to(0.0), "End": lambda: self.go_to(self.duration()),
+            **self.extra_keys,
         }
         for key, action in actions.items():
             keymap_owner.bind_key(key, _key_action(action), overwrite=True)
@@ -172,6 +206,11 @@ class TimeView:
     def _adopt(self, layer: Any) -> None:
         if _ours(layer) and _das(layer).get("kind") == "annotations":
             self.bind_keys(layer)  # the active layer gets the keys first
+        if _das(layer).get("kind") == "spectrogram" and not _das(layer).get("watched"):
+            layer.metadata["das"]["watched"] = True
+            layer.events.visible.connect(self.update)  # another recording shown
+        if _ours(layer):
+            seconds_for_scale_bar(layer)
         if _ours(layer) and "base_scale" not in _das(layer):
             layer.metadata.setdefault("das", {})["base_scale"] = tuple(
                 float(s) for s in layer.scale)
@@ -188,8 +227,11 @@ class TimeView:
             layer.scale = scale
 
     def _band_centre_y(self) -> float:
+        """World y of the canvas centre: the band's top at the canvas top, the strip below."""
         low, high = self.band
-        return float(hz_to_world_y((low + high) / 2)) * self._factor
+        top = float(hz_to_world_y(high)) * self._factor
+        zoom = max(float(camera(self.viewer).zoom), 1e-12)
+        return top + float(self.viewer.canvas.size[0]) / zoom / 2
 
     def update(self, *_: Any) -> None:
         """Re-stretch the frequency axis for the current zoom and canvas height."""
@@ -197,8 +239,9 @@ class TimeView:
         if viewer is None or self._busy:
             return
         low, high = self.band
-        height_px = float(viewer.canvas.size[0])
-        zoom = float(viewer.camera.zoom)
+        height_px = self.band_pixels()
+        cam = camera(viewer)
+        zoom = float(cam.zoom)
         band_world = abs(float(hz_to_world_y(high) - hz_to_world_y(low)))
         if height_px <= 0 or zoom <= 0 or band_world <= 0:
             return
@@ -208,26 +251,48 @@ class TimeView:
             for layer in viewer.layers:
                 if _ours(layer):
                     self._apply(layer)
-            centre = list(viewer.camera.center)
+            centre = list(cam.center)
             centre[-2] = self._band_centre_y()
-            viewer.camera.center = tuple(centre)
+            cam.center = tuple(centre)
         finally:
             self._busy = False
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - a broken decoration must not break navigation
+                log.exception("view listener %r failed", listener)
 
     def _recentre(self, *_: Any) -> None:
         """Pan is in time only: put the band back in the middle after a vertical drag."""
         viewer = self.viewer
         if viewer is None or self._busy:
             return
-        centre = list(viewer.camera.center)
+        cam = camera(viewer)
+        centre = list(cam.center)
         y = self._band_centre_y()
         if abs(centre[-2] - y) > 1e-9 * max(1.0, abs(y)):
             self._busy = True
             try:
                 centre[-2] = y
-                viewer.camera.center = tuple(centre)
+                cam.center = tuple(centre)
             finally:
                 self._busy = False
+        self._notify()
+
+
+def seconds_for_scale_bar(layer: Any) -> None:
+    """World x is seconds: give the layer units "s" so napari's scale bar says "125 ms", not
+    "2 pixel".  The vertical world axis (negated, stretched kHz) has no unit of its own and
+    napari wants the displayed axes to share a dimensionality, so it gets "s" too; nothing
+    shows it (the status bar and the frequency axis are in kHz)."""
+    try:
+        if any(str(u) == "pixel" for u in layer.units):
+            layer.units = ("s",) * len(layer.units)
+    except (AttributeError, ValueError, TypeError):  # a napari without layer units
+        pass
 
 
 def time_view(viewer: Any) -> TimeView:
@@ -235,6 +300,18 @@ def time_view(viewer: Any) -> TimeView:
     view = _VIEWS.get(viewer)
     if view is None:
         view = _VIEWS[viewer] = TimeView(viewer)
+        from .display import display_of
+        from .status import StatusInUnits
+        from .strip import strip_of
+
+        view.listeners.append(strip_of(view).refresh)  # waveform strip and axes
+        view.listeners.append(display_of(view).refresh)  # contrast from the visible window
+        view.status = StatusInUnits(view)  # status bar in s and kHz
+        view.bind_keys(viewer)  # now with the R/T keys
+        for layer in viewer.layers:
+            if _das(layer).get("kind") == "annotations":
+                view.bind_keys(layer)
+        view.update()
     return view
 
 

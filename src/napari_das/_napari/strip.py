@@ -1,0 +1,288 @@
+"""The waveform strip under the spectrogram and the axes, following the camera (no Qt).
+
+:class:`WaveformStrip` keeps the bottom :data:`STRIP_FRACTION` of the canvas free of the
+frequency band (:meth:`TimeView.reserve_bottom`) and fills it with a picture of the shown
+recording over the visible time range, one pixel column per canvas column: the samples
+themselves in short views, the min/max envelope (with the RMS inside, brighter) in long ones,
+so the overview of an hour shows where the song is (:mod:`napari_das._napari.envelope`), and
+the time axis below it (s, m:ss or h:mm:ss).  A narrow transparent picture on the left of the
+band carries the frequency axis in kHz (:mod:`napari_das._napari.axes`).
+
+Both are RGB image layers pinned to the canvas (``scale`` = one canvas pixel, ``translate``
+= the visible corner), redrawn in place at every camera change: a picture of a screenful
+costs a few ms whatever the recording's length.  Their metadata kind is ``"strip"``; the
+widgets and the time view leave them alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .axes import draw_freq_axis, draw_time_axis
+from .envelope import EnvelopeTable
+
+log = logging.getLogger(__name__)
+
+#: Share of the canvas height given to the waveform strip (bounded by the pixels below).
+STRIP_FRACTION = 0.2
+STRIP_MIN_PX, STRIP_MAX_PX = 70, 190
+#: Pixels of the time axis at the bottom of the strip; width of the frequency axis.
+AXIS_PX = 20
+FREQ_AXIS_PX = 64
+BACKGROUND = (14, 14, 20, 255)
+ENVELOPE = (70, 130, 190)
+RMS = (150, 205, 255)
+SAMPLES = (190, 225, 255)
+ZERO = (60, 60, 75)
+
+WAVEFORM_NAME = "waveform"
+FREQ_AXIS_NAME = "kHz axis"
+
+
+def _das(layer: Any) -> dict:
+    return (getattr(layer, "metadata", None) or {}).get("das", {}) or {}
+
+
+def is_strip(layer: Any) -> bool:
+    """Whether ``layer`` is the waveform strip or the frequency axis (not a recording's)."""
+    return _das(layer).get("kind") == "strip"
+
+
+def shown_spectrogram(viewer: Any) -> Any:
+    """The first visible napari-das spectrogram layer (None without one)."""
+    for layer in viewer.layers:
+        if _das(layer).get("kind") == "spectrogram" and layer.visible:
+            return layer
+    return None
+
+
+def _level0(layer: Any) -> Any:
+    return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+
+
+class WaveformStrip:
+    """Waveform/envelope strip and axes of ``view`` (a :class:`TimeView`)."""
+
+    def __init__(self, view: Any):
+        self._view = weakref.ref(view)
+        self.enabled = True
+        self.layer: Any = None
+        self.axis_layer: Any = None
+        self._tables: dict[tuple[int, int], EnvelopeTable] = {}
+        self._timer: Any = None
+        self._deferred: Any = None
+        self._creating = False
+        self._busy = False
+        self.last_mode: str | None = None  # what the last picture showed (for tests)
+        self.last_columns: Any = None
+
+    @property
+    def view(self) -> Any:
+        return self._view()
+
+    def strip_px(self) -> int:
+        height = float(self.view.viewer.canvas.size[0])
+        return int(min(max(STRIP_FRACTION * height, STRIP_MIN_PX), STRIP_MAX_PX))
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Show or hide the strip (the band then fills the whole canvas height)."""
+        self.enabled = bool(enabled)
+        for layer in (self.layer, self.axis_layer):
+            if layer is not None and layer in self.view.viewer.layers:
+                layer.visible = self.enabled
+        self.refresh()
+
+    # ----------------------------------------------------------------------- the tables
+    def table(self, layer: Any) -> EnvelopeTable | None:
+        level = _level0(layer)
+        windows, channel = getattr(level, "windows", None), getattr(level, "channel", 0)
+        if windows is None:
+            return None
+        key = (id(windows), int(channel))
+        table = self._tables.get(key)
+        if table is None:
+            table = EnvelopeTable(lambda a, b: windows.samples(a, b, channel), windows.frames,
+                                  windows.samplerate)
+            for other in self._tables.values():  # one background fill at a time
+                other.stop(0)
+            self._tables = {k: t for k, t in self._tables.items() if t.ready}
+            self._tables[key] = table
+            table.start()
+        return table
+
+    def wait_ready(self, process_events=None, timeout: float = 60.0) -> bool:
+        """Wait until the shown recording's envelope table is complete (benchmarks, tests)."""
+        import time
+
+        layer = shown_spectrogram(self.view.viewer)
+        table = self.table(layer) if layer is not None else None
+        deadline = time.monotonic() + timeout
+        while table is not None and not table.ready and time.monotonic() < deadline:
+            if process_events is not None:
+                process_events()
+            time.sleep(0.01)
+        self.refresh()
+        return table is None or table.ready
+
+    def close(self) -> None:
+        for table in self._tables.values():
+            table.stop()
+        if self._timer is not None:
+            self._timer.stop()
+
+    def _poll_until_ready(self, table: EnvelopeTable) -> None:
+        """Redraw while a background table fills (a vispy timer on the GUI thread)."""
+        if self._timer is not None or table.ready:
+            return
+        try:
+            from vispy.app import Timer
+        except ImportError:  # pragma: no cover - vispy comes with napari
+            return
+
+        def tick(*_: Any) -> None:
+            self.refresh()
+            if table.ready or table.error or self.view is None:
+                self._timer.stop()
+                self._timer = None
+
+        try:
+            self._timer = Timer(0.3, connect=tick, start=True)
+        except Exception:  # noqa: BLE001 - no vispy app (a script): the next camera change draws
+            self._timer = None
+
+    # ------------------------------------------------------------------------- drawing
+    def refresh(self, *_: Any) -> None:
+        """Redraw the strip and the frequency axis for the current camera."""
+        view = self.view
+        if view is None or self._busy:
+            return
+        viewer = view.viewer
+        layer = shown_spectrogram(viewer)
+        if layer is None or not self.enabled:
+            view.reserve_bottom(0)
+            return
+        self._busy = True
+        try:
+            view.reserve_bottom(self.strip_px())
+            missing = self.layer is None or self.axis_layer is None
+            if missing and not self._creating:  # add our layers outside napari's handlers
+                self._defer()                    # (layer insertions must not nest)
+            else:
+                self._draw(viewer, view, layer)
+        finally:
+            self._busy = False
+
+    def _defer(self) -> None:
+        if self._deferred is not None:
+            return
+        try:
+            from vispy.app import Timer
+
+            def later(*_: Any) -> None:
+                self._deferred.stop()
+                self._deferred = None
+                self._creating = True
+                try:
+                    self.refresh()
+                finally:
+                    self._creating = False
+
+            self._deferred = Timer(0.01, connect=later, iterations=1, start=True)
+        except Exception:  # noqa: BLE001 - no vispy app: the next camera change draws
+            self._deferred = None
+
+    def _draw(self, viewer: Any, view: Any, layer: Any) -> None:
+        from .time_view import camera
+
+        cam = camera(viewer)
+        height, width = (int(round(v)) for v in viewer.canvas.size)
+        if height < 2 or width < 2:
+            return
+        zoom = float(cam.zoom)
+        cy, cx = float(cam.center[-2]), float(cam.center[-1])
+        top_y, left_x = cy - height / zoom / 2, cx - width / zoom / 2
+        strip_h = int(view.strip_px)
+        t0, t1 = view.visible_seconds()
+        picture = self._strip_picture(layer, t0, t1, width, strip_h)
+        translate = (top_y + (height - strip_h + 0.5) / zoom, left_x + 0.5 / zoom)
+        self.layer = self._put(viewer, self.layer, WAVEFORM_NAME, picture, translate, zoom)
+        band_h = max(1, height - strip_h)
+        low, high = view.band
+        axis = draw_freq_axis(band_h, FREQ_AXIS_PX, low, high)
+        translate = (top_y + 0.5 / zoom, left_x + 0.5 / zoom)
+        self.axis_layer = self._put(viewer, self.axis_layer, FREQ_AXIS_NAME, axis, translate,
+                                    zoom)
+
+    def _strip_picture(self, layer: Any, t0: float, t1: float, width: int, height: int
+                       ) -> np.ndarray:
+        image = np.empty((height, width, 4), np.uint8)
+        image[:] = BACKGROUND
+        wave_h = max(4, height - AXIS_PX)
+        table = self.table(layer)
+        if table is not None:
+            env = table.columns(t0, t1, width)
+            if not table.ready:
+                self._poll_until_ready(table)
+            self.last_mode, self.last_columns = env.mode, env
+            _paint_envelope(image[:wave_h], env, max(table.peak(), 1e-12) if env.mode
+                            == "envelope" else None)
+        image[wave_h - 1] = (*ZERO, 255)
+        return draw_time_axis(image, t0, t1, wave_h)
+
+    def _put(self, viewer: Any, layer: Any, name: str, picture: np.ndarray, translate, zoom
+             ) -> Any:
+        scale = (1.0 / zoom, 1.0 / zoom)
+        if layer is not None and layer in viewer.layers:
+            layer.scale = scale
+            layer.translate = translate
+            layer.data = picture
+            return layer
+        if layer is not None:  # the user deleted it: no strip until asked again
+            self.enabled = False
+            return None
+        active = viewer.layers.selection.active
+        new = viewer.add_image(picture, rgb=True, name=name, scale=scale, translate=translate,
+                               metadata={"das": {"kind": "strip"}}, blending="translucent",
+                               units=("s", "s"))
+        if active is not None:
+            viewer.layers.selection.active = active
+        return new
+
+
+def _paint_envelope(image: np.ndarray, env: Any, peak: float | None) -> None:
+    """Min/max (and RMS) of each column as vertical spans around the middle row."""
+    height, width = image.shape[:2]
+    mid = (height - 1) / 2
+    low, high, rms = (np.asarray(v, np.float64) for v in (env.low, env.high, env.rms))
+    finite = np.isfinite(low) & np.isfinite(high)
+    if not finite.any():
+        return
+    scale = peak if peak else float(np.nanmax(np.abs(np.concatenate([low, high]))[
+        np.isfinite(np.concatenate([low, high]))]))
+    scale = max(scale, 1e-12) / (0.95 * mid)
+    rows = np.arange(height)[:, None]
+    image[int(round(mid))] = (*ZERO, 255)
+
+    def span(lo, hi, colour):
+        top = np.floor(mid - hi / scale)
+        bottom = np.ceil(mid - lo / scale)
+        mask = finite[None, :] & (rows >= top[None, :]) & (rows <= bottom[None, :])
+        image[mask] = (*colour, 255)
+
+    if env.mode == "samples":
+        span(low, high, SAMPLES)
+        return
+    span(low, high, ENVELOPE)
+    r = np.where(np.isfinite(rms), rms, 0.0)
+    span(np.maximum(-r, low), np.minimum(r, high), RMS)
+
+
+def strip_of(view: Any) -> WaveformStrip:
+    """The waveform strip of a :class:`TimeView` (created on first use)."""
+    if view.strip is None:
+        view.strip = WaveformStrip(view)
+    return view.strip
