@@ -209,7 +209,7 @@ class TimeView:
         if _das(layer).get("kind") == "spectrogram" and not _das(layer).get("watched"):
             layer.metadata["das"]["watched"] = True
             layer.events.visible.connect(self.update)  # another recording shown
-        if _ours(layer):
+        if _das(layer):  # ours, overlays, the waveform strip: all in seconds
             seconds_for_scale_bar(layer)
         if _ours(layer) and "base_scale" not in _das(layer):
             layer.metadata.setdefault("das", {})["base_scale"] = tuple(
