@@ -18,12 +18,13 @@ import os
 import sys
 import types
 import typing
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .cli_batch import add_batch_arguments, batch_options
 from .cli_das import add_das_options, check_das_options
+from .cli_progress import TerminalProgress
 from .core.config import DatasetConfig, NetworkConfig, PredictionConfig, TrainingConfig
 from .core.errors import DasError, StopRequested
 from .core.presets import PRESET_NAMES
@@ -156,62 +157,6 @@ def file_options(args: argparse.Namespace) -> dict[str, Any]:
     return read_config_file(path, *CONFIG_FILE_CLASSES[args.command])
 
 
-# ------------------------------------------------------------------------------------ output
-class TerminalProgress:
-    """Prints progress records for people (or as JSON lines with ``json_lines=True``)."""
-
-    _instances: weakref.WeakSet = weakref.WeakSet()
-
-    def __init__(self, json_lines: bool = False, verbose: int = 1):
-        self.json_lines = json_lines
-        self.verbose = verbose
-        self._bar = None
-        TerminalProgress._instances.add(self)
-
-    @classmethod
-    def close_all(cls) -> None:
-        """Close open progress bars (before an error line is printed)."""
-        for instance in list(cls._instances):
-            instance._close()
-
-    def __call__(self, record: Progress) -> None:
-        if self.json_lines:
-            print(record.to_json(), flush=True)
-            return
-        if self.verbose <= 0 and record.event not in ("error",):
-            return
-        if record.event == "start" and record.total and self.verbose == 1:
-            from tqdm import tqdm
-
-            self._close()
-            # disable=None: no bar when stderr is not a terminal (logs stay readable)
-            self._bar = tqdm(total=record.total, desc=record.task or None, unit="", disable=None,
-                             file=sys.stderr, dynamic_ncols=True, leave=False)
-        elif record.event == "step":
-            if self._bar is not None:
-                self._bar.n = record.current
-                self._bar.refresh()
-        elif record.event == "epoch" and self._bar is not None:
-            self._bar.n = record.current
-            self._bar.set_postfix_str(", ".join(
-                f"{k} {v:.4g}" for k, v in record.data.items()
-                if k in ("loss", "val_loss") and isinstance(v, float)))
-        elif record.event in ("epoch", "message"):
-            if self._bar is not None and record.event == "message":
-                self._bar.write(record.message, file=sys.stderr)
-            else:
-                print(record.message, file=sys.stderr, flush=True)
-        elif record.event == "done":
-            self._close()
-        elif record.event == "checkpoint" and self.verbose >= 2:
-            print(record.message, file=sys.stderr, flush=True)
-
-    def _close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
-
 # ------------------------------------------------------------------------------------ commands
 def _cmd_version(args: argparse.Namespace) -> int:
     from importlib import metadata
@@ -326,7 +271,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     config = config_from_args(PredictionConfig, args).validated()
     outcome = predict_paths(args.path, args.model, config, save_format=args.save_format,
                             save_filename=args.save_filename, save_probabilities=args.probabilities,
-                            overwrite=args.overwrite, progress=_progress(args))
+                            overwrite=args.overwrite, progress=_progress(args),
+                            recursive=args.recursive, batch=batch_options(args))
     print(outcome.format())
     return 0 if outcome.ok else 1
 
@@ -408,8 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress-json", action="store_true",
                    help="print machine-readable progress records (JSON lines) on stdout")
 
-    p = add("predict", _cmd_predict, "annotate a recording or a folder of recordings")
-    p.add_argument("path", help="audio file or folder (.wav .flac .ogg .npz .h5)")
+    p = add("predict", _cmd_predict, "annotate a recording, or a folder, glob or list of "
+            "recordings as a resumable batch run (predict_run.csv), optionally on Dask workers")
+    p.add_argument("path", help="audio file (.wav .flac .ogg .npz .h5), folder, glob pattern "
+                   "(quoted: 'rigs/*/*.wav') or list file (.txt/.csv, one recording a line)")
     p.add_argument("model", help="model save name (path stem before _model.h5)")
     p.add_argument("--save-format", choices=("csv", "h5", "both"), default="csv",
                    help="csv: <stem>_annotations.csv; h5: <stem>_das.h5 with probabilities "
@@ -419,7 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: next to each recording)")
     p.add_argument("--probabilities", action="store_true",
                    help="also write per-sample class probabilities to <stem>_das.h5")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files "
+                   "(a batch run redoes every recording)")
+    add_batch_arguments(p)
     add_config_file(p)
     add_config_arguments(p, PredictionConfig, title="prediction and post-processing")
     add_das_options(p, "predict")
