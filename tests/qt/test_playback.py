@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
-from napari_das._napari.overlays import ViewBox
 from napari_das._napari.time_view import time_view
 from napari_das._qt import playback as playback_module
 from napari_das.core import timebase

@@ -37,6 +37,7 @@ from .._napari.history import edit_history
 from ..core.errors import DasError
 from ..core.io.annotations import Annotations
 from .autosave import Autosave
+from .channels import ChannelControls
 from .export_box import ExportBox
 from .layer_tools import (
     add_events_to,
@@ -53,7 +54,6 @@ from .layer_tools import (
     spanning_band,
 )
 from .legend import fill_legend, selection_text
-from .channels import ChannelControls
 from .navigation import NavigationControls
 from .playback import PlaybackControls
 from .threshold import ThresholdControls

@@ -20,7 +20,7 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QWidget
 
-from .._napari.overlays import ScreenOverlay, vertical_line
+from .._napari.overlays import ScreenOverlay, ViewBox, vertical_line
 from .._napari.time_view import time_view
 from ..core.data.playback import DEFAULT_OUTPUT_RATE, MAX_PLAY_SECONDS, playback_samples
 from ..core.errors import DasError
@@ -243,7 +243,5 @@ class PlaybackControls(QWidget):
         t0, t1 = view.visible_seconds()
         if not t0 <= t <= t1:  # follow the playhead out of the view
             view.show_seconds(t, t + (t1 - t0))
-        from .._napari.overlays import ViewBox
-
         box = ViewBox.of(self.viewer)
         self.playhead.draw([vertical_line(box, t)], box=box)
