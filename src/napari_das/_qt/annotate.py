@@ -53,7 +53,7 @@ from .layer_tools import (
     show_recording,
     spanning_band,
 )
-from .legend import fill_legend, selection_text
+from .legend import LiveDuration, fill_legend, selection_text
 from .navigation import NavigationControls
 from .playback import PlaybackControls
 from .threshold import ThresholdControls
@@ -74,11 +74,12 @@ class AnnotateWidget(QWidget):
         self._recording: str | None = None
         self._syncing = False
         self.autosave: Autosave | None = None
+        self.drawing = LiveDuration(self._show_selection)
 
         self.recording_combo = QComboBox()
         self.recording_combo.setToolTip("the recording (spectrogram layer) being annotated")
         self.types_list = QListWidget()
-        self.types_list.setToolTip("song types; number keys 1-9 pick the active type")
+        self.types_list.setToolTip("song types; number keys 1-9 and 0 (the 10th) pick one")
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("song type name")
         self.category_combo = QComboBox()
@@ -131,8 +132,9 @@ class AnnotateWidget(QWidget):
             napari_viewer.layers.events.inserted.connect(self.refresh)
             napari_viewer.layers.events.removed.connect(self.refresh)
             napari_viewer.layers.selection.events.active.connect(self._active_layer_changed)
-            for key in range(1, 10):
-                napari_viewer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
+            for key in range(1, 11):  # 1-9, then 0 for the 10th type
+                napari_viewer.bind_key(str(key % 10), self._key_handler(key - 1),
+                                       overwrite=True)
         self.refresh()
 
     # ------------------------------------------------------------------------------ layers
@@ -273,9 +275,9 @@ class AnnotateWidget(QWidget):
         self._show_selection()
 
     def _show_selection(self, *_: Any) -> None:
-        """The active type, and the duration of the selected segments."""
+        """The active type, the duration of a segment being drawn or of the selected ones."""
         segments = self.layer_for("segment", create=False) if self.viewer is not None else None
-        self.active_label.setText(selection_text(self.active, segments))
+        self.active_label.setText(selection_text(self.active, segments, self.drawing.drawn))
 
     def layer_for(self, category: str, create: bool = True):
         """The current recording's annotation layer (points for events, shapes for segments);
@@ -309,14 +311,15 @@ class AnnotateWidget(QWidget):
 
     def _watch(self, layer) -> None:
         """Keys (the active layer gets them first), live counts and durations of a layer."""
-        for key in range(1, 10):
-            layer.bind_key(str(key), self._key_handler(key - 1), overwrite=True)
+        for key in range(1, 11):
+            layer.bind_key(str(key % 10), self._key_handler(key - 1), overwrite=True)
         self.navigation.bind_keys(layer)
         self.playback.bind_keys(layer)
         layer.events.data.connect(self._show_types)  # live counts
         if layer_kind(layer) == "shapes":
             layer.events.data.connect(self._shape_added)
             layer.events.highlight.connect(self._show_selection)
+            self.drawing.attach(layer)  # live duration of a segment being drawn
 
     def _sync_categories(self) -> None:
         if self._recording is not None:

@@ -76,7 +76,7 @@ class BandControls(QWidget):
 ANNOTATION_KEYS = (
     ("[ / ]", "previous / next annotation of the active song type"),
     ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo an annotation edit"),
-    ("1-9", "pick a song type"),
+    ("1-9, 0", "pick song type 1-9, 10"),
 )
 
 
