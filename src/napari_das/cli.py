@@ -25,38 +25,14 @@ from . import __version__
 from .cli_batch import add_batch_arguments, batch_options
 from .cli_das import add_das_options, check_das_options
 from .cli_progress import TerminalProgress
+from .cli_serve import add_serve_command
+from .cli_types import FALSE_WORDS, TRUE_WORDS, parse_bool, parse_optional_float, parse_optional_int  # noqa: F401 - re-exported
 from .core.config import DatasetConfig, NetworkConfig, PredictionConfig, TrainingConfig
 from .core.errors import DasError, StopRequested
 from .core.presets import PRESET_NAMES
 from .core.progress import Progress
 
 log = logging.getLogger("napari_das")
-
-TRUE_WORDS = {"true", "yes", "1", "on", "y", "t"}
-FALSE_WORDS = {"false", "no", "0", "off", "n", "f"}
-
-
-def parse_bool(text: str) -> bool:
-    """Parse ``True``/``False`` (and yes/no/1/0/on/off) as DAS's command line writes them."""
-    word = str(text).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise argparse.ArgumentTypeError(f"expected True or False, not {text!r}")
-
-
-def parse_optional_float(text: str) -> float | None:
-    if str(text).strip().lower() in {"none", "null", ""}:
-        return None
-    return float(text)
-
-
-def parse_optional_int(text: str) -> int | None:
-    if str(text).strip().lower() in {"none", "null", ""}:
-        return None
-    return int(text)
-
 
 def _field_kind(f: dataclasses.Field) -> tuple[str, type]:
     """(kind, scalar type) of a config field: kind is 'bool', 'list' or 'scalar'."""
@@ -306,9 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter
-                           if False else argparse.HelpFormatter)
+        p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(func=func)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks and debug logging")
@@ -383,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=None,
                    help="write the config file here (default: print it)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    add_serve_command(add)  # das serve-predict (cli_serve.py): the widget's warm child
     return parser
 
 
@@ -402,7 +377,7 @@ def _uses_tensorflow(args: argparse.Namespace) -> bool:
     """Commands that load TensorFlow (``version`` only for its GPU check)."""
     if args.command == "version":
         return not args.no_gpu_check
-    return args.command in ("train", "evaluate", "predict")
+    return args.command in ("train", "evaluate", "predict", "serve-predict")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -181,7 +181,7 @@ def test_child_failure_is_notified(make_napari_viewer, qtbot, fake_child, errors
     _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Train")
     widget.runner.start(fake_child("fail"))
     qtbot.waitUntil(lambda: widget.status.state == "failed", timeout=30_000)
-    assert errors == ["das train: ValueError: the real reason (exit code 1)"]
+    assert errors == ["training: ValueError: the real reason (exit code 1)"]
     assert widget.start_button.isEnabled()
     widget.runner.start(fake_child("epochs", 3, 0.01))
     qtbot.waitUntil(lambda: widget.status.state == "done", timeout=30_000)

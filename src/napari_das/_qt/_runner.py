@@ -22,10 +22,10 @@ from .child_process import ChildResult, ChildRun, iterate_records
 log = logging.getLogger(__name__)
 
 
-def _records_and_flag(child: ChildRun, finished: threading.Event):
+def _records_and_flag(records, finished: threading.Event):
     """The worker's generator: the child's records, then a flag that the thread is done."""
     try:
-        return (yield from iterate_records(child))
+        return (yield from records)
     finally:
         finished.set()
 
@@ -33,8 +33,10 @@ def _records_and_flag(child: ChildRun, finished: threading.Event):
 class ChildRunner:
     """One child process at a time, with its reader worker and evented status."""
 
-    def __init__(self, status: RunStatus | None = None, grace: float = 5.0, name: str = "das"):
+    def __init__(self, status: RunStatus | None = None, grace: float = 5.0, name: str = "das",
+                 words: Callable[[str], str] | None = None):
         self.status = status or RunStatus()
+        self.words = words or (lambda text: text)  # CLI flags -> the widget's labels
         self.grace = grace
         self.name = name
         self.child: ChildRun | None = None
@@ -45,29 +47,46 @@ class ChildRunner:
         self._on_result: Callable[[ChildResult], None] | None = None
         self._closed = False
         self._timers: list[QTimer] = []
+        self._warm = False
 
     @property
     def is_running(self) -> bool:
-        return not self._finished.is_set() or (self.child is not None and self.child.is_running)
+        """A run is in progress (a warm child idling between requests is not one)."""
+        return not self._finished.is_set() or (self.child is not None and self.child.is_running
+                                               and not self._warm)
 
     def start(self, argv: Sequence[str], on_result: Callable[[ChildResult], None] | None = None
               ) -> ChildRun:
         """Start ``argv`` and read it in a worker thread; ``on_result`` runs on the GUI thread."""
         if self.is_running:
             raise RuntimeError(f"{self.name} is already running")
+        child = ChildRun(argv).start()
+        self._run(child, iterate_records(child), on_result, warm=False)
+        return child
+
+    def start_request(self, child: ChildRun, records,
+                      on_result: Callable[[ChildResult], None] | None = None) -> None:
+        """Read one request's ``records`` (a generator returning a ChildResult) of a long-lived
+        ``child`` (``das serve-predict``): the child keeps running after the request."""
+        if self.is_running:
+            raise RuntimeError(f"{self.name} is already running")
+        child.stop_requested = False
+        self._run(child, records, on_result, warm=True)
+
+    def _run(self, child: ChildRun, records, on_result, warm: bool) -> None:
         self.result = None
         self._on_result = on_result
-        self.child = ChildRun(argv).start()
+        self.child = child
+        self._warm = warm
         self._finished = threading.Event()
         self.status.begin()
-        worker = create_worker(_records_and_flag, self.child, self._finished,
+        worker = create_worker(_records_and_flag, records, self._finished,
                                _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_record)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
         self.worker = worker
         worker.start()
-        return self.child
 
     def _on_record(self, record) -> None:
         if not self._closed:
@@ -82,8 +101,9 @@ class ChildRunner:
         elif result.ok:
             self.status.finish(DONE)
         else:
-            self.status.finish(FAILED, result.error)
-            show_error(f"{self.name}: {result.error}")
+            error = self.words(str(result.error))
+            self.status.finish(FAILED, error)
+            show_error(f"{self.name}: {error}")
         if self._on_result is not None:
             try:
                 self._on_result(result)
@@ -100,15 +120,16 @@ class ChildRunner:
     def stop(self) -> None:
         """Ask the child to stop (SIGINT now, SIGTERM and SIGKILL later); never blocks."""
         child = self.child
-        if child is None or not child.is_running:
+        if child is None or not child.is_running or self._finished.is_set():
             return
         child.stop_requested = True
         self.status.set_state(STOPPING)
         child.send(signal.SIGINT)
+        finished = self._finished  # a warm child that ended the request is left alone
         for i, sig in enumerate((signal.SIGTERM, signal.SIGKILL), start=1):
             timer = QTimer()
             timer.setSingleShot(True)
-            timer.timeout.connect(lambda c=child, s=sig: c.send(s))
+            timer.timeout.connect(lambda c=child, s=sig, f=finished: f.is_set() or c.send(s))
             timer.start(int(self.grace * 1000 * i))
             self._timers.append(timer)
 

@@ -112,8 +112,9 @@ class ChildRun:
     """
 
     def __init__(self, argv: Sequence[str], env: dict[str, str] | None = None,
-                 cwd: str | None = None, stderr_lines: int = 40):
+                 cwd: str | None = None, stderr_lines: int = 40, stdin: bool = False):
         self.argv = [str(a) for a in argv]
+        self.stdin = bool(stdin)  # a pipe for requests (das serve-predict), else /dev/null
         self.env = dict(env or {})
         self.cwd = cwd
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=stderr_lines)
@@ -135,7 +136,7 @@ class ChildRun:
         env.update(self.env)
         log.debug("starting %s", " ".join(self.argv))
         self._proc = subprocess.Popen(
-            self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE if self.stdin else subprocess.DEVNULL,
             text=True, bufsize=1, env=env, cwd=self.cwd, start_new_session=True)
         with _LIVE_LOCK:
             _LIVE.add(self._proc)
@@ -176,6 +177,31 @@ class ChildRun:
                 self.last_done = record
             yield record
         self.wait()
+
+    def records_until(self, last: typing.Callable[[Progress], bool]) -> Iterator[Progress]:
+        """Yield records until one for which ``last(record)`` is true (included) or the end of
+        stdout (then the process is reaped): one request to a long-lived child."""
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            record = parse_record(line)
+            if record is None:
+                continue
+            self.records_seen += 1
+            yield record
+            if last(record):
+                return
+        self.wait()
+
+    def write_line(self, text: str) -> bool:
+        """Send one line to the child's stdin; False if it has ended or has no stdin pipe."""
+        if self._proc is None or self._proc.stdin is None or self._proc.poll() is not None:
+            return False
+        try:
+            self._proc.stdin.write(text.rstrip("\n") + "\n")
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            return False
+        return True
 
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait for the process to end; returns its exit code."""

@@ -280,3 +280,21 @@ class ConfigForm(QWidget):
 
     def reset(self) -> None:
         self.set_values(self.defaults)
+
+
+def widget_words(text: str, *classes: type) -> str:
+    """``text`` with the command-line flags of ``classes``' fields replaced by the widgets'
+    labels (``choose another --save-name`` -> ``choose another "Save name"``)."""
+    import re
+
+    labels = {"overwrite": "overwrite", "resume": "Resume"}
+    for cls in classes:
+        for f in dataclasses.fields(cls):
+            labels[f.name] = f.metadata.get("label") or f.name.replace("_", " ").capitalize()
+
+    def label(match: re.Match) -> str:
+        name = match.group(1).replace("-", "_")
+        return f'"{labels[name]}"' if name in labels else match.group(0)
+
+    return re.sub(r"--([a-z][a-z0-9-]*)", label, str(text))
+

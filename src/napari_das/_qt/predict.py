@@ -1,17 +1,17 @@
 """The Predict widget: run a trained model on the current recording in a child process and add
-the predictions as ``<name>_proposals`` layers to proofread, then accept them.
+the predictions as ``<name>_proposals`` layers to proofread, then approve or reject them.
 
-``das predict <audio> <model stem> --save-filename <tmp>_annotations.csv --overwrite
---progress-json`` runs in a child process (TensorFlow never enters the viewer); the CSV is read
-back with :class:`~napari_das.core.io.annotations.Annotations` and turned into layers with
-:func:`napari_das._napari.layers.annotations_to_layers`.
+A long-lived ``das serve-predict`` child (:mod:`~napari_das._qt.warm_predictor`) keeps the model
+loaded between predictions (TensorFlow never enters the viewer); it writes a proposals CSV with
+a confidence per item (:mod:`napari_das.core.inference.proposals`), read back into proposal
+layers drawn apart from annotations (:mod:`napari_das._napari.proposals`) and proofread with
+the panel of :mod:`~napari_das._qt.proofread`.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from typing import Any
 
@@ -37,8 +37,8 @@ from ..core.io.annotations import Annotations
 from ..core.io.files import model_stem
 from ._runner import ChildRunner
 from ._status import RUNNING, STOPPING, RunStatus
-from .child_process import ChildResult, config_flags
-from .forms import ConfigForm
+from .child_process import ChildResult
+from .forms import ConfigForm, widget_words
 from .layer_tools import (
     PROPOSALS_SUFFIX,
     accept_proposals,
@@ -47,6 +47,8 @@ from .layer_tools import (
     recording_audio,
     recording_key,
 )
+from .proofread import ProofreadBox
+from .warm_predictor import WarmPredictor
 
 MODEL_FILTER = "DAS models (*_model.h5 *.keras *_model.keras);;All files (*)"
 
@@ -70,7 +72,10 @@ class PredictWidget(QWidget):
         super().__init__(parent)
         self.viewer = napari_viewer
         self.status = RunStatus()
-        self.runner = ChildRunner(self.status, name="das predict")
+        self.runner = ChildRunner(self.status, name="prediction",
+                                  words=lambda text: widget_words(text, PredictionConfig))
+        self.warm = WarmPredictor()
+        self.note = ""  # the last prediction's sample-rate note
         self.last_result: ChildResult | None = None
         self.added_layers: list = []
         self._tmpdir: str | None = None
@@ -109,9 +114,9 @@ class PredictWidget(QWidget):
         self.predict_button = QPushButton("Predict")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
-        self.accept_button = QPushButton("Accept proposals")
-        self.accept_button.setToolTip("rename the _proposals layers to the song types (merging "
-                                      "into existing annotations)")
+        self.accept_button = QPushButton("Accept all proposals")
+        self.accept_button.setToolTip("move every proposal of the recording into its annotation "
+                                      "layers (merging with existing annotations)")
         self.progress_bar = QProgressBar()
         self.progress_bar.setValue(0)
         self.status_label = QLabel("")
@@ -125,6 +130,8 @@ class PredictWidget(QWidget):
         layout.addLayout(run)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
+        self.proofread = ProofreadBox(napari_viewer, self._recording_key)
+        layout.addWidget(self.proofread)
         layout.addWidget(self.accept_button)
 
         self.predict_button.clicked.connect(self.start)
@@ -153,6 +160,12 @@ class PredictWidget(QWidget):
         if self.viewer is None:
             return
         fill_recording_combo(self.recording_combo, self.viewer)
+
+    def _recording_key(self) -> str | None:
+        try:
+            return recording_key(self.current_recording())
+        except DasError:
+            return None
 
     def current_recording(self):
         name = self.recording_combo.currentText()
@@ -194,10 +207,11 @@ class PredictWidget(QWidget):
         self._job = {"csv": csv, "name": name, "stem": stem, "layer": layer.name,
                      "fmax": float(meta.get("samplerate", 2.0)) / 2,
                      "proofread": self.proofread_check.isChecked()}
-        argv = [sys.executable, "-m", "napari_das.cli", "predict", audio_path, stem,
-                "--save-filename", csv, "--overwrite", *config_flags(config), "--progress-json"]
         self.progress_bar.setRange(0, 0)
-        self.runner.start(argv, on_result=self._finished)
+        self.note = ""
+        child, request = self.warm.submit(audio_path, csv, stem, config.to_dict())
+        self.runner.start_request(child, self.warm.records(child, request),
+                                  on_result=self._finished)
         return True
 
     def stop(self) -> None:
@@ -211,24 +225,34 @@ class PredictWidget(QWidget):
             if result.ok:
                 self.added_layers = self._add_predictions()
                 count = sum(len(layer.data) for layer in self.added_layers)
-                show_info(f"prediction: {count} annotations added"
-                          + (" as proposals" if self._job.get("proofread") else ""))
+                data = (result.done.data if result.done is not None else None) or {}
+                self.note = str(data.get("note") or "")
+                took = f" in {data['seconds']:.1f} s" if data.get("seconds") else ""
+                text = (f"prediction: {count} annotations added{took}"
+                        + (" as proposals" if self._job.get("proofread") else ""))
+                text += f"; {self.note}" if self.note else ""
+                self.status_label.setText(text)
+                show_info(text)
         finally:
             self._cleanup_tmp()
 
     def _add_predictions(self) -> list:
         from .._napari.layers import annotations_to_layers
+        from .._napari.proposals import proposal_tuples
+        from ..core.inference.proposals import read_proposals
 
-        annotations = Annotations.from_file(self._job["csv"])
+        annotations, confidence = read_proposals(self._job["csv"])
         categories = model_categories(self._job["stem"])
         if categories:  # the CSV alone cannot tell a one-sample segment from an event
             categories.update({n: c for n, c in annotations.categories.items()
                                if n not in categories})
-            annotations = Annotations(annotations.df, categories)
-        suffix = PROPOSALS_SUFFIX if self._job["proofread"] else ""
-        tuples = annotations_to_layers(annotations, freq_range=(0.0, self._job["fmax"]),
-                                       name=self._job["name"])
-        return add_layer_tuples(self.viewer, tuples, suffix=suffix, replace=True)
+            annotations = Annotations(annotations.df, categories)  # same row order
+        freq_range = (0.0, self._job["fmax"])
+        if not self._job["proofread"]:
+            tuples = annotations_to_layers(annotations, freq_range, name=self._job["name"])
+            return add_layer_tuples(self.viewer, tuples, replace=True)
+        tuples = proposal_tuples(annotations, confidence, freq_range, self._job["name"])
+        return add_layer_tuples(self.viewer, tuples, suffix=PROPOSALS_SUFFIX, replace=True)
 
     def accept(self) -> list:
         """Turn every ``*_proposals`` layer into annotations (merged with existing ones)."""
@@ -262,6 +286,7 @@ class PredictWidget(QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.runner.shutdown()
+        self.warm.close()
         self._cleanup_tmp()
         super().closeEvent(event)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,12 @@ from qtpy.QtWidgets import (
 
 from ..core.config import NetworkConfig, TrainingConfig
 from ..core.errors import DasError
-from ..core.io.config_file import write_config_file
+from ..core.io.config_file import config_from_params, write_config_file
 from ..core.presets import PRESET_NAMES, preset_values
 from ._runner import ChildRunner
 from ._status import RUNNING, STOPPING, RunStatus
 from .child_process import ChildResult, config_flags, das_argv
-from .forms import ConfigForm, FieldEditor
+from .forms import ConfigForm, FieldEditor, widget_words
 from .loss_plot import LossPlot
 from .scheduler import SchedulerDialog, script_text
 
@@ -130,7 +131,8 @@ class TrainWidget(QWidget):
         super().__init__(parent)
         self.viewer = napari_viewer
         self.status = RunStatus()
-        self.runner = ChildRunner(self.status, name="das train")
+        self.runner = ChildRunner(self.status, name="training", words=lambda text: widget_words(
+            text, TrainingConfig, NetworkConfig))
         self.last_result: ChildResult | None = None
         self.training_form = ConfigForm(
             TrainingConfig, defaults=TRAINING_GUI_DEFAULTS, on_values=ON_VALUES,
@@ -176,7 +178,8 @@ class TrainWidget(QWidget):
         self.stop_button.setToolTip("stop after the current step; the best model is kept")
         self.stop_button.setEnabled(False)
         self.progress_bar = QProgressBar()
-        self.progress_bar.setFormat("epoch %v/%m")
+        self.progress_bar.setTextVisible(False)  # "epoch %v/%m" once a run starts
+        self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
@@ -275,7 +278,15 @@ class TrainWidget(QWidget):
         if not isinstance(values, dict):
             show_error(f"{path}: not a YAML mapping of training options")
             return False
-        self.set_values(values)
+        if str(path).endswith("_params.yaml"):  # a run's options, not the run itself
+            try:
+                values = config_from_params(path)
+            except DasError as err:
+                show_error(str(err))
+                return False
+        # a loaded run gets a fresh name (a timestamp) and never continues the old run
+        values = {k: v for k, v in values.items() if k not in ("save_name", "resume")}
+        self.set_values({**values, "save_name": None, "resume": None})
         return True
 
     def export_script(self, path: str | os.PathLike | None = None,
@@ -296,7 +307,8 @@ class TrainWidget(QWidget):
             if not path:
                 return None
         args = config_flags(training) + config_flags(network)
-        text = script_text(["das", "train", *args], scheduler)
+        # the interpreter of this napari, by its absolute path: no `das` on PATH needed
+        text = script_text([sys.executable, "-m", "napari_das.cli", "train", *args], scheduler)
         try:
             tmp = f"{path}.tmp"
             with open(tmp, "w", encoding="utf-8") as fh:
@@ -326,6 +338,8 @@ class TrainWidget(QWidget):
             return False
         self.progress_bar.setMaximum(max(int(training.nb_epoch), 1))
         self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("epoch %v/%m")
+        self.progress_bar.setTextVisible(True)
         self.runner.start(argv, on_result=self._finished)
         return True
 
@@ -334,8 +348,14 @@ class TrainWidget(QWidget):
 
     def _finished(self, result: ChildResult) -> None:
         self.last_result = result
-        if result.done is not None and result.done.data.get("model"):
-            show_info(f"training finished: {result.done.data['model']}")
+        model = (result.done.data or {}).get("model") if result.done is not None else None
+        if result.stopped:
+            epochs = len(self.status.epochs)
+            show_info(f"training stopped after {epochs} epoch(s): best model kept, {model}"
+                      if model else "training stopped before the first epoch ended: no model "
+                      "was saved")
+        elif model:
+            show_info(f"training finished: {model}")
 
     def _state_changed(self, state: str) -> None:
         running = state in (RUNNING, STOPPING)

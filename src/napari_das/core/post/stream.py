@@ -23,6 +23,7 @@ import numpy as np
 from .. import timebase
 from ..io.params import class_info
 from . import segments as postprocess
+from .defaults import derived_postprocessing
 from .events import StreamingEventDetector, seconds_to_samples
 
 #: Minimum event interval (s) when neither the user nor the training run chose one.
@@ -108,7 +109,8 @@ class PostProcessor:
         """The post-processor of a model (``_params.yaml`` dict) with a ``PredictionConfig``.
 
         Fill gap and minimum length come from ``config``, else (with
-        ``segment_use_optimized``) from the ``post_opt`` result recorded in the params.
+        ``segment_use_optimized``) from the ``post_opt`` result recorded in the params, else
+        from the song durations recorded at training (:mod:`napari_das.core.post.defaults`).
         """
         names, types = class_info(params, nb_classes)
         fillgap, minlen = config.segment_fillgap, config.segment_minlen
@@ -118,6 +120,12 @@ class PostProcessor:
                 fillgap = float(optimized["gap_dur"])
             if minlen is None and optimized.get("min_len") is not None:
                 minlen = float(optimized["min_len"])
+        if config.segment_use_optimized and not (isinstance(optimized, dict)
+                                                 and "gap_dur" in optimized):
+            # no tuned post-processing: defaults from the song types' durations in training
+            derived_gap, derived_len = derived_postprocessing(params)
+            fillgap = derived_gap if fillgap is None else fillgap
+            minlen = derived_len if minlen is None else minlen
         event_dist = config.event_dist
         if event_dist is None:
             chosen = optimized.get("event_dist") if isinstance(optimized, dict) else None

@@ -11,6 +11,7 @@ from ... import __version__
 from ..config import NetworkConfig, TrainingConfig
 from ..data.levels import pieces_noise_level
 from ..errors import DasError
+from ..post.defaults import song_durations
 from .data import PreparedData
 from .hashing import data_hash
 
@@ -52,6 +53,10 @@ def initial_params(network: NetworkConfig, training: TrainingConfig, data: Prepa
         nb_train_chunks=data.train.nb_chunks, nb_val_chunks=data.val.nb_chunks,
         noise_level=pieces_noise_level(data.train.x, data.train.boundaries),
         napari_das_version=__version__,
+        # what predict derives min length / fill gap from when no post_opt is chosen
+        song_durations=song_durations(data.train.y, ds.class_names, ds.class_types,
+                                      float(ds.attrs.get("samplerate_y_Hz", ds.samplerate)),
+                                      data.train.boundaries),
     )
     for name in ("train", "val"):
         first, last = data.subsets.get(name, (0, None))
