@@ -128,8 +128,10 @@ def test_export_script_with_slurm_header(make_napari_viewer, dataset, tmp_path):
     assert "#SBATCH --gres=gpu:1" in text and "#SBATCH --mem=8G" in text
     assert os.access(path, os.X_OK)
     command = text.split("set -euo pipefail\n", 1)[1].replace("\\\n", " ").split()
-    assert command[:2] == ["das", "train"]
-    args = build_parser().parse_args(command[1:])
+    # the absolute interpreter of this napari: works without `das` on PATH
+    assert command[:4] == [sys.executable, "-m", "napari_das.cli", "train"]
+    assert os.path.isabs(command[0])
+    args = build_parser().parse_args(command[3:])
     assert config_from_args(NetworkConfig, args) == widget.network_form.config()
     assert config_from_args(TrainingConfig, args).nb_epoch == 2
 
@@ -187,6 +189,29 @@ def test_child_failure_is_notified(make_napari_viewer, qtbot, fake_child, errors
     qtbot.waitUntil(lambda: widget.status.state == "done", timeout=30_000)
     assert widget.loss_plot.epochs == [1, 2, 3] and widget.loss_plot.val_loss == [1.5, 0.75, 0.5]
     assert widget.runner.wait(10)
+
+
+def test_train_widget_promises(make_napari_viewer, qtbot, fake_child, tmp_path, monkeypatch,
+                               dataset):
+    """Empty progress bar before a run, "stopped" when stopped, a fresh run name after Load...
+    of a _params.yaml, errors in the widget's words."""
+    infos: list[str] = []
+    monkeypatch.setattr(train, "show_info", infos.append)
+    _, widget = _train_widget(make_napari_viewer, dataset[1], save_name="mine")
+    assert not widget.progress_bar.isTextVisible() and widget.progress_bar.value() == 0
+    params = tmp_path / "20261201_101010_params.yaml"
+    params.write_text(yaml.safe_dump({"nb_filters": 12, "save_name": "20261201_101010",
+                                      "resume": "x", "seed": 3, "class_names": ["noise"]}))
+    assert widget.load_yaml(params)
+    assert widget.values()["nb_filters"] == 12 and widget.values()["seed"] == 3
+    assert widget.values()["save_name"] is None and widget.values()["resume"] is None
+    widget.runner.start(fake_child("interruptible"), on_result=widget._finished)
+    qtbot.waitUntil(lambda: len(widget.status.epochs) >= 2, timeout=30_000)
+    widget.stop()
+    qtbot.waitUntil(lambda: widget.status.state == "stopped", timeout=30_000)
+    assert infos and infos[-1].startswith("training stopped") and "finished" not in infos[-1]
+    words = widget.runner.words("result files exist: choose another --save-name or --resume")
+    assert words == 'result files exist: choose another "Name" or "Resume"', words
 
 
 def test_closing_the_viewer_stops_the_child(make_napari_viewer, qtbot, fake_child):

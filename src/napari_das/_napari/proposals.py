@@ -34,6 +34,8 @@ EVENT_MATCH_SECONDS = 0.01
 #: Fill opacity of proposal segments (annotations: 0.3) and the layers' opacity.
 PROPOSAL_FILL_ALPHA = 0.12
 PROPOSAL_OPACITY = 0.6
+#: Outline of proposal segments, in world units (the vertical edges: seconds).
+PROPOSAL_EDGE_SECONDS = 0.002
 
 
 def _das(layer: Any) -> dict:
@@ -73,6 +75,7 @@ def proposal_tuples(annotations: Annotations, confidence: np.ndarray,
             kwargs["text"] = {"string": "{name} {confidence:.2f}", "anchor": "center",
                               "size": 11, "color": "yellow",
                               "translation": [(high - low) * 1e-3 * 0.4, 0.0]}  # near bottom
+            kwargs["edge_width"] = PROPOSAL_EDGE_SECONDS
             if len(features):
                 kwargs["face_color"] = [_rgba(c, PROPOSAL_FILL_ALPHA) for c in item_colors]
                 kwargs["edge_color"] = [_rgba(c, 1.0) for c in item_colors]
