@@ -71,7 +71,7 @@ def segments_of(layer) -> list[tuple[str, float, float]]:
 
 def no_same_type_overlap(items) -> bool:
     items = sorted(items, key=lambda it: it[1])
-    for i, (name, start, stop) in enumerate(items):
+    for i, (name, _, stop) in enumerate(items):
         for other, o_start, _ in items[i + 1:]:
             if o_start > stop:
                 break
