@@ -91,7 +91,7 @@ class StatusInUnits:
                 return
             new: Any = {**status, "coordinates": ours}
         else:
-            if str(status) == ours or str(status) in ("Ready", ""):
+            if str(status) == ours:
                 return
             new = ours
         self._writing = True

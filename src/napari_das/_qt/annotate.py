@@ -38,6 +38,7 @@ from ..core.errors import DasError
 from ..core.io.annotations import Annotations
 from .autosave import Autosave
 from .channels import ChannelControls
+from .display_controls import DisplayControls
 from .export_box import ExportBox
 from .layer_tools import (
     add_events_to,
@@ -106,6 +107,7 @@ class AnnotateWidget(QWidget):
         self.export_box = ExportBox(self.export)
 
         self.navigation = NavigationControls(napari_viewer, self.active_times)
+        self.display = DisplayControls(napari_viewer)  # FFT size, colours, contrast, waveform
         self.channels = ChannelControls(napari_viewer, self.recording, self._layers)
         self.playback = PlaybackControls(napari_viewer, self.channels.shown_layer)
         self.threshold = ThresholdControls(napari_viewer, self.channels.shown_layer,
@@ -119,6 +121,7 @@ class AnnotateWidget(QWidget):
         layout.addWidget(self.channels)
         layout.addWidget(types_box, 1)
         layout.addWidget(self.navigation)
+        layout.addWidget(self.display)
         layout.addWidget(self.playback)
         layout.addWidget(self.threshold)
         layout.addWidget(self.export_box)

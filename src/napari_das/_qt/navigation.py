@@ -16,6 +16,7 @@ from napari.utils.notifications import show_error
 from qtpy.QtWidgets import QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from .._napari.history import edit_history
+from .._napari.display import DISPLAY_KEYS
 from .._napari.time_view import NAVIGATION_KEYS, time_view
 from .playback import PLAYBACK_KEYS
 
@@ -107,7 +108,7 @@ class NavigationControls(QWidget):
         self.goto_edit = QLineEdit()
         self.goto_edit.setPlaceholderText("go to time: s, m:ss or h:mm:ss, then Enter")
         self.goto_edit.returnPressed.connect(self._goto_entered)
-        keys = NAVIGATION_KEYS + ANNOTATION_KEYS + PLAYBACK_KEYS
+        keys = NAVIGATION_KEYS + ANNOTATION_KEYS + PLAYBACK_KEYS + DISPLAY_KEYS
         self.keys_label = QLabel("\n".join(f"{k}: {what}" for k, what in keys))
         self.keys_label.setWordWrap(True)
         form = QFormLayout(self)
