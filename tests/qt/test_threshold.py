@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
+from napari_das._napari.overlays import ViewBox
 from napari_das._napari.time_view import time_view
 from napari_das.core import timebase
 from napari_das.core.io import audio
@@ -51,7 +52,9 @@ def test_threshold_peaks_in_view_become_events(make_napari_viewer, finch, qtbot)
     assert layer.visible and len(layer.data) == 2
     line = np.asarray(layer.data[-1])
     box = controls.overlay.box
-    assert np.allclose(line[:, 0], box.height_px * (1 - 0.9 * threshold / controls.display_max))
+    band_px = time_view(viewer).band_pixels()  # the envelope fills the band, not the strip
+    assert band_px < box.height_px
+    assert np.allclose(line[:, 0], band_px * (1 - 0.9 * threshold / controls.display_max))
     assert viewer.layers.selection.active.name.endswith("events")  # still ready to add
 
     qtbot.mouseClick(controls.detect_button, Qt.MouseButton.LeftButton)
@@ -83,7 +86,10 @@ def test_dragging_the_line_sets_the_threshold(make_napari_viewer, finch, qtbot):
     controls.threshold_spin.setValue(0.01)
     controls.show_check.setChecked(True)
     layer = viewer.layers["threshold"]
-    before = controls.threshold_y(controls.overlay.box)
+    qtbot.wait(400)  # camera settled, envelope redrawn
+    now = ViewBox.of(viewer)  # the line's canvas row, from its world position
+    before = (layer.data_to_world(np.asarray(layer.data[-1])[0])[0] - now.top) * now.zoom
+    assert before == pytest.approx(controls.threshold_y(), abs=0.5)
     viewer.layers.selection.active = layer
     layer.mode = "select"
     canvas = viewer.window._qt_viewer.canvas._scene_canvas
@@ -95,7 +101,7 @@ def test_dragging_the_line_sets_the_threshold(make_napari_viewer, finch, qtbot):
     canvas.events.mouse_release(pos=(x, before - 100), **press)
     qtbot.wait(50)
     box = controls.overlay.box
-    expected = (1 - (before - 100) / box.height_px) * controls.display_max / 0.9
+    expected = (1 - (before - 100) / controls.band_px) * controls.display_max / 0.9
     assert controls.threshold_spin.value() == pytest.approx(expected, abs=1e-4)
     qtbot.wait(300)  # redrawn: the line is horizontal across the view at the new threshold
     line = np.asarray(layer.data[-1])

@@ -243,5 +243,6 @@ class PlaybackControls(QWidget):
         t0, t1 = view.visible_seconds()
         if not t0 <= t <= t1:  # follow the playhead out of the view
             view.show_seconds(t, t + (t1 - t0))
+        self.playhead.ensure_layer()  # first: adding a layer may move the camera
         box = ViewBox.of(self.viewer)
         self.playhead.draw([vertical_line(box, t)], box=box)

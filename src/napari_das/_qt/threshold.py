@@ -74,6 +74,7 @@ class ThresholdControls(QGroupBox):
         self.event_times = event_times
         self.overlay = ScreenOverlay(viewer, "threshold", width_px=1.5) if viewer else None
         self.display_max = 1.0
+        self.band_px = 1.0  # canvas rows of the band when last drawn
         self._drawing = False
         self._watched = None  # the overlay layer whose line drags set the threshold
         self.show_check = QCheckBox("Show envelope")
@@ -125,13 +126,14 @@ class ThresholdControls(QGroupBox):
         env = envelope(data, samplerate, self.smooth_spin.value() / 1e3)
         return env, samplerate, max(0, timebase.to_sample(t0, samplerate))
 
-    def threshold_y(self, box: ViewBox) -> float:
-        return box.height_px * (1 - ENVELOPE_HEIGHT * self.threshold_spin.value()
-                                / self.display_max)
+    def threshold_y(self, box: ViewBox | None = None) -> float:
+        """Canvas row of the threshold line (the envelope fills the band, above the strip)."""
+        return self.band_px * (1 - ENVELOPE_HEIGHT * self.threshold_spin.value()
+                               / self.display_max)
 
     def _schedule(self, *_: Any) -> None:
-        if self.show_check.isChecked() and not self._drawing:
-            self.redraw_timer.start()
+        if self.show_check.isChecked():  # also during a draw: adding the layer may move
+            self.redraw_timer.start()     # the camera (the time view adopts it)
 
     def _toggled(self, on: bool) -> None:
         if on:
@@ -149,6 +151,7 @@ class ThresholdControls(QGroupBox):
             self.overlay.hide()
             show_info(str(err))
             return
+        self.overlay.ensure_layer()  # first: adding a layer may move the camera
         box = ViewBox.of(self.viewer)
         columns = max(1, int(box.width_px))
         edges = np.linspace(0, len(env), columns + 1).astype(int)
@@ -157,7 +160,8 @@ class ThresholdControls(QGroupBox):
         seconds = (first + edges[:-1]) / samplerate
         self.display_max = max(float(peaks.max()) if len(peaks) else 0.0, 1e-12) / 0.95
         self.display_max = max(self.display_max, self.threshold_spin.value() * 1.05)
-        y = box.height_px * (1 - ENVELOPE_HEIGHT * peaks / self.display_max)
+        self.band_px = time_view(self.viewer).band_pixels()
+        y = self.band_px * (1 - ENVELOPE_HEIGHT * peaks / self.display_max)
         lines = [np.column_stack([y, box.x_px(seconds)])] if len(peaks) > 1 else []
         thr = self.threshold_y(box)
         lines.append(np.array([[thr, 0.0], [thr, box.width_px]]))
@@ -182,7 +186,7 @@ class ThresholdControls(QGroupBox):
         if layer is None or not len(layer.data):
             return
         y = float(np.mean(np.asarray(layer.data[-1])[:, 0]))
-        value = (1 - y / box.height_px) * self.display_max / ENVELOPE_HEIGHT
+        value = (1 - y / self.band_px) * self.display_max / ENVELOPE_HEIGHT
         self.threshold_spin.setValue(max(0.0, value))  # redraws (horizontal again)
 
     # ------------------------------------------------------------------------- detection
