@@ -18,7 +18,7 @@ from ..post.stream import Events, PostProcessor, Segments
 
 def split_pieces(frames: int, boundaries: Any) -> list[tuple[int, int]]:
     """The recording pieces ``(start, stop)`` of a split (the whole split without boundaries)."""
-    if not boundaries:
+    if boundaries is None or len(boundaries) == 0:
         return [(0, frames)]
     return [(int(a), int(b)) for a, b in boundaries if int(b) > int(a)]
 

@@ -8,7 +8,8 @@ result needs:
   :func:`~napari_das.core.evaluation.evaluate.evaluate_split` (confusion counts, events and
   segments through the streaming post-processor, true label runs), identical to scoring the
   whole arrays;
-- :class:`~napari_das.core.evaluation.tune.RunTableBuilder`: the post-processing search;
+- :class:`~napari_das.core.evaluation.post_choice.PostChoice`: the post-processing choice
+  (:func:`~napari_das.core.evaluation.tune.optimize_postprocessing`);
 - :class:`~napari_das.core.io.results.ResultArrays`: the test arrays of ``_results.h5``;
 - :class:`~napari_das.core.evaluation.plots.PlotData`: the figures of ``das evaluate --plots``.
 

@@ -16,7 +16,6 @@ from ..io.params import class_info
 from ..post.events import seconds_to_samples
 from ..post.segments import RunTable, label_segments
 from ..progress import check_stop, emit
-from .split_predict import split_probabilities
 
 log = logging.getLogger(__name__)
 
@@ -147,18 +146,18 @@ def optimize_postprocessing(model: Any, params: dict[str, Any], x: np.ndarray, y
     (``TrainingConfig`` defaults: 0.5 ms .. 1 s, 12 values each), scored by onset/offset F1 at
     ``tolerance`` and the syllable error rate; events: the minimum interval by event F1
     (:mod:`napari_das.core.evaluation.post_choice`; :func:`post_opt`, DAS's sample-wise F1
-    search, barely sees fragmentation).  ``probabilities`` skips predicting ``x`` again.
+    search, barely sees fragmentation).  ``probabilities`` (an array ``[T, K]``) skips
+    predicting ``x`` again.  The split is predicted and scored in blocks (:class:`PostChoice`).
     Returns ``gap_dur``, ``min_len`` (s), ``score_val``, the scores of the choice,
     ``event_dist`` for event classes, and the criterion.
     """
-    from .post_choice import EVENT_DISTS_S, choose_postprocessing
+    from .post_choice import EVENT_DISTS_S, PostChoice
+    from .streaming import iter_split
 
     config = (config or PredictionConfig()).validated()
     if len(y) == 0:
         return None
     names, types = class_info(params, int(np.shape(y)[1]))
-    probs = probabilities if probabilities is not None else split_probabilities(
-        model, params, x, boundaries, config.batch_size, progress, stop, config.match_noise)
     d = TrainingConfig(data_dir="x.npy")
 
     def grid(name: str) -> list[float]:
@@ -168,8 +167,11 @@ def optimize_postprocessing(model: Any, params: dict[str, Any], x: np.ndarray, y
         return [0.0, *geomspace_grid(float(value("min")), float(value("max")),
                                      int(value("steps")))]
 
-    return choose_postprocessing(probs, np.asarray(y), {**params, "class_names": names,
-                                                        "class_types": types},
-                                 boundaries, tolerance, config.segment_thres,
-                                 config.event_thres, fill_gaps=grid("fill_gaps"),
-                                 min_lens=grid("min_len"), event_dists=EVENT_DISTS_S)
+    choice = PostChoice({**params, "class_names": names, "class_types": types}, tolerance,
+                        config.segment_thres, config.event_thres, fill_gaps=grid("fill_gaps"),
+                        min_lens=grid("min_len"), event_dists=EVENT_DISTS_S)
+    # the split is predicted and read block by block: memory does not grow with it
+    for piece, start, yb, pb in iter_split(model, params, x, y, boundaries, config.batch_size,
+                                           config.match_noise, progress, stop, probabilities):
+        choice.push(piece, start, yb, pb)
+    return choice.result()

@@ -53,15 +53,16 @@ def label_segments(p: Any, segment_class_indices: Sequence[int], thres: float = 
         Class indices (0 = noise).  Ties between classes go to the lower index.
     """
     p = np.asarray(p)
-    columns = [int(c) for c in segment_class_indices]
-    if 0 not in columns:
-        columns = [0] + columns
-    columns = sorted(set(columns))
-    sub = p[:, columns]
+    columns = sorted({0, *(int(c) for c in segment_class_indices)})
+    dtype = np.int16 if columns[-1] < 2**15 else np.int32
+    contiguous = columns[-1] + 1 == len(columns)
+    # a slice is a view: with every class a segment (birds) no [T, K] copy is made
+    sub = p[:, : len(columns)] if contiguous else p[:, columns]
     best = np.argmax(sub, axis=1)
-    value = np.take_along_axis(sub, best[:, None], axis=1)[:, 0]
-    dtype = np.int16 if max(columns) < 2**15 else np.int32
-    return np.where(value > thres, np.asarray(columns)[best], 0).astype(dtype)
+    value = sub.max(axis=1)  # the value at ``best`` (NaN where argmax found a NaN)
+    labels = best.astype(dtype) if contiguous else np.asarray(columns, dtype)[best]
+    labels[~(value > thres)] = 0
+    return labels
 
 
 def runs(binary: Any) -> tuple[np.ndarray, np.ndarray]:
