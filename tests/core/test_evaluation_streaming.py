@@ -136,6 +136,7 @@ def test_result_arrays_are_written_block_by_block(tmp_path, rng):
         np.testing.assert_array_equal(f["labels_test"][:], y.argmax(axis=1))
         np.testing.assert_array_equal(f["labels_pred"][:], p.argmax(axis=1))
         assert f["y_pred"].chunks is not None and f["y_pred"].compression == "gzip"
+        assert f["y_pred"].attrs["complete"] and f["y_pred"].attrs["test_samples"] == 3000
 
 
 def test_read_rows_reads_memory_maps_without_mapping_them(tmp_path, rng):
@@ -146,3 +147,23 @@ def test_read_rows_reads_memory_maps_without_mapping_them(tmp_path, rng):
     np.testing.assert_array_equal(S.read_rows(mm, 990, 1200), data[990:])
     np.testing.assert_array_equal(S.read_rows(mm[100:], 10, 20), data[110:120])  # a view
     np.testing.assert_array_equal(S.read_rows(data, 5, 7), data[5:7])
+
+
+def test_result_arrays_keep_the_first_samples_under_a_cap(tmp_path, rng):
+    # 16 bytes per row (4 classes x float32): 1000 rows fit in 16000 bytes
+    y, p = song(3000, rng)
+    with h5py.File(tmp_path / "r.h5", "w") as f:
+        sink = ResultArrays(f, len(y), 4, max_mb=16000 / 2**20)
+        assert sink.rows == 1000
+        for a in range(0, 3000, 700):  # the cap falls inside the second block
+            sink(a, y[a:a + 700], p[a:a + 700])
+    with h5py.File(tmp_path / "r.h5") as f:
+        np.testing.assert_array_equal(f["y_test"][:], y[:1000])
+        np.testing.assert_array_equal(f["y_pred"][:], p[:1000])
+        assert f["y_pred"].attrs["test_samples"] == 3000 and not f["y_pred"].attrs["complete"]
+        np.testing.assert_array_equal(f["labels_test"][:], y.argmax(axis=1))  # always whole
+        np.testing.assert_array_equal(f["labels_pred"][:], p.argmax(axis=1))
+    with h5py.File(tmp_path / "none.h5", "w") as f:
+        sink = ResultArrays(f, len(y), 4, max_mb=0)
+        sink(0, y, p)
+        assert f["y_pred"].shape == (0, 4) and f["labels_pred"].shape == (3000,)

@@ -107,6 +107,13 @@ class TrainingConfig(ConfigBase):
                                          group="Training parameters")
     post_opt_min_len_steps: int = option(12, "post-opt: number of min-length values", min=1,
                                          group="Training parameters")
+    test_arrays_mb: float = option(512.0, "_results.h5 keeps y_test and y_pred (float32 [T, K]) "
+                                   "for the first test samples, up to this many MB per array "
+                                   "(labels_test/labels_pred always cover the whole split)",
+                                   min=0.0, group="Training parameters")
+    full_test_arrays: bool = option(False, "_results.h5 keeps y_test and y_pred of the whole "
+                                    "test split (an hour at 32 kHz with 40 classes: 18 GB each)",
+                                    group="Training parameters")
 
     def _check(self) -> None:
         if not self.data_dir:

@@ -7,10 +7,14 @@ it, keeping what training wrote.  Keys (see also docs/ARCHITECTURE.md):
 key                           type                   written by / content
 ============================  =====================  ==============================================
 ``fit_hist/<metric>``         float64 ``[epochs]``   train: history (``loss``, ``val_loss``, ``lr``)
-``y_test``, ``y_pred``        float32 ``[T, K]``     train: test targets and probabilities
-                                                     (chunked, gzip, written block by block)
-``labels_test``,              int ``[T]``            train: argmax of the two above
-``labels_pred``
+``y_test``, ``y_pred``        float32 ``[N, K]``     train: test targets and probabilities of
+                                                     the first ``N`` test samples (chunked, gzip,
+                                                     written block by block); ``N = T`` with
+                                                     ``--full-test-arrays``, else at most
+                                                     ``--test-arrays-mb`` (512) MB per array;
+                                                     attrs ``test_samples`` (T), ``complete``
+``labels_test``,              int ``[T]``            train: argmax of targets and probabilities,
+``labels_pred``                                      always the whole test split
 ``confusion_matrix``          int ``[K, K]``         train (test split), replaced by evaluate;
                                                      rows true, columns predicted class
 ``precision``, ``recall``,    float64 ``[K]``        train: per class, in ``class_names`` order
@@ -52,32 +56,53 @@ def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(to_plain(value), default=str, allow_nan=True))
 
 
+def stored_rows(frames: int, nb_classes: int, max_mb: float | None) -> int:
+    """Rows of ``y_test``/``y_pred`` kept for ``frames`` test samples: all without a cap, else
+    as many as fit in ``max_mb`` MB of float32 ``[rows, nb_classes]``.
+
+    >>> stored_rows(115_200_000, 40, 512), stored_rows(1000, 3, 512), stored_rows(10, 3, None)
+    (3355443, 1000, 10)
+    """
+    if max_mb is None or not math.isfinite(float(max_mb)):
+        return int(frames)
+    return int(min(frames, float(max_mb) * 2**20 // (4 * max(int(nb_classes), 1))))
+
+
 class ResultArrays:
     """Block sink writing the test arrays into the open results file (chunked, gzip).
 
-    ``y_test``/``y_pred`` float32 ``[T, K]``, ``labels_test``/``labels_pred`` int64 ``[T]``
-    (argmax), filled block by block as the test split is predicted: the file never needs
+    ``labels_test``/``labels_pred`` int64 ``[T]`` (argmax) for every test sample;
+    ``y_test``/``y_pred`` float32 ``[N, K]`` for the first ``N`` (:func:`stored_rows`: all
+    with ``max_mb=None``), each with attributes ``test_samples`` (T) and ``complete``
+    (``N == T``).  Filled block by block as the test split is predicted: the file never needs
     them whole in memory.  Chunks hold about 1 MB, so a partly written chunk stays in the
     file's chunk cache until its next block arrives.
     """
 
-    def __init__(self, h5: Any, frames: int, nb_classes: int):
-        rows = max(1, min(int(frames), (1 << 20) // (4 * max(int(nb_classes), 1))))
-        opts = dict(compression="gzip", compression_opts=1, shuffle=True) if frames else {}
+    def __init__(self, h5: Any, frames: int, nb_classes: int, max_mb: float | None = None):
+        self.rows = stored_rows(frames, nb_classes, max_mb)
         self.datasets = {}
         for key in TEST_ARRAYS:
             probs = key[0] == "y"
+            n = self.rows if probs else int(frames)
+            chunk = max(1, min(n, (1 << 20) // (4 * max(int(nb_classes), 1))))
+            opts = dict(compression="gzip", compression_opts=1, shuffle=True) if n else {}
             self.datasets[key] = h5.create_dataset(
-                key, shape=(frames, nb_classes) if probs else (frames,),
+                key, shape=(n, nb_classes) if probs else (n,),
                 dtype="float32" if probs else "int64",
-                chunks=((rows, nb_classes) if probs else (rows,)) if frames else None, **opts)
+                chunks=((chunk, nb_classes) if probs else (chunk,)) if n else None, **opts)
+            if probs:
+                self.datasets[key].attrs["test_samples"] = int(frames)
+                self.datasets[key].attrs["complete"] = bool(n == frames)
 
     def __call__(self, start: int, y: np.ndarray, p: np.ndarray) -> None:
         """Targets and probabilities ``[n, K]`` of test samples ``start ..``."""
         stop = start + len(y)
         d = self.datasets
-        d["y_test"][start:stop] = y
-        d["y_pred"][start:stop] = p
+        keep = max(0, min(stop, self.rows) - start)
+        if keep:
+            d["y_test"][start:start + keep] = y[:keep]
+            d["y_pred"][start:start + keep] = p[:keep]
         d["labels_test"][start:stop] = np.argmax(y, axis=1)
         d["labels_pred"][start:stop] = np.argmax(p, axis=1)
 
@@ -88,9 +113,10 @@ class TrainingResults:
     def __init__(self, h5: Any):
         self.h5 = h5
 
-    def arrays(self, frames: int, nb_classes: int) -> ResultArrays:
-        """The sink for the test arrays (``frames`` test samples)."""
-        return ResultArrays(self.h5, frames, nb_classes)
+    def arrays(self, frames: int, nb_classes: int, max_mb: float | None = None) -> ResultArrays:
+        """The sink for the test arrays (``frames`` test samples; ``y_test``/``y_pred`` capped
+        at ``max_mb`` MB each, see :func:`stored_rows`)."""
+        return ResultArrays(self.h5, frames, nb_classes, max_mb)
 
     def finish(self, history: dict[str, list], metrics: dict[str, Any],
                params: dict[str, Any]) -> None:

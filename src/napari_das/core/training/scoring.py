@@ -53,7 +53,8 @@ def evaluate_test(paths: dict[str, str], params: dict[str, Any], data: PreparedD
         log.info("no test data: skipping the test evaluation")
         return {}
     names = data.dataset.class_names
-    sink = None if results is None else results.arrays(len(test.y), len(names))
+    cap = None if training.full_test_arrays else training.test_arrays_mb
+    sink = None if results is None else results.arrays(len(test.y), len(names), cap)
     # recordings are predicted separately (no crossing)
     scores = evaluate_split(model, params, test.x, test.y, None, 0.01,
                             boundaries=test.boundaries, stop=stop, sink=sink)
