@@ -96,12 +96,12 @@ def _scores(truth: Sequence[Piece], pred: Sequence[Piece], tolerance: float,
     cannot exceed ``beat + 1e-9``, and the error rate is only bounded (not computed) when it
     is at least 1 (``syllable_error_rate`` is then None)."""
     counts = np.zeros((2, 3), np.int64)
-    n_true = n_pred = bound = 0
+    n_true = bound = 0
     for (t_on, t_off, _), (p_on, p_off, _) in zip(truth, pred):
         for row, (t, p) in enumerate(((t_on, p_on), (t_off, p_off))):
             s = metrics.match_events(t, p, tolerance)
             counts[row] += (s.tp, s.fp, s.fn)
-        n_true, n_pred = n_true + len(t_on), n_pred + len(p_on)
+        n_true += len(t_on)
         bound += abs(len(t_on) - len(p_on))  # the edit distance is at least this
     on, off = _f1(*counts[0]), _f1(*counts[1])
     if n_true and beat is not None:
