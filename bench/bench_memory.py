@@ -9,10 +9,12 @@ with gaps of 20-150 ms, in 4 recordings), a 1-minute training split and a valida
 is the test split again (symlinked: the post-processing search then also runs over the whole
 hour without doubling the disk).  Then, each as its own process, measured with ``wait4``:
 
-1. ``das train`` of a tiny network (1 epoch of 4 batches) with ``--post-opt``: the search on the
-   validation split, the test evaluation and the ``_results.h5`` writing (test arrays included)
-   at its end;
-2. ``das evaluate`` of that model: the search on the validation split and the test scores.
+1. ``das train`` of a tiny network (1 epoch of 4 batches) with ``--post-opt``: the dataset
+   hash, the post-processing choice on the validation split, the test evaluation and the
+   ``_results.h5`` writing (labels whole, ``y_test``/``y_pred`` up to ``--test-arrays-mb``) at
+   its end;
+2. ``das evaluate`` of that model: the test scores (with the post-processing chosen at
+   training, so no search).
 
 Prints a table with wall time, peak RSS (``ru_maxrss`` of the child) and the size of the
 arrays the old code held whole, and the CPU (``lscpu``).  The dataset needs
@@ -70,7 +72,9 @@ def write_split(folder: Path, frames: int, rate: int, nb_classes: int, seed: int
         first = max(int(np.searchsorted(starts, a, "right")) - 1, 0)
         last = int(np.searchsorted(starts, b, "left"))
         for s, e, k in table[first:last]:
-            out[max(s, a) - a: min(e, b) - a] = k
+            lo, hi = max(s, a) - a, min(e, b) - a
+            if hi > lo:  # the syllable before ``a`` may have ended (a negative stop wraps)
+                out[lo:hi] = k
         return out
 
     def x(a: int, b: int) -> np.ndarray:
@@ -151,7 +155,7 @@ def main() -> None:
         stem = work / "res" / "tiny"
         for label, argv in (("das train (post-opt search + test evaluation + _results.h5)",
                              train),
-                            ("das evaluate (post-opt search + test scores)",
+                            ("das evaluate (test scores, post-processing from training)",
                              das + ["evaluate", str(stem)])):
             wall, rss, code, tail = run(argv, env)
             rows.append((label, wall, rss, code))
@@ -160,6 +164,14 @@ def main() -> None:
                 print(tail)
         results = Path(f"{stem}_results.h5")
         size = results.stat().st_size / 2**20 if results.exists() else float("nan")
+        stored = "?"
+        if results.exists():
+            import h5py
+
+            with h5py.File(results) as fh:
+                stored = (f"y_test/y_pred {fh['y_pred'].shape[0]} of "
+                          f"{fh['y_pred'].attrs['test_samples']} samples, labels_test/"
+                          f"labels_pred {fh['labels_pred'].shape[0]}")
     finally:
         if not args.keep:
             shutil.rmtree(data, ignore_errors=True)
@@ -175,7 +187,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for label, wall, rss, code in rows:
         print(f"| {label} | {wall:.0f} | {rss:.0f} | {code} |")
-    print(f"\n_results.h5: {size:.0f} MB (y_test, y_pred, labels_test, labels_pred included)")
+    print(f"\n_results.h5: {size:.0f} MB ({stored}; --test-arrays-mb 512)")
 
 
 if __name__ == "__main__":
