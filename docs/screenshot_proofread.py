@@ -1,11 +1,13 @@
-"""Screenshot of proofreading (docs/images/proofreading.png).
+"""Screenshots of proofreading and evaluation (docs/images/proofreading.png, evaluation.png).
 
 Usage: .venv/bin/python docs/screenshot_proofread.py MODEL_STEM
 
 Opens the Bengalese finch recording gy6or6_baseline_240312_0811.1165 (day 032412; Nicholson,
 Queen & Sober 2017, doi:10.6084/m9.figshare.4805749, CC BY 4.0) with its hand labels, predicts
 it with MODEL_STEM in the Predict widget (warm child process), approves the proposals of the
-first second, walks to the lowest-confidence proposal and saves the viewer at a 1.2 s zoom.
+first half second of the view, walks to the lowest-confidence proposal and saves the viewer at
+a 1.2 s zoom; then undoes the approval, evaluates the prediction against the hand labels and
+saves the view at the first miss.
 Re-runs itself under xvfb-run without a display (as ``make_screenshots.py``).
 """
 
@@ -51,6 +53,21 @@ def run(model: str) -> int:
     viewer.layers.selection.active = viewer.layers[f"{STEM} segments_proposals"]
     shots._settle(app, 1.0)
     shots._save(viewer, app, "proofreading.png")
+
+    # evaluation against the hand labels (the approval undone first), at the first miss
+    from napari_das._napari.history import edit_history
+
+    edit_history(viewer).undo()
+    widget.evaluate()
+    shots._wait(app, lambda: widget.status.state not in ("running", "stopping"), 600,
+                "the evaluation")
+    view.show_seconds(0.0, 1.5)
+    if widget.evaluation.result and widget.evaluation.result["misses"]:
+        widget.evaluation.jump("misses", 1)
+    elif widget.evaluation.result and widget.evaluation.result["false_alarms"]:
+        widget.evaluation.jump("false_alarms", 1)
+    shots._settle(app, 1.0)
+    shots._save(viewer, app, "evaluation.png")
     widget.close()
     viewer.close()
     return 0

@@ -1,6 +1,6 @@
 """``das serve-predict``: a prediction process that stays alive with its model loaded.
 
-The Predict widget starts it once per model and sends one JSON request per line on stdin::
+The Predict widget starts it once and sends one JSON request per line on stdin::
 
     {"id": 1, "path": "rec.wav", "output": "/tmp/x_annotations.csv", "model": "res/20261201",
      "config": {"event_thres": 0.5, ...}}
@@ -9,11 +9,14 @@ and reads the same ``@das {...}`` progress records as from ``das predict --progr
 each request ends with a ``done`` record (``data``: ``id``, ``outputs``, ``ok``, ``summary``,
 ``seconds``, ``note``) or an ``error`` record (``data``: ``id``), after which the process waits
 for the next request.  The output is a proposals file (annotations CSV plus a ``confidence``
-column, :mod:`napari_das.core.inference.proposals`).  TensorFlow's start-up, the model load and
-the tracing of the model's function are paid by the first request only.
+column, :mod:`napari_das.core.inference.proposals`).  A request with ``"annotations":
+"truth.csv"`` (and ``"tolerance"``) is also evaluated against them (``evaluation`` in the done
+record, :mod:`napari_das.core.evaluation.recording`).  TensorFlow's start-up, the model load
+and the tracing of the model's function are paid by the first request only.
 
 SIGINT stops the request in progress (an ``error`` record "stopped by request") and keeps the
-process and its model; a ``{"quit": true}`` line or the end of stdin ends it.  A recording at
+process and its model, or ends an idle process at once; a ``{"quit": true}`` line or the end
+of stdin ends it (without TensorFlow's slow teardown).  A recording at
 another sample rate than the model's is resampled with a note (``message`` record and the done
 record's ``note``), or refused in one line with ``resample`` off.
 """
@@ -106,19 +109,31 @@ def handle(request: dict[str, Any], cache: ModelCache, stop: StopToken) -> Progr
     note = samplerate_note(path, params, config.resample)
     if note:
         _print(Progress(event="message", message=note))
-    prediction = predict_file(path, model, params, config, progress=_print, stop=stop)
+    truth = request.get("annotations")  # a ground-truth CSV: also evaluate
+    prediction = predict_file(path, model, params, config, keep_probabilities=bool(truth),
+                              progress=_print, stop=stop)
     write_proposals(output, prediction)
-    return Progress(event="done", message=prediction.summary(), data={
-        "id": request.get("id"), "outputs": [output], "ok": True,
-        "summary": prediction.summary(), "note": note,
-        "seconds": round(time.perf_counter() - started, 3)})
+    data = {"id": request.get("id"), "outputs": [output], "ok": True,
+            "summary": prediction.summary(), "note": note}
+    if truth:
+        from .core.evaluation.recording import evaluate_recording
+        from .core.io.annotations import Annotations
+
+        data["evaluation"] = evaluate_recording(
+            prediction, Annotations.from_file(truth), params, config,
+            float(request.get("tolerance", 0.01)))
+    data["seconds"] = round(time.perf_counter() - started, 3)
+    return Progress(event="done", message=prediction.summary(), data=data)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     cache = ModelCache()
-    current = {"stop": StopToken()}
+    current = {"stop": StopToken(), "busy": False}
 
     def request_stop(signum, frame):  # noqa: ARG001 - signal handler signature
+        if not current["busy"]:  # idle: a stop ends the process at once
+            sys.stdout.flush()
+            os._exit(130)
         current["stop"].set()
 
     signal.signal(signal.SIGINT, request_stop)
@@ -143,6 +158,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             if request.get("quit"):
                 break
             request_id = request.get("id")
+            current["busy"] = True
             _print(handle(request, cache, current["stop"]))
         except StopRequested:
             _print(Progress(event="error", message="stopped by request",
@@ -152,4 +168,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 f"{type(err).__name__}: {err}"
             _print(Progress(event="error", message=" ".join(message.split()),
                             data={"id": request_id}))
-    return 0
+        finally:
+            current["busy"] = False
+    # nothing is left to write; TensorFlow's teardown would keep the viewer waiting seconds
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -20,6 +20,7 @@ from napari_das._napari import proposals as prop
 from napari_das._napari.history import edit_history
 from napari_das._napari.time_view import time_view
 from napari_das._qt import _runner, predict
+from napari_das.core.evaluation.recording import per_type_table
 
 ROOT = Path(__file__).resolve().parents[2]
 FINCH = next((p for p in (ROOT.parent / "shared" / "data" / "bengalese_finch_gy6or6",
@@ -139,5 +140,22 @@ def test_predict_approve_reject_undo_on_finch(make_napari_viewer, qtbot, finch_m
     assert errors == [], errors
     assert widget.warm.child.pid == pid and viewer.layers[layer.name] is layer
     assert len(layer.data) == count
+
+    # evaluate against the hand labels: a row per song type, jump to misses and false alarms
+    assert widget.evaluate()
+    qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=120_000)
+    assert errors == [], errors
+    box = widget.evaluation
+    result = box.result
+    assert result is not None and result["metrics"]["nb_samples"] > 8 * 32000
+    names = {box.table.item(r, 0).text() for r in range(box.table.rowCount())}
+    assert names >= set(truth.features["name"])
+    f1 = {row["name"]: row["f1"] for row in per_type_table(result["metrics"])}
+    assert all(0 <= v <= 1 for v in f1.values())
+    if result["misses"]:
+        name, start, stop = box.jump("misses", 1)
+        t0, t1 = time_view(viewer).visible_seconds()
+        assert t0 <= (start + stop) / 2 <= t1
+    assert widget.warm.child.pid == pid
     widget.close()
     assert not widget.warm.is_alive

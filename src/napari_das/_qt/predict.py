@@ -38,6 +38,7 @@ from ..core.io.files import model_stem
 from ._runner import ChildRunner
 from ._status import RUNNING, STOPPING, RunStatus
 from .child_process import ChildResult
+from .evaluate_box import EvaluateBox
 from .forms import ConfigForm, widget_words
 from .layer_tools import (
     PROPOSALS_SUFFIX,
@@ -132,6 +133,9 @@ class PredictWidget(QWidget):
         layout.addWidget(self.status_label)
         self.proofread = ProofreadBox(napari_viewer, self._recording_key)
         layout.addWidget(self.proofread)
+        self.evaluation = EvaluateBox(napari_viewer)
+        self.evaluation.evaluate_button.clicked.connect(self.evaluate)
+        layout.addWidget(self.evaluation)
         layout.addWidget(self.accept_button)
 
         self.predict_button.clicked.connect(self.start)
@@ -174,8 +178,13 @@ class PredictWidget(QWidget):
         return self.viewer.layers[name]
 
     # --------------------------------------------------------------------------------- run
-    def start(self) -> bool:
-        """Check the inputs and start ``das predict`` on the current recording."""
+    def evaluate(self) -> bool:
+        """Predict the current recording and score the prediction against its annotation
+        layers (the metrics of ``das evaluate``), shown in the Evaluate panel."""
+        return self.start(evaluate=True)
+
+    def start(self, evaluate: bool = False) -> bool:
+        """Check the inputs and predict the current recording (in the warm child process)."""
         if self.runner.is_running:
             show_error("a prediction is already running")
             return False
@@ -197,6 +206,10 @@ class PredictWidget(QWidget):
             audio_path = recording_audio(layer, tmpdir)
             name = recording_key(layer)  # "<stem> events_proposals" etc.
             csv = os.path.join(tmpdir, "prediction_annotations.csv")
+            truth = None
+            if evaluate:
+                truth = os.path.join(tmpdir, "truth_annotations.csv")
+                self.evaluation.truth_annotations(self.viewer, name).to_file(truth)
         except DasError as err:
             if tmpdir:
                 shutil.rmtree(tmpdir, ignore_errors=True)
@@ -209,7 +222,8 @@ class PredictWidget(QWidget):
                      "proofread": self.proofread_check.isChecked()}
         self.progress_bar.setRange(0, 0)
         self.note = ""
-        child, request = self.warm.submit(audio_path, csv, stem, config.to_dict())
+        child, request = self.warm.submit(audio_path, csv, stem, config.to_dict(), truth,
+                                          self.evaluation.tolerance())
         self.runner.start_request(child, self.warm.records(child, request),
                                   on_result=self._finished)
         return True
@@ -233,6 +247,8 @@ class PredictWidget(QWidget):
                 text += f"; {self.note}" if self.note else ""
                 self.status_label.setText(text)
                 show_info(text)
+                if data.get("evaluation"):
+                    self.evaluation.show_result(data["evaluation"])
         finally:
             self._cleanup_tmp()
 
@@ -285,8 +301,8 @@ class PredictWidget(QWidget):
             self.progress_bar.setValue(min(current, total))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        self.runner.shutdown()
         self.warm.close()
+        self.runner.shutdown()
         self._cleanup_tmp()
         super().closeEvent(event)
 

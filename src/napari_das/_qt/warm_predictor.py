@@ -45,12 +45,16 @@ class WarmPredictor:
         return self.child
 
     def submit(self, path: str, output: str, model: str,
-               config: dict[str, Any] | None = None) -> tuple[ChildRun, int]:
-        """Send a request; returns the child and the request id."""
+               config: dict[str, Any] | None = None, annotations: str | None = None,
+               tolerance: float = 0.01) -> tuple[ChildRun, int]:
+        """Send a request (with ``annotations``: also evaluate against them); returns the child
+        and the request id."""
         child = self.ensure()
         self._next_id += 1
         request = {"id": self._next_id, "path": str(path), "output": str(output),
                    "model": str(model), "config": dict(config or {})}
+        if annotations:
+            request.update(annotations=str(annotations), tolerance=float(tolerance))
         if not child.write_line(json.dumps(request)):
             child.wait(timeout=5)
         return child, self._next_id
@@ -77,7 +81,7 @@ class WarmPredictor:
             return ChildResult(returncode=None if stopped else 1, error=None if stopped
                                else last.message, stopped=stopped, records=child.records_seen)
         result = child.result()  # the child ended without answering
-        if result.error is None:
+        if result.error is None and not result.stopped:
             result.error = f"das serve-predict ended (exit code {result.returncode})"
         return result
 
@@ -85,7 +89,9 @@ class WarmPredictor:
         """Stop the request in progress (the child and its model stay)."""
         return self.child is not None and self.child.send(signal.SIGINT)
 
-    def close(self, grace: float = 2.0) -> None:
+    def close(self, grace: float = 10.0) -> None:
+        """Ask the child to quit (TensorFlow takes a few seconds to exit); stop it after
+        ``grace`` seconds."""
         if self.child is None:
             return
         if self.child.is_running:
