@@ -23,12 +23,6 @@ from napari.utils.notifications import show_error
 from qtpy.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -57,9 +51,8 @@ from .layer_tools import (
 from .legend import LiveDuration, fill_legend, selection_text
 from .navigation import NavigationControls
 from .playback import PlaybackControls
+from .song_types import CATEGORIES, SongTypesBox
 from .threshold import ThresholdControls
-
-CATEGORIES = ("event", "segment")
 
 
 class AnnotateWidget(QWidget):
@@ -79,30 +72,11 @@ class AnnotateWidget(QWidget):
 
         self.recording_combo = QComboBox()
         self.recording_combo.setToolTip("the recording (spectrogram layer) being annotated")
-        self.types_list = QListWidget()
-        self.types_list.setToolTip("song types; number keys 1-9 and 0 (the 10th) pick one")
-        self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("song type name")
-        self.category_combo = QComboBox()
-        self.category_combo.addItems(CATEGORIES)
-        self.add_button = QPushButton("Add")
-        self.rename_button = QPushButton("Rename")
-        self.remove_button = QPushButton("Remove")
-        self.active_label = QLabel("active: none")
-        new_row = QHBoxLayout()
-        new_row.addWidget(self.name_edit, 2)
-        new_row.addWidget(self.category_combo, 1)
-        edit_row = QHBoxLayout()
-        for b in (self.add_button, self.rename_button, self.remove_button):
-            edit_row.addWidget(b)
-        types_box = QGroupBox("Song types")
-        types_layout = QVBoxLayout(types_box)
-        types_layout.addWidget(self.types_list)
-        types_layout.addLayout(new_row)
-        types_layout.addLayout(edit_row)
-        types_layout.addWidget(self.active_label)
-        types_layout.addWidget(QLabel("event: click to add · segment: drag a rectangle\n"
-                                      "select mode: move/delete (Backspace)"))
+        types_box = SongTypesBox(self, lambda message: show_error(message))
+        self.types_list, self.active_label = types_box.types_list, types_box.active_label
+        self.name_edit, self.category_combo = types_box.name_edit, types_box.category_combo
+        self.add_button, self.rename_button = types_box.add_button, types_box.rename_button
+        self.remove_button = types_box.remove_button
 
         self.export_box = ExportBox(self.export)
 
@@ -126,10 +100,6 @@ class AnnotateWidget(QWidget):
         layout.addWidget(self.threshold)
         layout.addWidget(self.export_box)
 
-        self.add_button.clicked.connect(self._add_clicked)
-        self.rename_button.clicked.connect(self._rename_clicked)
-        self.remove_button.clicked.connect(self._remove_clicked)
-        self.types_list.currentRowChanged.connect(self._row_changed)
         self.recording_combo.currentTextChanged.connect(self._recording_changed)
         if napari_viewer is not None:
             napari_viewer.layers.events.inserted.connect(self.refresh)
@@ -453,33 +423,3 @@ class AnnotateWidget(QWidget):
         if self.autosave is not None:  # saved: the recovery file is no longer needed
             self.autosave.discard(recording)
         return paths
-
-    # --------------------------------------------------------------------------- buttons
-    def _add_clicked(self) -> None:
-        try:
-            self.add_type(self.name_edit.text(), self.category_combo.currentText())
-            self.name_edit.clear()
-        except DasError as err:
-            show_error(str(err))
-
-    def _rename_clicked(self) -> None:
-        try:
-            if self.active is None:
-                raise DasError("pick the song type to rename")
-            self.rename_type(self.active, self.name_edit.text())
-            self.name_edit.clear()
-        except DasError as err:
-            show_error(str(err))
-
-    def _remove_clicked(self) -> None:
-        if self.active is None:
-            return
-        try:
-            self.remove_type(self.active)
-        except DasError as err:
-            show_error(str(err))
-
-    def _row_changed(self, row: int) -> None:
-        names = list(self.categories)
-        if 0 <= row < len(names) and names[row] != self.active:
-            self.set_active(names[row])
