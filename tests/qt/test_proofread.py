@@ -93,6 +93,7 @@ def test_predict_approve_reject_undo_on_finch(make_napari_viewer, qtbot, finch_m
     assert len(truth_before) == 50
     _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Predict")
     widget.set_model(finch_model)
+    assert "(from the song durations at training)" in widget.model_label.text()
     assert widget.start()
     qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=300_000)
     assert errors == [], errors

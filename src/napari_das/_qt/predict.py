@@ -104,6 +104,10 @@ class PredictWidget(QWidget):
         self.proofread_check.setChecked(True)
         top = QFormLayout()
         top.addRow("Model", model_row)
+        self.model_label = QLabel("")
+        self.model_label.setWordWrap(True)
+        self.model_edit.editingFinished.connect(self._describe_model)
+        top.addRow("", self.model_label)
         top.addRow("Recording", recording_row)
         top.addRow("Proofreading", self.proofread_check)
 
@@ -155,10 +159,25 @@ class PredictWidget(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Choose a trained model",
                                               self.model_edit.text(), MODEL_FILTER)
         if path:
-            self.model_edit.setText(path)
+            self.set_model(path)
 
     def set_model(self, path: str | os.PathLike) -> None:
         self.model_edit.setText(os.fspath(path))
+        self._describe_model()
+
+    def _describe_model(self, *_: Any) -> str:
+        """Say which post-processing the model brings (its _params.yaml; no TensorFlow)."""
+        from ..core.io.params import load_params
+        from ..core.post.defaults import describe_postprocessing
+
+        text = ""
+        try:
+            params = load_params(model_stem(self.model_edit.text().strip()))
+            text = describe_postprocessing(params)
+        except (DasError, OSError, ValueError):
+            pass
+        self.model_label.setText(text)
+        return text
 
     def refresh_recordings(self, *_: Any) -> None:
         if self.viewer is None:

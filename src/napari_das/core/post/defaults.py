@@ -85,3 +85,28 @@ def derived_postprocessing(params: dict[str, Any]) -> tuple[float | None, float 
     minlen = FRACTION * min(shortest) if shortest else None
     return (None if fillgap is None else round(fillgap, 6),
             None if minlen is None else round(minlen, 6))
+
+
+def describe_postprocessing(params: dict[str, Any]) -> str:
+    """One line saying which fill gap and minimum length ``das predict`` uses by default.
+
+    >>> describe_postprocessing({"post_opt": {"gap_dur": 0.005, "min_len": 0.02}})
+    "the model's post-processing: fill gap 5 ms, min length 20 ms (chosen at training)"
+    >>> describe_postprocessing({})
+    'the model has no post-processing: set a min length and fill gap, or every fragment stays'
+    """
+    optimized = params.get("post_opt")
+    if isinstance(optimized, dict) and optimized.get("gap_dur") is not None:
+        gap, minlen, source = optimized.get("gap_dur"), optimized.get("min_len"), \
+            "chosen at training"
+    else:
+        gap, minlen = derived_postprocessing(params)
+        source = "from the song durations at training"
+    if gap is None and minlen is None:
+        return ("the model has no post-processing: set a min length and fill gap, or every "
+                "fragment stays")
+
+    def ms(value: Any) -> str:
+        return "none" if value is None else f"{1000 * float(value):.3g} ms"
+
+    return f"the model's post-processing: fill gap {ms(gap)}, min length {ms(minlen)} ({source})"
