@@ -131,6 +131,17 @@ def test_play_from_the_cursor(make_napari_viewer, finch, qtbot):
     widget.playback.stop()
 
 
+def test_the_playhead_allows_for_the_output_latency(make_napari_viewer, finch, qtbot):
+    viewer, widget, output = _viewer(make_napari_viewer, finch, qtbot)
+    time_view(viewer).show_seconds(1.0, 2.0)
+    assert widget.playback.play_view()
+    stream = output.streams[-1]
+    stream.latency = 0.1  # s, as sounddevice reports it
+    stream.pump(48000 // 2)  # 0.5 s handed over, 0.4 s heard
+    assert widget.playback.player.position() == pytest.approx(1.4)
+    widget.playback.stop()
+
+
 def test_no_audio_device_is_one_line(make_napari_viewer, finch, monkeypatch, qtbot):
     shown: list[str] = []
     monkeypatch.setattr(playback_module, "show_error", shown.append)

@@ -159,6 +159,8 @@ class AnnotateWidget(QWidget):
             self._read_types()
             return
         self._recording = key
+        self.playback.stop()  # another recording: its audio is not the one playing
+        self.threshold.schedule()  # the envelope of the recording now shown
         self.categories = dict(self._types_of.get(key, {})) if key is not None else {}
         self.active = None
         self._read_types()

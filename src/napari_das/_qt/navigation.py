@@ -15,8 +15,8 @@ import numpy as np
 from napari.utils.notifications import show_error
 from qtpy.QtWidgets import QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QWidget
 
-from .._napari.history import edit_history
 from .._napari.display import DISPLAY_KEYS
+from .._napari.history import edit_history
 from .._napari.time_view import NAVIGATION_KEYS, time_view
 from .playback import PLAYBACK_KEYS
 

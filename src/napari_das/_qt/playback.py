@@ -127,8 +127,12 @@ class Player:
         return self._frame >= len(self.samples)
 
     def position(self) -> float:
-        """The recording time (s) of the last sample handed to the device."""
-        return self.start_seconds + self._frame / self.rate / self.slowdown
+        """The recording time (s) being heard: the last sample handed to the device, less the
+        stream's output latency (sounddevice's ``latency``; 0 for streams without one)."""
+        latency = getattr(self.stream, "latency", 0.0)
+        latency = float(latency) if isinstance(latency, (int, float)) else 0.0
+        frame = max(0.0, self._frame - latency * self.rate)
+        return self.start_seconds + frame / self.rate / self.slowdown
 
     def stop(self) -> None:
         stream, self.stream = self.stream, None

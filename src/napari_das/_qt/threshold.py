@@ -100,12 +100,12 @@ class ThresholdControls(QGroupBox):
         self.redraw_timer.timeout.connect(self.draw)
         self.show_check.toggled.connect(self._toggled)
         for spin in (self.threshold_spin, self.smooth_spin):
-            spin.valueChanged.connect(self._schedule)
+            spin.valueChanged.connect(self.schedule)
         self.detect_button.clicked.connect(lambda: self.detect())
         if viewer is not None:
             for emitter in (viewer.camera.events.zoom, viewer.camera.events.center,
                             viewer.canvas.events.size):
-                emitter.connect(self._schedule)
+                emitter.connect(self.schedule)
 
     # -------------------------------------------------------------------------- envelope
     def view_envelope(self) -> tuple[np.ndarray, float, int]:
@@ -131,7 +131,8 @@ class ThresholdControls(QGroupBox):
         return self.band_px * (1 - ENVELOPE_HEIGHT * self.threshold_spin.value()
                                / self.display_max)
 
-    def _schedule(self, *_: Any) -> None:
+    def schedule(self, *_: Any) -> None:
+        """Redraw soon (after camera changes settle), if shown."""
         if self.show_check.isChecked():  # also during a draw: adding the layer may move
             self.redraw_timer.start()     # the camera (the time view adopts it)
 
