@@ -1,6 +1,7 @@
 """Screenshots of the napari-das widgets for the docs (``make screenshots``).
 
-Opens the Bengalese finch sample at a 1 s zoom with the Annotate widget, then the synthetic
+Opens the Bengalese finch sample at a 1 s zoom with the Annotate widget (waveform strip and
+legend), an hour-long recording at whole-file zoom (``--finch-only`` stops here), then the synthetic
 fly-song sample with its annotations, docks each widget, runs what makes the picture meaningful (a small dataset, a short real training run for the loss curve, a prediction
 shown as proposals) and saves ``viewer.screenshot(canvas_only=False)`` PNGs into docs/images/.
 Without a display it re-runs itself under ``xvfb-run`` (or PyVirtualDisplay, which pytest-xvfb
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 IMAGES = Path(__file__).resolve().parent / "images"
-SIZE = (1400, 860)
+SIZE = (1600, 1000)
 
 
 def _wait(app, condition, timeout: float, what: str) -> None:
@@ -83,6 +84,45 @@ def _finch(app) -> None:
     viewer.close()
 
 
+def _hour_recording(path: Path, minutes: int = 60) -> None:
+    """Quiet noise with the packaged finch song (CC BY 4.0) every 7 minutes, as int16 WAV."""
+    import numpy as np
+    import soundfile as sf
+
+    from napari_das._napari.sample_data import DATA_DIR, FINCH_STEM
+
+    song, rate = sf.read(DATA_DIR / f"{FINCH_STEM}.wav", dtype="int16")
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(path, "w", rate, 1, "PCM_16") as out:
+        for minute in range(minutes):
+            x = (rng.standard_normal(60 * rate) * 30).astype(np.int16)
+            if minute % 7 == 3:
+                at = int(rng.integers(0, 60 * rate - len(song)))
+                x[at:at + len(song)] = np.clip(x[at:at + len(song)].astype(np.int32) + song,
+                                               -32768, 32767)
+            out.write(x)
+
+
+def _overview(app, work: Path) -> None:
+    """An hour-long recording at whole-file zoom: the envelope strip shows where the songs
+    are, time ticks in m:ss."""
+    import napari
+    from napari_das._napari.time_view import time_view
+
+    path = work / "one_hour.wav"
+    _hour_recording(path)
+    viewer = napari.Viewer(title="napari-das")
+    viewer.window.resize(*SIZE)
+    viewer.open(str(path), plugin="napari-das")
+    _settle(app, 1.0)
+    view = time_view(viewer)
+    view.strip.wait_ready(app.processEvents, timeout=120)
+    view.show_seconds(0.0, view.duration())
+    _save(viewer, app, "viewer_overview.png")
+    viewer.close()
+    path.unlink()
+
+
 def main() -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     display = None
@@ -113,7 +153,8 @@ def _run() -> int:
     work = Path(tempfile.mkdtemp(prefix="napari-das-screenshots-"))
     app = QApplication.instance() or QApplication([])
     _finch(app)
-    if "--finch-only" in sys.argv:
+    _overview(app, work)
+    if "--finch-only" in sys.argv:  # the viewer pictures only (no training)
         return 0
     viewer = napari.Viewer(title="napari-das")
     viewer.window.resize(*SIZE)
