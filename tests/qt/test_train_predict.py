@@ -210,6 +210,11 @@ def test_train_widget_promises(make_napari_viewer, qtbot, fake_child, tmp_path, 
     widget.stop()
     qtbot.waitUntil(lambda: widget.status.state == "stopped", timeout=30_000)
     assert infos and infos[-1].startswith("training stopped") and "finished" not in infos[-1]
+    errors: list[str] = []
+    monkeypatch.setattr(train, "show_error", errors.append)
+    widget.set_values({"init_from": str(tmp_path / "x"), "resume": str(tmp_path / "y")})
+    assert not widget.start() and "--" not in errors[-1], errors
+    assert '"Initialise from model"' in errors[-1] and '"Resume"' in errors[-1], errors
     words = widget.runner.words("result files exist: choose another --save-name or --resume")
     assert words == 'result files exist: choose another "Name" or "Resume"', words
 

@@ -232,7 +232,7 @@ class PredictWidget(QWidget):
         except DasError as err:
             if tmpdir:
                 shutil.rmtree(tmpdir, ignore_errors=True)
-            show_error(str(err))
+            show_error(self.runner.words(str(err)))
             return False
         self._cleanup_tmp()
         self._tmpdir = tmpdir
@@ -295,7 +295,7 @@ class PredictWidget(QWidget):
             layer = self.current_recording()
             layers = accept_proposals(self.viewer, recording=recording_key(layer))
         except DasError as err:
-            show_error(str(err))
+            show_error(self.runner.words(str(err)))
             return []
         if not layers:
             show_info("no _proposals layers to accept")

@@ -260,7 +260,7 @@ class TrainWidget(QWidget):
         try:
             write_config_file(path, self.values())  # the format of das train --config
         except (DasError, OSError) as err:
-            show_error(str(err))
+            show_error(self.runner.words(str(err)))
             return None
         return os.fspath(path)
 
@@ -282,7 +282,7 @@ class TrainWidget(QWidget):
             try:
                 values = config_from_params(path)
             except DasError as err:
-                show_error(str(err))
+                show_error(self.runner.words(str(err)))
                 return False
         # a loaded run gets a fresh name (a timestamp) and never continues the old run
         values = {k: v for k, v in values.items() if k not in ("save_name", "resume")}
@@ -295,7 +295,7 @@ class TrainWidget(QWidget):
         try:
             network, training = self.configs()
         except DasError as err:
-            show_error(str(err))
+            show_error(self.runner.words(str(err)))
             return None
         if path is None:
             dialog = SchedulerDialog(self)
@@ -334,7 +334,7 @@ class TrainWidget(QWidget):
                                training.data_dir)
             argv = das_argv("train", training, network)
         except DasError as err:
-            show_error(str(err))
+            show_error(self.runner.words(str(err)))
             return False
         self.progress_bar.setMaximum(max(int(training.nb_epoch), 1))
         self.progress_bar.setValue(0)
