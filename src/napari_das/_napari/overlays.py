@@ -33,9 +33,12 @@ class ViewBox:
 
     @classmethod
     def of(cls, viewer: Any) -> ViewBox:
-        zoom = max(float(viewer.camera.zoom), 1e-12)
+        from .time_view import camera
+
+        cam = camera(viewer)  # viewer.scene.camera (viewer.camera is deprecated in 0.9)
+        zoom = max(float(cam.zoom), 1e-12)
         height, width = (float(s) for s in viewer.canvas.size)
-        cy, cx = (float(c) for c in viewer.camera.center[-2:])
+        cy, cx = (float(c) for c in cam.center[-2:])
         return cls(cy - height / 2 / zoom, cx - width / 2 / zoom, zoom, height, width)
 
     def x_px(self, seconds: float | np.ndarray) -> float | np.ndarray:

@@ -18,7 +18,7 @@ import pandas as pd
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from .._napari.time_view import time_view
+from .._napari.time_view import camera, time_view
 from ..core.errors import DasError
 from ..core.io.annotations import CHANNEL, COLUMNS, Annotations
 from .layer_tools import recording_samples, spectrogram_layers_of
@@ -78,8 +78,8 @@ class ChannelControls(QWidget):
         self.timer.timeout.connect(self.apply)
         self.combo.currentTextChanged.connect(lambda *_: self.apply())
         if viewer is not None:
-            viewer.camera.events.center.connect(self._camera_changed)
-            viewer.camera.events.zoom.connect(self._camera_changed)
+            camera(viewer).events.center.connect(self._camera_changed)
+            camera(viewer).events.zoom.connect(self._camera_changed)
         self.setVisible(False)
 
     def layers(self) -> list:

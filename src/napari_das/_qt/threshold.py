@@ -29,7 +29,7 @@ from qtpy.QtWidgets import (
 )
 
 from .._napari.overlays import ScreenOverlay, ViewBox
-from .._napari.time_view import time_view
+from .._napari.time_view import camera, time_view
 from ..core import timebase
 from ..core.data.playback import MAX_PLAY_SECONDS
 from ..core.errors import DasError
@@ -103,7 +103,7 @@ class ThresholdControls(QGroupBox):
             spin.valueChanged.connect(self.schedule)
         self.detect_button.clicked.connect(lambda: self.detect())
         if viewer is not None:
-            for emitter in (viewer.camera.events.zoom, viewer.camera.events.center,
+            for emitter in (camera(viewer).events.zoom, camera(viewer).events.center,
                             viewer.canvas.events.size):
                 emitter.connect(self.schedule)
 
