@@ -139,7 +139,12 @@ def test_the_playhead_allows_for_the_output_latency(make_napari_viewer, finch, q
     stream.latency = 0.1  # s, as sounddevice reports it
     stream.pump(48000 // 2)  # 0.5 s handed over, 0.4 s heard
     assert widget.playback.player.position() == pytest.approx(1.4)
-    widget.playback.stop()
+    stream.pump(48000 // 2)  # all handed over, the last 0.1 s not heard yet: still playing
+    qtbot.wait(100)
+    assert widget.playback.player.playing and not stream.closed
+    stream.pump(48000 // 10)  # silence while the last 0.1 s plays out
+    qtbot.waitUntil(lambda: stream.closed, timeout=2000)
+    assert widget.playback.player.position() == pytest.approx(2.0)
 
 
 def test_no_audio_device_is_one_line(make_napari_viewer, finch, monkeypatch, qtbot):

@@ -93,7 +93,8 @@ class Player:
         self.rate = DEFAULT_OUTPUT_RATE
         self.start_seconds = 0.0
         self.slowdown = 1.0
-        self._frame = 0
+        self._frame = 0  # samples handed to the device
+        self._sent = 0  # frames handed to the device, the silence after the end included
         self._lock = threading.Lock()
 
     def play(self, data: np.ndarray, samplerate: float, start_seconds: float,
@@ -104,7 +105,7 @@ class Player:
         rate = self.output.output_rate()
         samples = playback_samples(data, samplerate, slowdown, rate)
         with self._lock:
-            self.samples, self.rate, self._frame = samples, rate, 0
+            self.samples, self.rate, self._frame, self._sent = samples, rate, 0, 0
             self.start_seconds, self.slowdown = float(start_seconds), float(slowdown)
         stream = self.output.open(rate, self._callback)
         self.stream = stream
@@ -115,6 +116,7 @@ class Player:
         with self._lock:
             chunk = self.samples[self._frame:self._frame + frames]
             self._frame += len(chunk)
+            self._sent += frames
         outdata[:len(chunk), 0] = chunk
         outdata[len(chunk):] = 0
 
@@ -124,14 +126,17 @@ class Player:
 
     @property
     def finished(self) -> bool:
-        return self._frame >= len(self.samples)
+        """Every sample handed over and, allowing for the output latency, heard."""
+        return self._sent - self._latency_frames() >= len(self.samples)
+
+    def _latency_frames(self) -> float:
+        latency = getattr(self.stream, "latency", 0.0)
+        return float(latency) * self.rate if isinstance(latency, (int, float)) else 0.0
 
     def position(self) -> float:
         """The recording time (s) being heard: the last sample handed to the device, less the
         stream's output latency (sounddevice's ``latency``; 0 for streams without one)."""
-        latency = getattr(self.stream, "latency", 0.0)
-        latency = float(latency) if isinstance(latency, (int, float)) else 0.0
-        frame = max(0.0, self._frame - latency * self.rate)
+        frame = min(max(0.0, self._sent - self._latency_frames()), len(self.samples))
         return self.start_seconds + frame / self.rate / self.slowdown
 
     def stop(self) -> None:
