@@ -160,7 +160,7 @@ class PlaybackControls(QWidget):
         self.viewer = viewer
         self.recording_layer = recording_layer or (lambda: None)
         self.player = Player(output)
-        self.playhead = ScreenOverlay(viewer, "playhead", color="#00ff66") if viewer else None
+        self.playhead = ScreenOverlay(viewer, "playhead", color="white") if viewer else None
         self.play_button = QPushButton("Play view")
         self.play_button.setToolTip("play the visible window (Space; Space again stops)")
         self.cursor_button = QPushButton("From cursor")
