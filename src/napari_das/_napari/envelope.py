@@ -73,6 +73,7 @@ class EnvelopeTable:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._peak = 0.0
         self.error: str | None = None
 
     # ------------------------------------------------------------------------- filling
@@ -126,15 +127,13 @@ class EnvelopeTable:
             self.low[first_bin:last_bin] = low
             self.high[first_bin:last_bin] = high
             self.sumsq[first_bin:last_bin] = sumsq
+            self._peak = max(self._peak, float(max(-low.min(), high.max())))
             self._done[block] = True
 
     # ------------------------------------------------------------------------ querying
     def peak(self) -> float:
         """Largest absolute sample value computed so far (0 if none)."""
-        with self._lock:
-            values = np.concatenate([self.low[np.isfinite(self.low)],
-                                     self.high[np.isfinite(self.high)]])
-        return float(np.abs(values).max()) if values.size else 0.0
+        return self._peak
 
     def columns(self, t0: float, t1: float, ncols: int) -> ColumnEnvelope:
         """The envelope of ``ncols`` equal columns over ``[t0, t1)`` seconds."""

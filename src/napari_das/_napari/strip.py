@@ -235,17 +235,28 @@ class WaveformStrip:
 
     def _put(self, viewer: Any, layer: Any, name: str, picture: np.ndarray, translate, zoom
              ) -> Any:
-        scale = (1.0 / zoom, 1.0 / zoom)
+        """Show ``picture`` with its top-left pixel centre at world ``translate``, one pixel per
+        canvas pixel.  The placement is one ``affine`` (a single napari event), the picture is
+        written into the layer's array when the shape allows and the layer refreshed (no data
+        event, so napari does not recompute the dims for it)."""
+        affine = np.array([[1.0 / zoom, 0.0, translate[0]], [0.0, 1.0 / zoom, translate[1]],
+                           [0.0, 0.0, 1.0]])
         if layer is not None and layer in viewer.layers:
-            layer.scale = scale
-            layer.translate = translate
-            layer.data = picture
+            if not np.array_equal(layer.affine.affine_matrix, affine):
+                layer.affine = affine
+            data = layer.data
+            if data.shape == picture.shape and data.flags.writeable:
+                if not np.array_equal(data, picture):
+                    data[...] = picture
+                    layer.refresh()
+            else:
+                layer.data = picture.copy()
             return layer
         if layer is not None:  # the user deleted it: no strip until asked again
             self.enabled = False
             return None
         active = viewer.layers.selection.active
-        new = viewer.add_image(picture, rgb=True, name=name, scale=scale, translate=translate,
+        new = viewer.add_image(picture.copy(), rgb=True, name=name, affine=affine,
                                metadata={"das": {"kind": "strip"}}, blending="translucent",
                                units=("s", "s"))
         if active is not None:

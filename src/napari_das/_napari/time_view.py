@@ -76,6 +76,7 @@ class TimeView:
         self._busy = False
         self._strip_px = 0.0
         self.strip: Any = None  # the waveform strip (napari_das._napari.strip), once attached
+        self._quiet = False
         self.listeners: list = []  # called after every change of the view (strip, contrast)
         self.extra_keys: dict = {}  # more key actions for viewer and annotation layers (R/T)
         self.display: Any = None  # contrast, FFT size, colour map (napari_das._napari.display)
@@ -154,10 +155,17 @@ class TimeView:
             raise ValueError(f"the time range must be increasing, not {start}-{stop}")
         viewer = self.viewer
         cam = camera(viewer)
-        cam.zoom = viewer.canvas.size[1] / (stop - start)
+        self._quiet = True  # one notification for zoom and centre together
+        try:
+            cam.zoom = viewer.canvas.size[1] / (stop - start)
+        finally:
+            self._quiet = False
         centre = list(cam.center)
         centre[-1] = (start + stop) / 2
-        cam.center = tuple(centre)
+        if centre != list(cam.center):
+            cam.center = tuple(centre)
+        else:
+            self._notify()
 
     def go_to(self, seconds: float) -> None:
         """Centre the view on ``seconds`` (clipped to the recording), keeping the zoom."""
@@ -259,6 +267,8 @@ class TimeView:
         self._notify()
 
     def _notify(self) -> None:
+        if self._quiet:
+            return
         for listener in list(self.listeners):
             try:
                 listener()
