@@ -95,3 +95,20 @@ def test_in_view_and_walk_in_time_or_by_confidence(viewer_with_proposals):
     assert prop.step(by_conf, None, 1, by_confidence=True)[3] == 0.3
     last = by_conf[-1]
     assert prop.step(by_conf, (last[0], last[2]), 1, by_confidence=True) is None
+
+
+def test_accept_all_is_one_undo_step(viewer_with_proposals):
+    from napari_das._qt.layer_tools import accept_proposals
+
+    viewer = viewer_with_proposals
+    seg, ev = viewer.layers["rec segments_proposals"], viewer.layers["rec events_proposals"]
+    truth, truth_ev = viewer.layers["rec segments"], viewer.layers["rec events"]
+    before = (truth.features.copy(), truth_ev.features.copy())
+    history = edit_history(viewer)
+    steps = len(history.undo_stack)
+    accept_proposals(viewer, recording="rec")
+    assert len(seg.data) == len(ev.data) == 0 and len(truth.data) == 6
+    assert len(history.undo_stack) == steps + 1
+    history.undo()
+    assert truth.features.equals(before[0]) and truth_ev.features.equals(before[1])
+    assert len(seg.data) == 3 and len(ev.data) == 2

@@ -213,8 +213,15 @@ def accept_proposals(viewer: Any, recording: str | None = None) -> list:
     The target layer is created if missing and otherwise updated in place; the emptied proposal
     layer is hidden (not removed: see :func:`update_layer`).  Returns the annotation layers.
     Song types are read from the ``name`` feature, so the merged layer holds the existing
-    annotations plus the accepted proposals.
+    annotations plus the accepted proposals.  One undo step (``_napari.history``).
     """
+    from .._napari.history import edit_history
+
+    with edit_history(viewer).transaction():  # one undo step
+        return _accept_proposals(viewer, recording)
+
+
+def _accept_proposals(viewer: Any, recording: str | None) -> list:
     from .._napari.layers import annotations_to_layers, layers_to_annotations
 
     results = []

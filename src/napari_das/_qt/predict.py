@@ -272,6 +272,7 @@ class PredictWidget(QWidget):
             self._cleanup_tmp()
 
     def _add_predictions(self) -> list:
+        from .._napari.history import edit_history
         from .._napari.layers import annotations_to_layers
         from .._napari.proposals import proposal_tuples
         from ..core.inference.proposals import read_proposals
@@ -285,9 +286,12 @@ class PredictWidget(QWidget):
         freq_range = (0.0, self._job["fmax"])
         if not self._job["proofread"]:
             tuples = annotations_to_layers(annotations, freq_range, name=self._job["name"])
-            return add_layer_tuples(self.viewer, tuples, replace=True)
-        tuples = proposal_tuples(annotations, confidence, freq_range, self._job["name"])
-        return add_layer_tuples(self.viewer, tuples, suffix=PROPOSALS_SUFFIX, replace=True)
+            suffix = ""
+        else:
+            tuples = proposal_tuples(annotations, confidence, freq_range, self._job["name"])
+            suffix = PROPOSALS_SUFFIX
+        with edit_history(self.viewer).transaction():  # a prediction is one undo step
+            return add_layer_tuples(self.viewer, tuples, suffix=suffix, replace=True)
 
     def accept(self) -> list:
         """Turn every ``*_proposals`` layer into annotations (merged with existing ones)."""
