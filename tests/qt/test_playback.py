@@ -167,6 +167,17 @@ def test_no_audio_device_is_one_line(make_napari_viewer, finch, monkeypatch, qtb
                      "apt-get install libportaudio2)"]
     assert not widget.playback.player.playing
 
+    class Busy(FakeOutput):  # the device refuses to start
+        def open(self, samplerate, callback):
+            stream = super().open(samplerate, callback)
+            stream.start = lambda: (_ for _ in ()).throw(RuntimeError("Device unavailable"))
+            return stream
+
+    widget.playback.player.output = busy = Busy()
+    assert not widget.playback.play_view()
+    assert shown[-1] == "no audio output: Device unavailable"
+    assert busy.streams[-1].closed and not widget.playback.player.playing
+
 
 def test_the_real_output_without_portaudio_says_so(make_napari_viewer, finch, monkeypatch,
                                                    qtbot):

@@ -108,8 +108,15 @@ class Player:
             self.samples, self.rate, self._frame, self._sent = samples, rate, 0, 0
             self.start_seconds, self.slowdown = float(start_seconds), float(slowdown)
         stream = self.output.open(rate, self._callback)
+        try:
+            stream.start()
+        except Exception as err:  # noqa: BLE001 - PortAudioError (device busy, gone, ...)
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - a stream that failed to start may not close
+                pass
+            raise NoAudioOutput(f"no audio output: {err}") from None
         self.stream = stream
-        stream.start()
 
     def _callback(self, outdata: np.ndarray, frames: int, time: Any = None,
                   status: Any = None) -> None:
