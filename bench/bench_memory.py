@@ -14,7 +14,10 @@ hour without doubling the disk).  Then, each as its own process, measured with `
    ``_results.h5`` writing (labels whole, ``y_test``/``y_pred`` up to ``--test-arrays-mb``) at
    its end;
 2. ``das evaluate`` of that model: the test scores (with the post-processing chosen at
-   training, so no search).
+   training, so no search);
+3. the post-processing choice alone on the validation split with a fragmented prediction (the
+   targets with a hole every 50 ms and a speck every 94 ms): the tiny network predicts no song,
+   so this row measures the segment lists of many short runs for every candidate.
 
 Prints a table with wall time, peak RSS (``ru_maxrss`` of the child) and the size of the
 arrays the old code held whole, and the CPU (``lscpu``).  The dataset needs
@@ -124,7 +127,48 @@ def run(argv: list[str], env: dict) -> tuple[float, float, int, str]:
             tail)
 
 
+def fragmented(y: np.ndarray, start: int) -> np.ndarray:
+    """A prediction made of the targets with a 3-sample hole in the song every 1600 samples and
+    a 2-sample speck of class 1 every 3001 samples: many short runs for every candidate."""
+    p = np.array(y, np.float32)
+    at = np.arange(start, start + len(p))
+    p[(at % 1600) < 3] = np.eye(p.shape[1], dtype=np.float32)[0]
+    speck = ((at % 3001) < 2) & (np.argmax(y, axis=1) == 0)
+    p[speck] = np.eye(p.shape[1], dtype=np.float32)[1]
+    return p
+
+
+def choice_only(data: Path) -> None:
+    """The post-processing choice alone on the validation split with a fragmented prediction
+    (``TrainingConfig``'s grids: 13 fill gaps x 13 minimum lengths); prints its result."""
+    from napari_das.core.config import TrainingConfig
+    from napari_das.core.evaluation.post_choice import PostChoice
+    from napari_das.core.evaluation.split_predict import split_pieces
+    from napari_das.core.evaluation.streaming import BLOCK_SAMPLES, read_rows
+    from napari_das.core.evaluation.tune import geomspace_grid
+    from napari_das.core.io.store import load_dataset
+
+    dataset = load_dataset(data)
+    val = dataset.splits["val"]
+    d = TrainingConfig(data_dir="x.npy")
+    gaps = [0.0, *geomspace_grid(d.post_opt_fill_gaps_min, d.post_opt_fill_gaps_max,
+                                 d.post_opt_fill_gaps_steps)]
+    lens = [0.0, *geomspace_grid(d.post_opt_min_len_min, d.post_opt_min_len_max,
+                                 d.post_opt_min_len_steps)]
+    params = {"class_names": dataset.class_names, "class_types": dataset.class_types,
+              "samplerate_x_Hz": dataset.samplerate}
+    choice = PostChoice(params, fill_gaps=gaps, min_lens=lens)
+    for a, b in split_pieces(len(val.y), val.boundaries):
+        for start in range(a, b, BLOCK_SAMPLES):
+            yb = read_rows(val.y, start, min(start + BLOCK_SAMPLES, b))
+            choice.push(a, start, yb, fragmented(yb, start))
+    print(choice.result())
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--choice-only"]:
+        choice_only(Path(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--rate", type=int, default=32000)
@@ -156,11 +200,14 @@ def main() -> None:
         for label, argv in (("das train (post-opt search + test evaluation + _results.h5)",
                              train),
                             ("das evaluate (test scores, post-processing from training)",
-                             das + ["evaluate", str(stem)])):
+                             das + ["evaluate", str(stem)]),
+                            ("post-processing choice alone, fragmented prediction (13 x 13 "
+                             "candidates)", [sys.executable, __file__, "--choice-only",
+                                             str(data)])):
             wall, rss, code, tail = run(argv, env)
             rows.append((label, wall, rss, code))
             print(f"  {label}: {wall:.0f} s, peak {rss:.0f} MB, exit {code}", flush=True)
-            if code:
+            if code or "choice" in label:
                 print(tail)
         results = Path(f"{stem}_results.h5")
         size = results.stat().st_size / 2**20 if results.exists() else float("nan")

@@ -114,6 +114,7 @@ def test_streamed_choice_equals_whole_array_choice(seed, boundaries):
     for block in (97, 1000, 1 << 16):  # segments and events cross many block edges
         got = _streamed(p, y, PARAMS, boundaries, block, **kw)
         assert got == ref, (block, got, ref)
+        assert [type(v) for v in got.values()] == [type(v) for v in ref.values()]
     assert choose_postprocessing(p, y, PARAMS, boundaries, **kw) == ref
 
 

@@ -95,12 +95,12 @@ def _scores(truth: Sequence[Piece], pred: Sequence[Piece], tolerance: float,
     """:func:`segment_scores` on pieces of arrays (codes in onset order); None when the score
     cannot exceed ``beat + 1e-9``, and the error rate is only bounded (not computed) when it
     is at least 1 (``syllable_error_rate`` is then None)."""
-    counts = np.zeros((2, 3), np.int64)
+    counts = [[0, 0, 0], [0, 0, 0]]  # python ints: the scores are python floats
     n_true = bound = 0
     for (t_on, t_off, _), (p_on, p_off, _) in zip(truth, pred):
         for row, (t, p) in enumerate(((t_on, p_on), (t_off, p_off))):
             s = metrics.match_events(t, p, tolerance)
-            counts[row] += (s.tp, s.fp, s.fn)
+            counts[row] = [c + v for c, v in zip(counts[row], (s.tp, s.fp, s.fn))]
         n_true += len(t_on)
         bound += abs(len(t_on) - len(p_on))  # the edit distance is at least this
     on, off = _f1(*counts[0]), _f1(*counts[1])
