@@ -144,6 +144,21 @@ def test_predict_approve_reject_undo_on_finch(make_napari_viewer, qtbot, finch_m
     assert widget.warm.child.pid == pid and viewer.layers[layer.name] is layer
     assert len(layer.data) == count
 
+    # predict the view only: its proposals are replaced, the others stay as they were
+    time_view(viewer).show_seconds(2.0, 4.0)
+    t0, t1 = time_view(viewer).visible_seconds()
+    outside = sorted(it for it in segments_of(layer) if it[2] < t0 or it[1] > t1)
+    widget.range_combo.setCurrentText(predict.RANGE_VIEW)
+    assert widget.start()
+    qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=120_000)
+    assert errors == [], errors
+    now = segments_of(layer)
+    assert sorted(it for it in now if it[2] < t0 or it[1] > t1) == outside
+    inside = [it for it in now if not (it[2] < t0 or it[1] > t1)]
+    assert inside and all(t0 - 1e-6 <= it[1] and it[2] <= t1 + 1e-6 for it in inside)
+    assert np.isfinite(prop.confidences(layer)).all()
+    widget.range_combo.setCurrentText(predict.RANGE_ALL)
+
     # evaluate against the hand labels: a row per song type, jump to misses and false alarms
     assert widget.evaluate()
     qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=120_000)

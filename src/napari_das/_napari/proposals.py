@@ -237,3 +237,39 @@ def step(items: list, current: tuple[Any, float] | None, direction: int,
         return items[0] if direction > 0 else items[-1]
     k = position + (1 if direction > 0 else -1)
     return items[k] if 0 <= k < len(items) else None
+
+
+# ------------------------------------------------------------------------- range prediction
+def merged_with_range(layers: list, annotations: Annotations, confidence: np.ndarray,
+                      start: float, stop: float) -> tuple[Annotations, np.ndarray]:
+    """The proposals of ``layers`` outside ``[start, stop]`` s plus a prediction of that range
+    (``annotations`` and ``confidence``, already in recording time): re-predicting a range
+    replaces the proposals there and keeps the others."""
+    from ..core.inference.proposals import CONFIDENCE as COLUMN
+    from ..core.inference.proposals import aligned_confidence
+
+    kept = [layer for layer in layers if len(layer.data)]
+    if not kept:
+        return annotations, np.asarray(confidence, np.float64)
+    old = layers_to_annotations(kept)
+    table = pd.concat([pd.DataFrame({
+        "name": layer.features["name"].astype(str).to_numpy(),
+        "start_seconds": _exact(layer, "start_seconds", 0),
+        "stop_seconds": _exact(layer, "stop_seconds", 1),
+        COLUMN: confidences(layer)}) for layer in kept], ignore_index=True)
+    old_conf = aligned_confidence(old, table)
+    outside = ((old.df["stop_seconds"] < start) | (old.df["start_seconds"] > stop)).to_numpy()
+    new_conf = np.asarray(confidence, np.float64)
+    df = pd.concat([old.df[outside].assign(**{COLUMN: old_conf[outside]}),
+                    annotations.df.assign(**{COLUMN: new_conf})], ignore_index=True)
+    merged = Annotations(df, {**old.categories, **annotations.categories})
+    return merged, aligned_confidence(merged, df)
+
+
+def _exact(layer: Any, column: str, which: int) -> np.ndarray:
+    """Item times from the exact feature where it is set, else from the coordinates."""
+    coords = item_times(layer)[which]
+    if column not in layer.features.columns:
+        return coords
+    exact = pd.to_numeric(layer.features[column], errors="coerce").to_numpy(np.float64)
+    return np.where(np.isfinite(exact), exact, coords)

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from typing import Any
 
+import numpy as np
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -44,6 +45,7 @@ from .layer_tools import (
     PROPOSALS_SUFFIX,
     accept_proposals,
     add_layer_tuples,
+    annotation_layers_of,
     fill_recording_combo,
     recording_audio,
     recording_key,
@@ -51,7 +53,29 @@ from .layer_tools import (
 from .proofread import ProofreadBox
 from .warm_predictor import WarmPredictor
 
+RANGE_ALL, RANGE_VIEW = "whole recording", "time range in view"
 MODEL_FILTER = "DAS models (*_model.h5 *.keras *_model.keras);;All files (*)"
+
+
+def view_audio(viewer: Any, layer: Any, tmpdir: str) -> tuple[str, tuple[float, float]]:
+    """The part of the recording in view as an npz in ``tmpdir``, and its ``(start, stop)`` s
+    (start on a sample, so predictions shift back exactly)."""
+    from .._napari.time_view import time_view
+    from ..core import timebase
+    from ..core.io import audio
+    from .layer_tools import recording_samples
+
+    duration = float(layer.metadata.get("das", {}).get("duration") or np.inf)
+    t0, t1 = time_view(viewer).visible_seconds()
+    t0, t1 = max(0.0, t0), min(duration, t1)
+    data, samplerate = recording_samples(layer, t0, t1)
+    if len(data) < 2:
+        raise DasError("the view shows no part of the recording: scroll to it or predict the "
+                       "whole recording")
+    start = timebase.to_seconds(timebase.to_sample(t0, samplerate), samplerate)
+    path = os.path.join(tmpdir, "view.npz")
+    audio.write(path, data, samplerate, overwrite=True)
+    return path, (float(start), float(start) + len(data) / samplerate)
 
 
 def model_categories(stem: str) -> dict[str, str]:
@@ -109,6 +133,11 @@ class PredictWidget(QWidget):
         self.model_edit.editingFinished.connect(self._describe_model)
         top.addRow("", self.model_label)
         top.addRow("Recording", recording_row)
+        self.range_combo = QComboBox()
+        self.range_combo.addItems([RANGE_ALL, RANGE_VIEW])
+        self.range_combo.setToolTip("predict the whole recording, or only the time range in "
+                                    "view (its proposals replace those there, others stay)")
+        top.addRow("Range", self.range_combo)
         top.addRow("Proofreading", self.proofread_check)
 
         self.form = ConfigForm(PredictionConfig, group_boxes=False)
@@ -222,8 +251,12 @@ class PredictWidget(QWidget):
             layer = self.current_recording()
             meta = layer.metadata.get("das", {})
             tmpdir = tempfile.mkdtemp(prefix="napari-das-predict-")
-            audio_path = recording_audio(layer, tmpdir)
             name = recording_key(layer)  # "<stem> events_proposals" etc.
+            span = None
+            if self.range_combo.currentText() == RANGE_VIEW and not evaluate:
+                audio_path, span = view_audio(self.viewer, layer, tmpdir)
+            else:
+                audio_path = recording_audio(layer, tmpdir)
             csv = os.path.join(tmpdir, "prediction_annotations.csv")
             truth = None
             if evaluate:
@@ -238,7 +271,7 @@ class PredictWidget(QWidget):
         self._tmpdir = tmpdir
         self._job = {"csv": csv, "name": name, "stem": stem, "layer": layer.name,
                      "fmax": float(meta.get("samplerate", 2.0)) / 2,
-                     "proofread": self.proofread_check.isChecked()}
+                     "proofread": self.proofread_check.isChecked(), "span": span}
         self.progress_bar.setRange(0, 0)
         self.note = ""
         child, request = self.warm.submit(audio_path, csv, stem, config.to_dict(), truth,
@@ -284,6 +317,16 @@ class PredictWidget(QWidget):
                                if n not in categories})
             annotations = Annotations(annotations.df, categories)  # same row order
         freq_range = (0.0, self._job["fmax"])
+        span = self._job.get("span")
+        if span is not None:  # a prediction of the view: in recording time, merged
+            from .._napari.proposals import merged_with_range
+
+            annotations = annotations.shifted(span[0])
+            if self._job["proofread"]:
+                layers = annotation_layers_of(self.viewer, proposals=True,
+                                              recording=self._job["name"])
+                annotations, confidence = merged_with_range(layers, annotations, confidence,
+                                                            span[0], span[1])
         if not self._job["proofread"]:
             tuples = annotations_to_layers(annotations, freq_range, name=self._job["name"])
             suffix = ""
