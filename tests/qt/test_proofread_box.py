@@ -52,3 +52,38 @@ def test_panel_approves_in_view_by_type_rejects_and_walks(make_napari_viewer):
     for _ in range(3):
         history.undo()
     assert len(seg.data) == 5 and len(base.data) == 2
+
+
+@pytest.mark.slow
+def test_predict_folder_never_overwrites_ground_truth_unasked(make_napari_viewer, qtbot,
+                                                              tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from napari_das._qt import _runner, predict
+    from napari_das.core.data.synth import write_fly_song_folder
+
+    root = Path(__file__).resolve().parents[2]
+    models = next((p / "das_models" for p in (root.parent / "shared", root.parents[1] / "shared")
+                   if (p / "das_models" / "tcn_model.h5").is_file()), None)
+    if models is None:
+        pytest.skip("DAS reference models not found")
+    errors: list[str] = []
+    for module in (_runner, predict):
+        monkeypatch.setattr(module, "show_error", errors.append)
+    folder = tmp_path / "flies"
+    write_fly_song_folder(folder, nfiles=2, duration=3.0, seed=4)
+    truth = {p: p.read_bytes() for p in folder.glob("*_annotations.csv")}
+    assert len(truth) == 2
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Predict")
+    widget.set_model(models / "tcn_model.h5")
+    asked = []
+    assert not widget.predict_folder(folder, confirm=lambda n, f: asked.append(n) or "cancel")
+    assert asked == [2] and widget.runner.child is None
+    assert widget.predict_folder(folder, confirm=lambda n, f: "subfolder")
+    qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=300_000)
+    assert errors == [] and widget.last_result.ok, (errors, widget.last_result)
+    written = sorted(p.name for p in (folder / "predictions").glob("*_annotations.csv"))
+    assert written == sorted(p.name for p in truth)
+    assert {p: p.read_bytes() for p in truth} == truth  # the ground truth is untouched
+    assert str(folder / "predictions") in widget.status_label.text()

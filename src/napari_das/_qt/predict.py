@@ -146,6 +146,9 @@ class PredictWidget(QWidget):
         scroll.setWidget(self.form)
 
         self.predict_button = QPushButton("Predict")
+        self.folder_button = QPushButton("Predict folder…")
+        self.folder_button.setToolTip("annotate every recording of a folder (<stem>_annotations"
+                                      ".csv next to each; existing ones only if you agree)")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.accept_button = QPushButton("Accept all proposals")
@@ -157,6 +160,7 @@ class PredictWidget(QWidget):
         self.status_label.setWordWrap(True)
         run = QHBoxLayout()
         run.addWidget(self.predict_button, 2)
+        run.addWidget(self.folder_button, 2)
         run.addWidget(self.stop_button, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -171,7 +175,8 @@ class PredictWidget(QWidget):
         layout.addWidget(self.evaluation)
         layout.addWidget(self.accept_button)
 
-        self.predict_button.clicked.connect(self.start)
+        self.predict_button.clicked.connect(lambda: self.start())
+        self.folder_button.clicked.connect(lambda: self.predict_folder())
         self.stop_button.clicked.connect(self.runner.stop)
         self.accept_button.clicked.connect(self.accept)
         self.status.state_changed.connect(self._state_changed)
@@ -226,6 +231,56 @@ class PredictWidget(QWidget):
         return self.viewer.layers[name]
 
     # --------------------------------------------------------------------------------- run
+    def predict_folder(self, folder: str | os.PathLike | None = None, confirm=None) -> bool:
+        """``das predict`` on every recording of a folder (child process); annotation files
+        that exist are replaced only if the user says so (``confirm(count, folder)`` returns
+        "overwrite", "subfolder" or "cancel"; default: a message box)."""
+        from .predict_folder import ask_user, folder_argv
+
+        if self.runner.is_running:
+            show_error("a prediction is already running")
+            return False
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Folder of recordings to annotate")
+            if not folder:
+                return False
+        try:
+            stem = self._checked_model()
+            job = folder_argv(folder, stem, self.form.config(),
+                              confirm or (lambda n, f: ask_user(self, n, f)))
+        except DasError as err:
+            show_error(self.runner.words(str(err)))
+            return False
+        if job is None:
+            return False
+        argv, output = job
+        self._job = {"folder_output": str(output)}
+        self.progress_bar.setRange(0, 0)
+        self.runner.start(argv, on_result=self._folder_finished)
+        return True
+
+    def _folder_finished(self, result: ChildResult) -> None:
+        self.last_result = result
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(1 if result.ok else 0)
+        if result.ok:
+            text = (result.done.message if result.done is not None else "done") + \
+                f" -> {self._job.get('folder_output')}"
+            self.status_label.setText(text)
+            show_info(text)
+
+    def _checked_model(self) -> str:
+        model = self.model_edit.text().strip()
+        if not model:
+            raise DasError("choose a trained model (…_model.h5 or .keras) first")
+        stem = model_stem(model)
+        if not any(os.path.isfile(stem + s) for s in ("_model.h5", "_model.keras", ".keras")):
+            raise DasError("model file not found: choose a …_model.h5 or .keras file", model)
+        if not os.path.isfile(stem + "_params.yaml"):
+            raise DasError("no _params.yaml next to the model: copy it from the training "
+                           "folder", stem + "_params.yaml")
+        return stem
+
     def evaluate(self) -> bool:
         """Predict the current recording and score the prediction against its annotation
         layers (the metrics of ``das evaluate``), shown in the Evaluate panel."""
@@ -238,15 +293,7 @@ class PredictWidget(QWidget):
             return False
         tmpdir = None
         try:
-            model = self.model_edit.text().strip()
-            if not model:
-                raise DasError("choose a trained model (…_model.h5 or .keras) first")
-            stem = model_stem(model)
-            if not any(os.path.isfile(stem + s) for s in ("_model.h5", "_model.keras", ".keras")):
-                raise DasError("model file not found: choose a …_model.h5 or .keras file", model)
-            if not os.path.isfile(stem + "_params.yaml"):
-                raise DasError("no _params.yaml next to the model: copy it from the training "
-                               "folder", stem + "_params.yaml")
+            stem = self._checked_model()
             config = self.form.config()
             layer = self.current_recording()
             meta = layer.metadata.get("das", {})
@@ -356,6 +403,7 @@ class PredictWidget(QWidget):
     def _state_changed(self, state: str) -> None:
         running = state in (RUNNING, STOPPING)
         self.predict_button.setEnabled(not running)
+        self.folder_button.setEnabled(not running)
         self.stop_button.setEnabled(state == RUNNING)
         if not running:
             self.progress_bar.setRange(0, 1)
