@@ -25,6 +25,8 @@ from .lazy_spectrogram import SpectrogramLevel
 PERCENTILES = (2.0, 99.5)
 #: At most this many values enter the percentiles (a regular subsample beyond).
 MAX_VALUES = 200_000
+#: Contrast limits move only when the percentiles moved by more than this (dB): fewer redraws.
+CONTRAST_STEP_DB = 0.5
 #: FFT sizes the R/T keys step through.
 NFFT_RANGE = (32, 8192)
 COLORMAPS = ("magma", "inferno", "viridis", "gray", "gray_r", "turbo", "cividis")
@@ -147,7 +149,7 @@ def set_contrast(layer: Any, limits: tuple[float, float]) -> None:
     range_low, range_high = layer.contrast_limits_range
     if low < range_low or high > range_high:
         layer.contrast_limits_range = (min(low, range_low), max(high, range_high))
-    if not np.allclose(layer.contrast_limits, limits, atol=0.05):
+    if not np.allclose(layer.contrast_limits, limits, atol=CONTRAST_STEP_DB):
         layer.contrast_limits = (low, high)
 
 

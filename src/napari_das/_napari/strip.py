@@ -39,6 +39,9 @@ RMS = (150, 205, 255)
 SAMPLES = (190, 225, 255)
 ZERO = (60, 60, 75)
 
+#: Delay before the strip's layers are added (after the recording's first picture).
+DEFER_SECONDS = 0.25
+
 WAVEFORM_NAME = "waveform"
 FREQ_AXIS_NAME = "kHz axis"
 
@@ -191,7 +194,8 @@ class WaveformStrip:
                 finally:
                     self._creating = False
 
-            self._deferred = Timer(0.01, connect=later, iterations=1, start=True)
+            # a moment after napari's insertion: the spectrogram is drawn first, the strip next
+            self._deferred = Timer(DEFER_SECONDS, connect=later, iterations=1, start=True)
         except Exception:  # noqa: BLE001 - no vispy app: the next camera change draws
             self._deferred = None
 
@@ -248,7 +252,7 @@ class WaveformStrip:
             if data.shape == picture.shape and data.flags.writeable:
                 if not np.array_equal(data, picture):
                     data[...] = picture
-                    layer.refresh()
+                    layer.refresh(thumbnail=False, extent=False, highlight=False)
             else:
                 layer.data = picture.copy()
             return layer
@@ -261,7 +265,22 @@ class WaveformStrip:
                                units=("s", "s"))
         if active is not None:
             viewer.layers.selection.active = active
+        _no_dims_update(new)
         return new
+
+
+def _no_dims_update(layer: Any) -> None:
+    """Stop the viewer recomputing its dims whenever the strip moves with the camera (30 ms
+    a step on an hour-long file): the strip always lies inside the view, so it never changes
+    what the dims must span.  The extent cache is still cleared (``events.extent``)."""
+    emitter = layer.events.affine
+    for callback in list(emitter.callbacks):
+        name = callback[1] if isinstance(callback, tuple) else getattr(callback, "__name__", "")
+        if name == "_on_layers_change":
+            try:
+                emitter.disconnect(callback)
+            except (ValueError, TypeError, RuntimeError):  # a napari that stores it otherwise
+                log.debug("could not disconnect %r", callback)
 
 
 def _paint_envelope(image: np.ndarray, env: Any, peak: float | None) -> None:
