@@ -40,7 +40,7 @@ SAMPLES = (190, 225, 255)
 ZERO = (60, 60, 75)
 
 #: Delay before the strip's layers are added (after the recording's first picture).
-DEFER_SECONDS = 0.25
+DEFER_SECONDS = 0.6
 
 WAVEFORM_NAME = "waveform"
 FREQ_AXIS_NAME = "kHz axis"
