@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .layers import hz_to_world_y
 from .lazy_spectrogram import SpectrogramLevel
+from .world import hz_to_world_y
 
 #: Percentiles of the visible values mapped to the ends of the colour map.
 PERCENTILES = (2.0, 99.5)

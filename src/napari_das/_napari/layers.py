@@ -31,11 +31,10 @@ import pandas as pd
 
 from ..core.errors import DasError
 from ..core.io.annotations import CHANNEL, Annotations
+from .world import WORLD_Y_PER_HZ, hz_to_world_y, world_y_to_hz  # noqa: F401 (re-exported)
 
 LayerDataTuple = tuple[Any, dict, str]
 
-#: World ``y`` units per Hz (kHz, negated so that low frequencies are drawn at the bottom).
-WORLD_Y_PER_HZ = -1e-3
 
 #: Colours of song types: 20 distinct ones, starting with the colour-blind-safe Okabe-Ito set,
 #: then Paul Tol's bright and light sets.  A name keeps its colour in every file and session;
@@ -46,16 +45,6 @@ PALETTE = (
     "#77aadd", "#ee8866", "#eedd88", "#ffaabb", "#99ddff", "#44bb99",
 )
 SEGMENT_ALPHA = 0.3
-
-
-def hz_to_world_y(hz: float | np.ndarray) -> float | np.ndarray:
-    """World ``y`` coordinate of a frequency in Hz."""
-    return hz * WORLD_Y_PER_HZ
-
-
-def world_y_to_hz(y: float | np.ndarray) -> float | np.ndarray:
-    """Frequency in Hz of a world ``y`` coordinate."""
-    return y / WORLD_Y_PER_HZ
 
 
 def _slot(name: str) -> int:

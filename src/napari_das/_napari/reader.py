@@ -23,14 +23,14 @@ from typing import Any
 from ..core.data.spectrogram import SpectrogramGeometry, contrast_limits
 from ..core.errors import DasError
 from ..core.io import audio
-from ..core.io.annotations import ANNOTATIONS_SUFFIX, Annotations
-from .layers import annotations_to_layers, hz_to_world_y
 from .lazy_spectrogram import AudioWindows, spectrogram_levels
 from .time_view import attach_to_current_viewer
+from .world import hz_to_world_y
 
 log = logging.getLogger(__name__)
 
 AUDIO_READER_SUFFIXES = (".wav", ".flac", ".ogg", ".npz")
+ANNOTATIONS_SUFFIX = "_annotations.csv"  # as core.io.annotations (imported lazily: pandas)
 LayerDataTuple = tuple[Any, dict, str]
 PathOrPaths = str | os.PathLike | Sequence[str | os.PathLike]
 
@@ -93,6 +93,7 @@ def get_annotations_reader(
     try:
         paths = _single_paths(path)
         if paths and all(p.endswith(ANNOTATIONS_SUFFIX) and os.path.isfile(p) for p in paths):
+            # (the suffix is core.io.annotations.ANNOTATIONS_SUFFIX; pandas loads on reading)
             return _reporting(read_annotations)
     except Exception:  # noqa: BLE001
         log.debug("annotations probe failed for %r", path, exc_info=True)
@@ -109,6 +110,9 @@ def read_audio(path: PathOrPaths) -> list[LayerDataTuple]:
 
 def read_annotations(path: PathOrPaths) -> list[LayerDataTuple]:
     """Shapes (segments) and points (events) layers of one or more annotation files."""
+    from ..core.io.annotations import Annotations  # pandas: only when annotations are read
+    from .layers import annotations_to_layers
+
     layers: list[LayerDataTuple] = []
     for single in _single_paths(path) or []:
         annotations = Annotations.from_file(single)

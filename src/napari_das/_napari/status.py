@@ -13,7 +13,7 @@ import math
 import weakref
 from typing import Any
 
-from .layers import world_y_to_hz
+from .world import world_y_to_hz
 
 
 def format_position(seconds: float, duration: float | None = None) -> str:

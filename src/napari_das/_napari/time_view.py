@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .layers import hz_to_world_y
+from .world import hz_to_world_y
 
 log = logging.getLogger(__name__)
 
