@@ -87,3 +87,23 @@ def test_predict_folder_never_overwrites_ground_truth_unasked(make_napari_viewer
     assert written == sorted(p.name for p in truth)
     assert {p: p.read_bytes() for p in truth} == truth  # the ground truth is untouched
     assert str(folder / "predictions") in widget.status_label.text()
+
+
+def test_keys_g_and_h_approve_in_view(make_napari_viewer, qtbot):
+    from qtpy.QtCore import Qt
+
+    viewer = make_napari_viewer(show=True)
+    proposed = Annotations.from_events_segments(
+        {}, {"a": ([1.0, 5.0], [1.2, 5.2]), "b": ([2.0], [2.2])})
+    add_layer_tuples(viewer, prop.proposal_tuples(proposed, np.array([0.5, 0.6, 0.7]), FREQ,
+                                                  "rec"), suffix=PROPOSALS_SUFFIX)
+    seg = viewer.layers["rec segments_proposals"]
+    ProofreadBox(viewer, lambda: "rec")
+    time_view(viewer).show_seconds(0.0, 3.0)
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    seg.selected_data = {1}  # b 2.0: the active type
+    qtbot.keyClick(canvas, Qt.Key.Key_G)
+    assert sorted(seg.features["name"]) == ["a", "a"]
+    qtbot.keyClick(canvas, Qt.Key.Key_H)  # a 1.0 (in view), not a 5.0
+    assert list(seg.features["name"]) == ["a"] and len(viewer.layers["rec segments"].data) == 2
