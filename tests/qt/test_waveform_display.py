@@ -92,6 +92,11 @@ def test_waveform_follows_the_camera_and_zoom_keeps_the_band(make_napari_viewer,
     assert view.strip_px == 0 and not view.strip.layer.visible
     widget.display.waveform_check.setChecked(True)
     assert view.strip_px > 0 and view.strip.layer.visible
+    # no recording shown: no stale waveform
+    viewer.layers[0].visible = False
+    assert view.strip_px == 0 and not view.strip.layer.visible
+    viewer.layers[0].visible = True
+    assert view.strip_px > 0 and view.strip.layer.visible and view.strip.axis_layer.visible
 
 
 def test_status_bar_shows_time_and_positive_frequency(make_napari_viewer, qtbot, finch):

@@ -79,6 +79,7 @@ class WaveformStrip:
         self._timer: Any = None
         self._deferred: Any = None
         self._creating = False
+        self._emptied = False  # layers hidden because no recording is shown
         self._busy = False
         self.last_mode: str | None = None  # what the last picture showed (for tests)
         self.last_columns: Any = None
@@ -167,7 +168,13 @@ class WaveformStrip:
         layer = shown_spectrogram(viewer)
         if layer is None or not self.enabled:
             view.reserve_bottom(0)
+            if layer is None and self.enabled:  # no recording shown: no stale picture
+                self._show_layers(viewer, False)
+                self._emptied = True
             return
+        if self._emptied:
+            self._show_layers(viewer, True)
+            self._emptied = False
         self._busy = True
         try:
             view.reserve_bottom(self.strip_px())
@@ -178,6 +185,11 @@ class WaveformStrip:
                 self._draw(viewer, view, layer)
         finally:
             self._busy = False
+
+    def _show_layers(self, viewer: Any, visible: bool) -> None:
+        for ours in (self.layer, self.axis_layer):
+            if ours is not None and ours in viewer.layers and ours.visible != visible:
+                ours.visible = visible
 
     def _defer(self) -> None:
         if self._deferred is not None:
