@@ -112,3 +112,17 @@ def test_accept_all_is_one_undo_step(viewer_with_proposals):
     history.undo()
     assert truth.features.equals(before[0]) and truth_ev.features.equals(before[1])
     assert len(seg.data) == 3 and len(ev.data) == 2
+
+
+def test_approve_into_annotations_with_a_channel_column(make_napari_viewer):
+    import pandas as pd
+
+    viewer = make_napari_viewer()
+    truth = Annotations(pd.DataFrame({"name": ["a"], "start_seconds": [1.0],
+                                      "stop_seconds": [1.2], "channel": [0]}))
+    add_layer_tuples(viewer, annotations_to_layers(truth, FREQ, name="rec"))
+    proposed = Annotations.from_events_segments({}, {"a": ([3.0], [3.2])})
+    add_layer_tuples(viewer, prop.proposal_tuples(proposed, np.array([0.5]), FREQ, "rec"),
+                     suffix=PROPOSALS_SUFFIX)
+    assert prop.approve(viewer, viewer.layers["rec segments_proposals"], [0]) == (1, 0)
+    assert viewer.layers["rec segments"].features["channel"].tolist() == [0, -1]

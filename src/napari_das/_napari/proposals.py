@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.io.annotations import Annotations
+from ..core.io.annotations import CHANNEL, Annotations
 from .history import edit_history
 from .layers import annotations_to_layers, colors_for, layers_to_annotations
 
@@ -162,7 +162,10 @@ def approve(viewer: Any, proposal: Any, indices) -> tuple[int, int]:
     categories = {**existing.categories, **_das(proposal).get("categories", {}),
                   **approved.categories}
     drop = _overlapped(existing.df, approved.df, categories)
-    merged = Annotations(pd.concat([existing.df[~drop], approved.df], ignore_index=True),
+    new_rows = approved.df
+    if CHANNEL in existing.df.columns and CHANNEL not in new_rows.columns:
+        new_rows = new_rows.assign(**{CHANNEL: -1})  # unassigned, as DAS's GUI writes it
+    merged = Annotations(pd.concat([existing.df[~drop], new_rows], ignore_index=True),
                          categories)
     meta = _das(proposal)
     freq_range = tuple(meta.get("freq_range", (0.0, 5000.0)))
