@@ -5,8 +5,8 @@ these functions).
 Proposal layers (``<recording> events_proposals``, ``<recording> segments_proposals``) carry the
 same features as annotation layers plus ``confidence`` (events: peak probability, segments: mean
 probability over the segment, from :mod:`napari_das.core.inference.proposals`).  They are drawn
-fainter than annotations: segments with a light fill and their type and confidence written at
-the bottom of the band (annotations: labelled at the top, stronger fill), events as rings
+fainter than annotations: segments outlined with a light fill and their type and confidence
+written under the annotations' labels (annotations: stronger fill, no outline), events as rings
 (annotations: discs) with the confidence above.
 
 :func:`approve` moves items into the recording's annotation layer: an approved item replaces
@@ -74,7 +74,8 @@ def proposal_tuples(annotations: Annotations, confidence: np.ndarray,
             low, high = (float(f) for f in freq_range)
             kwargs["text"] = {"string": "{name} {confidence:.2f}", "anchor": "center",
                               "size": 11, "color": "yellow",
-                              "translation": [(high - low) * 1e-3 * 0.4, 0.0]}  # near bottom
+                              # under the annotations' labels (0.45), where song is rare
+                              "translation": [-(high - low) * 1e-3 * 0.36, 0.0]}
             kwargs["edge_width"] = PROPOSAL_EDGE_SECONDS
             if len(features):
                 kwargs["face_color"] = [_rgba(c, PROPOSAL_FILL_ALPHA) for c in item_colors]
