@@ -84,9 +84,10 @@ class ScreenOverlay:
         if layer is not None:
             return layer
         active = self.viewer.layers.selection.active
-        layer = self.viewer.add_shapes(
+        layer = self.viewer.add_shapes(  # units as every napari-das layer (no warning)
             name=self.name, ndim=2, edge_color=self.color, edge_width=self.width_px,
-            face_color="transparent", metadata={"das": {"kind": OVERLAY_KIND}})
+            face_color="transparent", metadata={"das": {"kind": OVERLAY_KIND}},
+            units=("s", "s"))
         if active is not None and active in self.viewer.layers:
             self.viewer.layers.selection.active = active
         return layer
