@@ -174,3 +174,17 @@ def test_killed_run_resumes_without_redoing_finished_files(tmp_path, model, refe
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     assert output_bytes(out) == expected  # nothing half-written, nothing missing
     assert not staged_leftovers(out)
+
+
+def test_remove_staged_clears_only_staged_files_of_the_outputs(tmp_path):
+    from napari_das.core.inference.task import remove_staged, staged_path
+
+    final = tmp_path / "a_annotations.csv"
+    staged = staged_path(final, "0123456789")
+    leftovers = [staged, tmp_path / f".{staged.name}.x1y2z3.tmp"]  # and atomic_write_text's
+    keep = [final, tmp_path / ".b_annotations.csv.0123456789.part", tmp_path / ".hidden",
+            tmp_path / ".a_annotations.csv.tmp"]
+    for path in leftovers + keep:
+        path.write_text("x")
+    assert remove_staged([final, tmp_path / "sub" / "c_das.h5"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in keep)

@@ -12,7 +12,6 @@ whole, and a task that dies or runs twice leaves nothing but staged files, which
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import time
@@ -47,15 +46,37 @@ def staged_path(final: Path, token: str) -> Path:
     return final.with_name(f".{final.name}.{token}.part")
 
 
+def staged_final_name(name: str) -> str | None:
+    """The output a staged file belongs to (``.a.csv.TOKEN.part`` and the temporaries written
+    on the way, ``..a.csv.TOKEN.part.RANDOM.tmp``, give ``a.csv``), else None."""
+    if name.startswith("..") and ".part." in name and name.endswith(".tmp"):
+        name = name[2:].split(".part.", 1)[0]
+    elif name.startswith(".") and name.endswith(".part"):
+        name = name[1: -len(".part")]
+    else:
+        return None
+    final, _, token = name.rpartition(".")
+    return final if final and token else None
+
+
 def remove_staged(finals: list[Path]) -> int:
-    """Delete staged files (and their temporaries) of these outputs left by dead tasks."""
-    removed = 0
+    """Delete staged files (and their temporaries) of these outputs left by dead tasks.
+
+    Each folder is listed once, so a run over thousands of recordings in one folder stays cheap.
+    """
+    by_folder: dict[str, set[str]] = {}
     for final in finals:
-        folder, name = glob.escape(str(final.parent)), glob.escape(final.name)
-        for pattern in (f".{name}.*.part", f"..{name}.*.part.*.tmp"):
-            for path in glob.glob(os.path.join(folder, pattern)):
+        by_folder.setdefault(os.fspath(final.parent), set()).add(final.name)
+    removed = 0
+    for folder, names in by_folder.items():
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith(".") and staged_final_name(entry.name) in names:
                 try:
-                    os.remove(path)
+                    os.remove(entry.path)
                     removed += 1
                 except OSError:
                     pass
