@@ -26,8 +26,32 @@ def make_strategy(name: str) -> Any:
         if not os.environ.get("TF_CONFIG"):
             raise DasError("--strategy multi-worker needs the TF_CONFIG environment variable "
                            "(cluster and task of this worker)")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return reduce_nested(tf, tf.distribute.MultiWorkerMirroredStrategy())
     return tf.distribute.get_strategy()
+
+
+def reduce_nested(tf: Any, strategy: Any) -> Any:
+    """Let ``strategy.reduce`` take a structure of per-replica values, one reduce per leaf.
+
+    Keras 3's ``fit`` reduces the first ``(x, y)`` batch to build the model symbolically; the
+    collective (multi-worker) strategy's ``reduce`` takes one value only and fails on the tuple
+    ("Attempt to convert a value (PerReplica...) to a Tensor"), so ``--strategy multi-worker``
+    never started training.  Keras also reduces the scalar loss and metrics with ``axis=0``,
+    which a scalar does not have: those are reduced across replicas only (``axis=None``).
+    """
+    reduce = strategy.reduce
+
+    def reduce_one(reduce_op, v, axis):
+        first = v.values[0] if hasattr(v, "values") else v
+        if axis is not None and getattr(getattr(first, "shape", None), "rank", None) == 0:
+            axis = None
+        return reduce(reduce_op, v, axis=axis)
+
+    def reduce_each(reduce_op, value, axis=None):
+        return tf.nest.map_structure(lambda v: reduce_one(reduce_op, v, axis), value)
+
+    strategy.reduce = reduce_each
+    return strategy
 
 
 def is_chief(strategy: Any) -> bool:
