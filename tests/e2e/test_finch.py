@@ -42,6 +42,12 @@ chosen at training     0.926 / 0.949 / 0.947  0.891 / 0.925 / 0.945  0.104 / 0.0
 4-8 ms and minimum length 16 ms).  Each threshold sits the spread plus 0.02 below the worst
 seed.  Seed 1 with ``TF_ENABLE_ONEDNN_OPTS=0`` (other kernels and summation order, a stand-in
 for another CPU) scored 0.912/0.920/0.104 typed and 0.942/0.930/0.103 chosen.
+
+On 2026-12-01 (current main) seeds 1/2/3 were run again by default and with
+``ONEDNN_MAX_CPU_ISA=AVX2`` (oneDNN without AVX-512/bf16 kernels: another CPU's arithmetic);
+``NAPARI_DAS_FINCH_SEED`` picks the seed.  Over the six runs the offset F1 (typed) spans
+0.878-0.966: the CPU moves a run as much as a seed does.  The thresholds below come from that
+spread (see ``OFFSET_MIN``).
 """
 
 from __future__ import annotations
@@ -58,8 +64,12 @@ TRAIN_DAY, TEST_DAY = "032312", "032412"
 TOLERANCE_S = 0.01
 #: DAS bird tutorial post-processing: fill gaps < 5 ms, drop segments < 25 ms.
 FILL_GAP_S, MIN_LEN_S = 0.005, 0.025
-#: Thresholds: worst of seeds 1/2/3 minus their spread minus 0.02 (module docstring).
-ONSET_MIN, OFFSET_MIN, OFFSET_MIN_CHOSEN, SER_MAX = 0.87, 0.86, 0.81, 0.15
+#: Thresholds from 6 runs (seeds 1/2/3, oneDNN default (AVX-512 bf16) and ONEDNN_MAX_CPU_ISA=AVX2,
+#: AMD EPYC, 2026-12-01; bench/BIRDS.md): mean -/+ 3 sd, rounded outwards, never tighter than
+#: before: onset 0.936 +- 0.018 (-> 0.88, kept 0.87), offset 0.912 +- 0.029 (-> 0.82; was 0.86,
+#: above the AVX2 seed 3's 0.878 by only 0.018), chosen offset 0.917 +- 0.029 (-> 0.83, kept
+#: 0.81), error rate 0.094 +- 0.021 (-> 0.16; was 0.15).  The Intel failure (0.80) still fails.
+ONSET_MIN, OFFSET_MIN, OFFSET_MIN_CHOSEN, SER_MAX = 0.87, 0.82, 0.81, 0.16
 #: DAS's bird command line (DAS_REFERENCE 8, bench/BIRDS.md).
 #: Training seed; ``NAPARI_DAS_FINCH_SEED=2`` re-runs the test with another (the spread above).
 SEED = int(os.environ.get("NAPARI_DAS_FINCH_SEED", "1"))
@@ -144,10 +154,12 @@ def test_finch_train_one_day_predict_the_next(finch_dir, tmp_path):
           f"{o['onset_f1']:.3f}, offset F1 {o['offset_f1']:.3f}, syllable error rate "
           f"{o['syllable_error_rate']:.3f}")
     assert s["files"] == 10 and s["syllables"] == 604
-    # seeds 1/2/3: 0.939/0.919/0.936, 0.914/0.907/0.929, 0.088/0.094/0.094
+    # seeds 1/2/3 default / AVX2: onset 0.918/0.945/0.961 / 0.931/0.946/0.914, offset
+    # 0.904/0.911/0.966 / 0.913/0.899/0.878, error rate 0.094/0.096/0.060 / 0.111/0.084/0.118
     assert s["onset_f1"] > ONSET_MIN, s
     assert s["offset_f1"] > OFFSET_MIN, s
     assert s["syllable_error_rate"] < SER_MAX, s
-    # chosen post-processing, seeds 1/2/3: 0.926/0.949/0.947, 0.891/0.925/0.945, 0.104/0.079/0.079
+    # chosen, default / AVX2: onset 0.947/0.945/0.970 / 0.920/0.961/0.939, offset
+    # 0.924/0.891/0.970 / 0.892/0.921/0.907, error rate 0.089/0.094/0.063 / 0.119/0.075/0.083
     assert o["onset_f1"] > ONSET_MIN and o["offset_f1"] > OFFSET_MIN_CHOSEN, o
     assert o["syllable_error_rate"] < SER_MAX, o
