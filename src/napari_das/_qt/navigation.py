@@ -13,7 +13,16 @@ from typing import Any
 
 import numpy as np
 from napari.utils.notifications import show_error
-from qtpy.QtWidgets import QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QWidget
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QWidget,
+)
 
 from .._napari.display import DISPLAY_KEYS
 from .._napari.history import edit_history
@@ -109,15 +118,36 @@ class NavigationControls(QWidget):
         self.goto_edit.setPlaceholderText("go to time: s, m:ss or h:mm:ss, then Enter")
         self.goto_edit.returnPressed.connect(self._goto_entered)
         keys = NAVIGATION_KEYS + ANNOTATION_KEYS + PLAYBACK_KEYS + DISPLAY_KEYS
-        self.keys_label = QLabel("\n".join(f"{k}: {what}" for k, what in keys))
+        text = "\n".join(f"{k}: {what}" for k, what in keys)
+        self.keys_label = QLabel(text)
         self.keys_label.setWordWrap(True)
+        # the list of keys folds away (a dozen lines the song-type list needs on a laptop
+        # screen); its button's tooltip shows it too
+        self.keys_button = QToolButton()
+        self.keys_button.setText(f"Keys ({len(keys)} shortcuts)")
+        self.keys_button.setCheckable(True)
+        self.keys_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.keys_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.keys_button.setAutoRaise(True)
+        self.keys_button.setToolTip(text)
+        self.keys_button.toggled.connect(self.show_keys)
+        self.keys_label.setVisible(False)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Band", self.band)
         form.addRow("Go to", self.goto_edit)
+        form.addRow(self.keys_button)
         form.addRow(self.keys_label)
         if viewer is not None:
             self.bind_keys(viewer)
+
+    def show_keys(self, shown: bool = True) -> None:
+        """Unfold (or fold) the list of keys under the "Keys" button."""
+        if self.keys_button.isChecked() != bool(shown):
+            self.keys_button.setChecked(bool(shown))  # toggled: back here
+            return
+        self.keys_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.keys_label.setVisible(bool(shown))
 
     def bind_keys(self, keymap_owner: Any) -> None:
         keymap_owner.bind_key("]", lambda *_: self.step(+1), overwrite=True)
