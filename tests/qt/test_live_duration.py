@@ -4,6 +4,7 @@ Sober 2017, doi:10.6084/m9.figshare.4805749)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
@@ -66,3 +67,57 @@ def test_drawn_and_selected_durations_and_counts_are_live(make_napari_viewer, fi
     shapes.remove_selected()
     assert widget.counts()["a"] == counts_before
     assert widget.types_list.item(1).text().endswith(f"· {counts_before}")
+
+
+def test_set_selected_gives_clicked_segments_the_picked_type_as_one_undo_step(
+        make_napari_viewer, finch_dir, qtbot):
+    stem = finch_dir / "032412" / "gy6or6_baseline_240312_0811.1165"
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(stem) + ".wav", plugin="napari-das")
+    viewer.open(str(stem) + "_annotations.csv", plugin="napari-das")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Annotate")
+    qtbot.wait(200)
+    time_view(viewer).show_seconds(2.0, 3.0)
+    shapes = widget.layer_for("segment")
+    names = list(shapes.features["name"])
+    starts = [float(np.asarray(v)[:, 1].min()) for v in shapes.data]
+    stops = [float(np.asarray(v)[:, 1].max()) for v in shapes.data]
+    target = next(i for i, (a, b) in enumerate(zip(starts, stops))
+                  if a > 2.05 and b < 2.95 and names[i] != "b")
+    before_face = np.array(shapes.face_color[target])
+
+    viewer.layers.selection.active = shapes
+    shapes.mode = "select"
+    box = ViewBox.of(viewer)
+    canvas = viewer.window._qt_viewer.canvas._scene_canvas
+    pos = (box.x_px((starts[target] + stops[target]) / 2), box.height_px / 3)
+    press = {"modifiers": (), "button": 1}
+    canvas.events.mouse_press(pos=pos, **press)  # a click on the segment selects it
+    canvas.events.mouse_release(pos=pos, **press)
+    qtbot.wait(50)
+    assert shapes.selected_data == {target}
+
+    row = list(widget.categories).index("b")  # pick "b" with a click in the legend
+    rect = widget.types_list.visualItemRect(widget.types_list.item(row))
+    qtbot.mouseClick(widget.types_list.viewport(), Qt.MouseButton.LeftButton,
+                     pos=rect.center())
+    assert widget.active == "b"
+    assert shapes.mode == "select" and shapes.selected_data == {target}  # kept for Set selected
+    counts = widget.counts()
+    qtbot.mouseClick(widget.retype_button, Qt.MouseButton.LeftButton)
+    assert shapes.features["name"].iloc[target] == "b"
+    assert [n for i, n in enumerate(shapes.features["name"]) if i != target] == \
+        [n for i, n in enumerate(names) if i != target]  # the others keep their type
+    b_face = np.array(shapes.face_color[[i for i, n in enumerate(names) if n == "b"][0]])
+    np.testing.assert_allclose(shapes.face_color[target], b_face)  # b's colour
+    assert widget.counts()["b"] == counts["b"] + 1
+    assert widget.counts()[names[target]] == counts[names[target]] - 1
+
+    qtbot.keyClick(viewer.window._qt_viewer.canvas.native, Qt.Key.Key_Z,
+                   Qt.KeyboardModifier.ControlModifier)  # one undo step puts it back
+    assert list(shapes.features["name"]) == names
+    np.testing.assert_allclose(shapes.face_color[target], before_face)
+    qtbot.keyClick(viewer.window._qt_viewer.canvas.native, Qt.Key.Key_Z,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert shapes.features["name"].iloc[target] == "b"
+    np.testing.assert_allclose(shapes.face_color[target], b_face)

@@ -55,6 +55,12 @@ from .song_types import CATEGORIES, SongTypesBox
 from .threshold import ThresholdControls
 
 
+def _selecting(layer: Any) -> bool:
+    """Whether ``layer`` is in select (or direct) mode with items selected."""
+    mode = str(getattr(layer, "mode", ""))
+    return mode in ("select", "direct") and bool(getattr(layer, "selected_data", None))
+
+
 class AnnotateWidget(QWidget):
     """Song types, active type and export of the current recording for DAS."""
 
@@ -77,6 +83,7 @@ class AnnotateWidget(QWidget):
         self.name_edit, self.category_combo = types_box.name_edit, types_box.category_combo
         self.add_button, self.rename_button = types_box.add_button, types_box.rename_button
         self.remove_button = types_box.remove_button
+        self.retype_button = types_box.retype_button
 
         self.export_box = ExportBox(self.export)
 
@@ -353,7 +360,10 @@ class AnnotateWidget(QWidget):
         self.set_active(self.active)
 
     def set_active(self, name: str | None) -> None:
-        """Make ``name`` the active type and its layer ready to add (click or drag)."""
+        """Make ``name`` the active type and its layer ready to add (click or drag).
+
+        With annotations selected in select mode the layer stays in that mode (and the
+        selection stays), so that "Set selected" can give them this type."""
         self.active = name
         self._show_types()
         if name is None or self.viewer is None:
@@ -361,7 +371,43 @@ class AnnotateWidget(QWidget):
         layer = self.layer_for(self.categories[name])
         set_new_item_type(layer, name)
         self.viewer.layers.selection.active = layer
+        if _selecting(layer):
+            return
         layer.mode = "add" if self.categories[name] == "event" else "add_rectangle"
+
+    def retype_selected(self, name: str | None = None) -> int:
+        """Give the selected annotations of the current recording song type ``name`` (default:
+        the active one); one undo step.  Returns how many changed."""
+        from .._napari.layers import SEGMENT_ALPHA, _rgba
+
+        name = name or self.active
+        if name not in self.categories:
+            raise DasError("pick the song type to give the selected annotations")
+        category = self.categories[name]
+        layer = self.layer_for(category, create=False)
+        selected = sorted(i for i in (getattr(layer, "selected_data", ()) or ())
+                          if layer is not None and i < len(layer.data))
+        if not selected:
+            raise DasError(f"select {category}s of this recording first (select mode), "
+                           f"then Set selected")
+        names = list(self.categories)
+        features = layer.features.copy()
+        features.loc[features.index[selected], "name"] = name
+        with edit_history(self.viewer).transaction():  # colours first: the features event
+            if layer_kind(layer) == "shapes":           # records both for undo
+                face, edge = np.array(layer.face_color), np.array(layer.edge_color)
+                face[selected] = _rgba(name, SEGMENT_ALPHA, names)
+                edge[selected] = _rgba(name, names=names)
+                layer.face_color, layer.edge_color = face, edge
+            else:
+                face, border = np.array(layer.face_color), np.array(layer.border_color)
+                face[selected] = _rgba(name, names=names)
+                border[selected] = _rgba(name, names=names)
+                layer.face_color, layer.border_color = face, border
+            layer.features = features  # (napari redraws the texts from the features)
+            layer.selected_data = set(selected)
+        self._show_types()
+        return len(selected)
 
     # ---------------------------------------------------------------------- annotations
     def add_event(self, time: float, name: str | None = None) -> None:

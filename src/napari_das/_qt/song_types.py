@@ -43,12 +43,15 @@ class SongTypesBox(QGroupBox):
         self.add_button = QPushButton("Add")
         self.rename_button = QPushButton("Rename")
         self.remove_button = QPushButton("Remove")
+        self.retype_button = QPushButton("Set selected")
+        self.retype_button.setToolTip("give the selected annotations (select mode) the song type "
+                                      "picked in the list; one undo step")
         self.active_label = QLabel("active: none")
         new_row = QHBoxLayout()
         new_row.addWidget(self.name_edit, 2)
         new_row.addWidget(self.category_combo, 1)
         edit_row = QHBoxLayout()
-        for b in (self.add_button, self.rename_button, self.remove_button):
+        for b in (self.add_button, self.rename_button, self.remove_button, self.retype_button):
             edit_row.addWidget(b)
         layout = QVBoxLayout(self)
         layout.addWidget(self.types_list)
@@ -56,10 +59,11 @@ class SongTypesBox(QGroupBox):
         layout.addLayout(edit_row)
         layout.addWidget(self.active_label)
         layout.addWidget(QLabel("event: click to add · segment: drag a rectangle\n"
-                                "select mode: move/delete (Backspace)"))
+                                "select mode: move/resize, delete (Backspace), Set selected"))
         self.add_button.clicked.connect(self._add_clicked)
         self.rename_button.clicked.connect(self._rename_clicked)
         self.remove_button.clicked.connect(self._remove_clicked)
+        self.retype_button.clicked.connect(self._retype_clicked)
         self.types_list.currentRowChanged.connect(self._row_changed)
 
     def _add_clicked(self) -> None:
@@ -83,6 +87,12 @@ class SongTypesBox(QGroupBox):
             return
         try:
             self.owner.remove_type(self.owner.active)
+        except DasError as err:
+            self.report(str(err))
+
+    def _retype_clicked(self) -> None:
+        try:
+            self.owner.retype_selected()
         except DasError as err:
             self.report(str(err))
 
