@@ -89,3 +89,52 @@ def test_in_memory_audio_and_cache_is_bounded(rng, monkeypatch):
     assert level.cached_bytes == 4 * 17 * 512 * 4
     with pytest.raises(ValueError, match="samplerate"):
         AudioWindows(data)
+
+
+def test_coarse_levels_show_every_short_burst_as_its_loudest_spectrum(rng, monkeypatch):
+    """Columns far apart (an hour on a screen) would see one window in many and miss short
+    song; pooled columns hold the loudest spectrum of their stretch, so every burst shows."""
+    monkeypatch.setattr(lazy_spectrogram, "COARSEST_COLUMNS", 16)
+    monkeypatch.setattr(lazy_spectrogram, "BLOCK_COLUMNS", 8)
+    monkeypatch.setattr(lazy_spectrogram, "LAZY_POOL_FRAMES", 8 * 256)  # strides <= 256: lazy
+    monkeypatch.setattr(lazy_spectrogram, "OVERVIEW_STEP_COLUMNS", 5)
+    monkeypatch.setattr(lazy_spectrogram, "OVERVIEW_BYTES", 70_000)  # a table from stride 512
+    fs, nfft = 8000, 64
+    x = (rng.standard_normal(60 * fs) * 0.01).astype(np.float32)
+    t = np.arange(int(0.02 * fs)) / fs  # a 20 ms tone at 2 kHz (bin 16) every 2.5 s
+    bursts = np.arange(1.0, 59.0, 2.5)
+    for at in bursts:
+        i = int(at * fs)
+        x[i: i + len(t)] += np.sin(2 * np.pi * 2000 * t).astype(np.float32)
+    windows = AudioWindows(x, samplerate=fs)
+    levels = spectrogram_levels(windows, 0, SpectrogramGeometry(fs, len(x), nfft, 8))
+    modes = {level.stride: level.mode for level in levels}
+    assert modes[64] == "window" and modes[128] == "pooled" and modes[512] == "overview"
+    # a pooled column is the loudest of the spectra of the windows tiling its stretch
+    level = next(lv for lv in levels if lv.stride == 256)
+    j = 40
+    starts = j * 256 - 128 + np.arange(4) * nfft
+    brute = np.max([power_db(x[s: s + nfft][None, :])[:, 0] for s in starts], axis=0)
+    np.testing.assert_allclose(level[:, j], brute, atol=1e-3)
+
+    coarsest = next(lv for lv in levels if lv.stride == 4096)  # 0.5 s a column
+    times = np.arange(coarsest.shape[1]) * coarsest.stride / fs
+    burst_cols = np.unique(np.round(bursts * fs / coarsest.stride).astype(int))
+    quiet = np.ones(len(times), bool)
+    for at in bursts:
+        quiet &= np.abs(times - at) > 2 * coarsest.stride / fs
+
+    def tone_columns(values):
+        return values[16, burst_cols], values[16, quiet]
+
+    strided = np.asarray(coarsest)  # before the overview is complete: one window per column
+    burst, noise = tone_columns(strided)
+    assert (burst < noise.max() + 10).sum() > len(bursts) // 2  # most bursts missed
+    assert coarsest.overview.wait(30)
+    pooled = np.asarray(coarsest)
+    burst, noise = tone_columns(pooled)
+    assert burst.min() > noise.max() + 20  # every burst shows, 20 dB over the noise
+    for stride in (1024, 2048):  # the table reduced agrees with pooling the columns directly
+        level = next(lv for lv in levels if lv.stride == stride)
+        direct = lazy_spectrogram.pooled_columns(windows, 0, nfft, stride, np.arange(3, 90))
+        np.testing.assert_allclose(level[:, 3:90], direct, atol=0.05)  # (table in float16)

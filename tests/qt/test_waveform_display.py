@@ -192,3 +192,21 @@ def test_overview_envelope_shows_where_the_song_is(make_napari_viewer, qtbot, tm
     assert env.rms[inside].mean() > 10 * env.rms[outside].max()
     assert np.abs(env.high[outside]).max() < 200 / 32768  # noise of sd 30 (int16)
     assert view.visible_seconds() == pytest.approx((0.0, 180.0))
+
+    # the spectrogram too: the level napari draws holds the loudest spectrum of each column's
+    # stretch once the overview is complete, so the song's columns stand out of the noise
+    layer = next(lr for lr in viewer.layers if lr.metadata.get("das", {}).get("kind")
+                 == "spectrogram")
+    assert display_of(view).wait_overview(qtbot.wait, timeout=60)
+    level = layer.data[layer.data_level]
+    assert level.pooled and level.stride >= 4 * level.nfft
+    values = np.asarray(level)
+    times = np.arange(values.shape[1]) * level.stride / fs
+    rows = slice(int(1000 / (fs / level.nfft)), int(8000 / (fs / level.nfft)))
+    loudness = values[rows].mean(axis=0)
+    inside = (times > 100.5) & (times < 100 + len(song) / fs - 0.5)
+    outside = (times < 99) | ((times > 100 + len(song) / fs + 1) & (times < 179))
+    noise = loudness[outside].max()  # (the song has quiet gaps between its syllables)
+    assert loudness[inside].max() > noise + 10 and (loudness[inside] > noise + 3).mean() > 0.4
+    low, high = layer.contrast_limits  # contrast from the pooled view: the song is bright
+    assert loudness[inside].max() > low + 0.5 * (high - low)

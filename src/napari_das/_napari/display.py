@@ -8,6 +8,9 @@
   halves it.  The column spacing (hop) stays, so the pyramid keeps its shape and the
   time axis its columns; only the frequency rows change (``layer.data`` replaced in place).
 - **Colour map**: any of napari's (:data:`COLORMAPS` are offered by the widget).
+- **Overview**: coarse levels show the loudest spectrum of each column's stretch once the
+  background :class:`~napari_das._napari.lazy_spectrogram.SpectrumOverview` is complete; a
+  timer on the GUI thread then redraws the layer.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .lazy_spectrogram import SpectrogramLevel
+from .lazy_spectrogram import SpectrogramLevel, pool_levels
 from .world import hz_to_world_y
 
 #: Percentiles of the visible values mapped to the ends of the colour map.
@@ -27,6 +30,8 @@ PERCENTILES = (2.0, 99.5)
 MAX_VALUES = 200_000
 #: Contrast limits move only when the percentiles moved by more than this (dB): fewer redraws.
 CONTRAST_STEP_DB = 0.5
+#: Seconds between checks of an overview filling in the background.
+OVERVIEW_POLL_SECONDS = 0.5
 #: FFT sizes the R/T keys step through.
 NFFT_RANGE = (32, 8192)
 COLORMAPS = ("magma", "inferno", "viridis", "gray", "gray_r", "turbo", "cividis")
@@ -82,6 +87,7 @@ class SpectrogramDisplay:
         self._view = weakref.ref(view)
         self.auto_contrast = True
         self.percentiles = PERCENTILES
+        self._timer: Any = None  # polls a filling overview (see _watch_overview)
         view.extra_keys.update({"r": lambda: self.step_nfft(2.0),
                                 "t": lambda: self.step_nfft(0.5)})
 
@@ -99,11 +105,66 @@ class SpectrogramDisplay:
         layer = shown_spectrogram(view.viewer)
         if layer is None:
             return
+        self._watch_overview(layer)
         t0, t1 = view.visible_seconds()
         limits = robust_limits(visible_values(layer, t0, t1, view.band,
                                               view.viewer.canvas.size[1]), self.percentiles)
         if limits is not None:
             set_contrast(layer, limits)
+
+    def _watch_overview(self, layer: Any) -> None:
+        """Start the layer's overview a moment after its first picture (a vispy timer on the GUI
+        thread), check on it and redraw the layer (and its contrast) once it is complete."""
+        overviews = {id(o): o for o in (getattr(lv, "overview", None) for lv in _levels(layer))
+                     if o is not None and not o.ready}
+        if not overviews or self._timer is not None:
+            return
+        try:
+            from vispy.app import Timer
+        except ImportError:  # pragma: no cover - vispy comes with napari
+            return
+        ref = weakref.ref(layer)
+
+        def tick(*_: Any) -> None:
+            shown = ref()
+            for overview in overviews.values():  # started a moment after the first picture
+                overview.start()
+            if shown is None or all(o.ready or o.error for o in overviews.values()):
+                self._timer.stop()
+                self._timer = None
+                if shown is not None:
+                    shown.refresh()  # the coarse levels' blocks are pooled now
+                    self.refresh()
+
+        try:
+            self._timer = Timer(OVERVIEW_POLL_SECONDS, connect=tick, start=True)
+        except Exception:  # noqa: BLE001 - no vispy app (a script): the next camera change draws
+            self._timer = None
+
+    def wait_overview(self, process_events=None, timeout: float = 120.0) -> bool:
+        """Wait until the shown recording's overview is complete and redraw it (benchmarks,
+        screenshots, tests); whether it is."""
+        import time
+
+        from .strip import shown_spectrogram
+
+        layer = shown_spectrogram(self.view.viewer)
+        if layer is None:
+            return True
+        overviews = {id(o): o for o in (getattr(lv, "overview", None) for lv in _levels(layer))
+                     if o is not None}
+        deadline = time.monotonic() + timeout
+        for overview in overviews.values():
+            overview.start()
+        while not all(o.ready or o.error for o in overviews.values()):
+            if time.monotonic() > deadline:
+                return False
+            if process_events is not None:
+                process_events()
+            time.sleep(0.01)
+        layer.refresh()
+        self.refresh()
+        return all(o.ready for o in overviews.values())
 
     def step_nfft(self, factor: float) -> int | None:
         """Multiply the FFT size of the shown recording by ``factor`` (R: 2, T: 0.5)."""
@@ -157,8 +218,11 @@ def set_layer_nfft(layer: Any, nfft: int) -> None:
     """Replace the levels of a spectrogram layer by ones with FFT size ``nfft`` (same hop)."""
     meta = _das(layer)
     levels = _levels(layer)
-    new = [SpectrogramLevel(lv.windows, lv.channel, nfft, lv.stride, lv.shape[1])
-           for lv in levels]
+    for level in levels:  # the old overview's thread is of no use any more
+        if level.overview is not None:
+            level.overview.stop(0)
+    new = pool_levels([SpectrogramLevel(lv.windows, lv.channel, nfft, lv.stride, lv.shape[1])
+                       for lv in levels])
     base = list(meta.get("base_scale") or layer.scale)
     base[-2] = float(hz_to_world_y(float(meta["samplerate"]) / nfft))
     meta["base_scale"] = tuple(base)

@@ -1,9 +1,16 @@
 """Spectrograms of long recordings for napari, computed only where the user looks.
 
 A recording becomes a *multiscale* image: level ``k`` has one column every ``hop * 2**k``
-samples (a strided STFT: each coarse column is the spectrum of the window centred on its own
-time, not an average), all levels share the ``nfft // 2 + 1`` frequency rows.  napari draws a 2D
-multiscale image by asking the level that matches the zoom for the visible block only, so an
+samples, all levels share the ``nfft // 2 + 1`` frequency rows.  Where the columns are at most
+``nfft`` apart each one is the spectrum of the window centred on its time; coarser columns would
+see only a window in every few and miss short song, so they are *pooled*: per frequency, the
+loudest of the spectra of the windows tiling the column's stretch (:func:`max_power_db`), and a
+syllable anywhere in the stretch shows.  Pooled blocks up to :data:`LAZY_POOL_FRAMES` samples are
+computed when asked; the coarser levels (the overview of an hour) come from a
+:class:`SpectrumOverview` filled in a background thread (one pass over the file, as the waveform
+envelope), one window per column until it is complete.
+
+napari draws a 2D multiscale image by asking the level that matches the zoom for the visible block only, so an
 hour-long recording opens by computing the coarsest level (about :data:`COARSEST_COLUMNS`
 columns) and browsing computes a screenful at a time.  Columns are computed in blocks of
 :data:`BLOCK_COLUMNS` and kept in a small LRU cache per level.
@@ -24,7 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.data.spectrogram import SpectrogramGeometry, extract_windows, power_db
+from ..core.data.spectrogram import (
+    SpectrogramGeometry,
+    extract_windows,
+    max_power_db,
+    power_db,
+)
 from ..core.io import audio
 from ..core.io.audio_formats import SOUNDFILE_SUFFIXES
 
@@ -38,6 +50,16 @@ COARSEST_COLUMNS = 2048
 CACHE_BYTES_PER_LEVEL = 32 * 2**20
 #: Read a block's samples in one piece if they span at most this many frames; else per window.
 CONTIGUOUS_READ_FRAMES = 2**21
+#: Pooled blocks spanning at most this many samples are computed when napari asks for them;
+#: coarser levels come from the background :class:`SpectrumOverview`.
+LAZY_POOL_FRAMES = 2**21
+#: Largest overview table (bytes); a longer recording gets a coarser one (an hour at 32 kHz
+#: with the default FFT size: 58 MB).
+OVERVIEW_BYTES = 64 * 2**20
+#: The overview's values (dB; float16 keeps 0.03 dB at 50 dB, plenty for a picture).
+OVERVIEW_DTYPE = np.float16
+#: Overview columns computed per step of the background thread.
+OVERVIEW_STEP_COLUMNS = 64
 
 
 class AudioWindows:
@@ -161,7 +183,12 @@ class SpectrogramLevel:
     def __init__(self, windows: AudioWindows, channel: int, nfft: int, stride: int, ncolumns: int):
         self.windows, self.channel, self.nfft, self.stride = windows, channel, nfft, stride
         self.shape = (nfft // 2 + 1, int(ncolumns))
+        #: "window" (one window per column), "pooled" (loudest of the windows tiling each
+        #: column, computed on demand) or "overview" (pooled, from :attr:`overview`)
+        self.mode = "window"
+        self.overview: SpectrumOverview | None = None
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._strided: set[int] = set()  # cached blocks of an overview level not yet pooled
         self._lock = threading.Lock()  # napari may slice asynchronously
         block_bytes = self.shape[0] * BLOCK_COLUMNS * 4
         self._max_blocks = max(4, CACHE_BYTES_PER_LEVEL // block_bytes)
@@ -221,21 +248,156 @@ class SpectrogramLevel:
         offset = first_block * BLOCK_COLUMNS
         return joined[:, start - offset: stop - offset]
 
+    @property
+    def pooled(self) -> bool:
+        """Whether the shown columns are pooled now (an overview level: once it is complete)."""
+        return self.mode == "pooled" or (self.mode == "overview" and self.overview.ready)
+
     def _block(self, index: int) -> np.ndarray:
+        overview = self.overview if self.mode == "overview" else None
         with self._lock:
             cached = self._cache.get(index)
-            if cached is not None:
+            if cached is not None and not (index in self._strided and overview.ready):
                 self._cache.move_to_end(index)
                 return cached
         first = index * BLOCK_COLUMNS
         columns = np.arange(first, min(first + BLOCK_COLUMNS, self.shape[1]))
-        values = power_db(self.windows.windows(columns * self.stride, self.nfft, self.channel))
+        strided = False
+        if self.mode == "pooled":
+            values = pooled_columns(self.windows, self.channel, self.nfft, self.stride, columns)
+        elif overview is not None and overview.ready:
+            values = overview.columns(self.stride, columns)
+        else:
+            if overview is not None:
+                overview.start()
+                strided = True
+            values = power_db(self.windows.windows(columns * self.stride, self.nfft,
+                                                   self.channel))
         values.setflags(write=False)
         with self._lock:
             self._cache[index] = values
+            (self._strided.add if strided else self._strided.discard)(index)
             while len(self._cache) > self._max_blocks:
-                self._cache.popitem(last=False)
+                dropped, _ = self._cache.popitem(last=False)
+                self._strided.discard(dropped)
         return values
+
+
+def pooled_columns(windows: AudioWindows, channel: int, nfft: int, stride: int,
+                   columns: np.ndarray, centred: bool = True) -> np.ndarray:
+    """``[nfreqs, len(columns)]``: per column ``j``, the loudest spectrum of the
+    ``ceil(stride / nfft)`` windows tiling ``[j * stride - stride // 2, j * stride - stride // 2
+    + stride)`` (``centred``: around the column's time ``j * stride``) or
+    ``[j * stride, (j + 1) * stride)``."""
+    per = -(-int(stride) // int(nfft))
+    offsets = np.arange(per, dtype=np.int64) * nfft + nfft // 2 - (stride // 2 if centred else 0)
+    centres = (np.asarray(columns, np.int64)[:, None] * stride + offsets[None, :]).reshape(-1)
+    return max_power_db(windows.windows(centres, nfft, channel), per)
+
+
+class SpectrumOverview:
+    """The loudest spectra of one channel per ``stride`` samples, for the whole recording,
+    filled in a background thread (:meth:`start`); the levels reduce them (:meth:`columns`).
+
+    Column ``i`` is the loudest spectrum of the windows tiling samples ``[i * stride,
+    (i + 1) * stride)``; ``ready`` once every column is computed.
+    """
+
+    def __init__(self, windows: AudioWindows, channel: int, nfft: int, stride: int,
+                 ncolumns: int):
+        self.windows, self.channel, self.nfft, self.stride = windows, channel, nfft, stride
+        self.values = np.zeros((nfft // 2 + 1, int(ncolumns)), OVERVIEW_DTYPE)
+        self.filled = 0  # columns [0, filled) computed
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def ready(self) -> bool:
+        return self.filled >= self.values.shape[1]
+
+    def start(self) -> None:
+        """Fill the table in a background thread (once)."""
+        if self._thread is not None or self.ready:
+            return
+        self._thread = threading.Thread(target=self._fill, name="das-overview", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Start and wait for the table (benchmarks, tests, scripts); whether it is complete."""
+        self.start()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.ready
+
+    def _fill(self) -> None:
+        total = self.values.shape[1]
+        try:
+            while self.filled < total and not self._stop.is_set():
+                columns = np.arange(self.filled, min(self.filled + OVERVIEW_STEP_COLUMNS, total))
+                self.values[:, columns[0]: columns[-1] + 1] = pooled_columns(
+                    self.windows, self.channel, self.nfft, self.stride, columns, centred=False)
+                self.filled = int(columns[-1]) + 1
+        except Exception as err:  # noqa: BLE001 - a background thread must not die loudly
+            self.error = str(err)
+            log.warning("overview of the recording failed: %s", err)
+
+    def columns(self, stride: int, columns: np.ndarray) -> np.ndarray:
+        """A level's columns at ``stride`` (a multiple of the table's): column ``j`` centred on
+        sample ``j * stride`` is the loudest of the table's columns tiling ``[j * stride -
+        stride / 2, j * stride + stride / 2)``; at the table's own stride, of the two around
+        ``j * stride`` (half a column wider on each side, and centred)."""
+        factor = int(stride) // self.stride
+        total = self.values.shape[1]
+        columns = np.asarray(columns, np.int64)
+        out = np.full((self.values.shape[0], len(columns)), np.nan, np.float32)
+        if factor == 1:
+            inside = (columns >= 0) & (columns <= total)
+            left = np.clip(columns - 1, 0, total - 1)
+            right = np.clip(columns, 0, total - 1)
+            out[:, inside] = np.maximum(self.values[:, left[inside]],
+                                        self.values[:, right[inside]])
+        else:
+            lo = np.clip(columns * factor - factor // 2, 0, total)
+            hi = np.clip(columns * factor - factor // 2 + factor, 0, total)
+            nonempty = hi > lo
+            if nonempty.any():
+                first, last = int(lo[nonempty][0]), int(hi[nonempty][-1])
+                out[:, nonempty] = np.maximum.reduceat(self.values[:, first:last],
+                                                       lo[nonempty] - first, axis=1)
+        floor = float(np.nanmin(out)) if np.isfinite(out).any() else 0.0
+        return np.where(np.isfinite(out), out, floor).astype(np.float32)
+
+
+def pool_levels(levels: list[SpectrogramLevel]) -> list[SpectrogramLevel]:
+    """Set the modes of a pyramid's levels (see the module docstring): one window per column up
+    to a stride of ``nfft``; coarser levels from one shared :class:`SpectrumOverview` at the
+    finest stride whose table fits :data:`OVERVIEW_BYTES` (all of them for an hour at 32 kHz);
+    levels finer than that table (very long recordings) pooled on demand where a block spans at
+    most :data:`LAZY_POOL_FRAMES` samples, else one window per column."""
+    coarse = [level for level in levels if level.stride > level.nfft]
+    base = None
+    for level in coarse:
+        ncolumns = -(-level.windows.frames // level.stride)
+        if ncolumns * level.shape[0] * np.dtype(OVERVIEW_DTYPE).itemsize <= OVERVIEW_BYTES:
+            base = SpectrumOverview(level.windows, level.channel, level.nfft, level.stride,
+                                    ncolumns)
+            break
+    for level in levels:
+        if level.stride <= level.nfft:
+            level.mode = "window"
+        elif base is not None and level.stride >= base.stride:
+            level.mode, level.overview = "overview", base
+        elif level.stride * BLOCK_COLUMNS <= LAZY_POOL_FRAMES:
+            level.mode = "pooled"
+        else:
+            level.mode = "window"
+    return levels
 
 
 def spectrogram_levels(
@@ -246,12 +408,13 @@ def spectrogram_levels(
     Level ``k`` has exactly ``ncolumns_0 / 2**k`` columns (level 0 is padded with a few silent
     columns past the end so the factors are exact powers of two, which is what napari assumes
     when it places a coarse tile: column ``j`` of level ``k`` sits at level-0 column ``j * 2**k``).
+    Levels with columns more than ``nfft`` apart are pooled (:func:`pool_levels`).
     """
     columns = geometry.ncolumns
     nlevels = 1 + max(0, math.ceil(math.log2(columns / COARSEST_COLUMNS))) if columns > 0 else 1
     coarsest = math.ceil(columns / 2 ** (nlevels - 1))
-    return [
+    return pool_levels([
         SpectrogramLevel(windows, channel, geometry.nfft, geometry.hop * 2**k,
                          coarsest * 2 ** (nlevels - 1 - k))
         for k in range(nlevels)
-    ]
+    ])

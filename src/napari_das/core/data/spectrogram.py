@@ -155,6 +155,37 @@ def power_db(windows: np.ndarray) -> np.ndarray:
     return (10.0 * np.log10(power + POWER_FLOOR)).astype(np.float32).T
 
 
+def max_power_db(windows: np.ndarray, per_column: int) -> np.ndarray:
+    """Loudest log power per frequency over groups of ``per_column`` consecutive windows.
+
+    Parameters
+    ----------
+    windows : np.ndarray
+        ``[n * per_column, nfft]`` raw samples, the windows of column ``j`` in rows
+        ``j * per_column`` to ``(j + 1) * per_column - 1``.
+    per_column : int
+        Windows per column.
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``[nfft // 2 + 1, n]``: per frequency, the largest of the group's
+        ``10 * log10(|rfft(hann * x)|^2 + POWER_FLOOR)`` (the maximum is taken on the power, so
+        the logarithm runs once per column).
+
+    >>> x = np.zeros((4, 8), np.float32); x[2, 4] = 1.0   # an impulse in the 3rd window
+    >>> pooled = max_power_db(x, 2)
+    >>> pooled.shape, bool((pooled[:, 0] < -100).all()), bool((pooled[:, 1] > -10).all())
+    ((5, 2), True, True)
+    """
+    windows = np.asarray(windows, dtype=np.float32)
+    nfft = windows.shape[1]
+    spectrum = np.fft.rfft(windows * hann_window(nfft), axis=1)
+    power = spectrum.real**2 + spectrum.imag**2
+    loudest = power.reshape(-1, int(per_column), nfft // 2 + 1).max(axis=1)
+    return (10.0 * np.log10(loudest + POWER_FLOOR)).astype(np.float32).T
+
+
 def extract_windows(
     signal: np.ndarray, first_sample: int, centres: np.ndarray, nfft: int
 ) -> np.ndarray:
