@@ -53,19 +53,24 @@ def _decimals(step: float) -> int:
     return max(0, -int(math.floor(math.log10(step) + 1e-9))) if step < 1 else 0
 
 
-def format_time(seconds: float, step: float) -> str:
-    """``"2.5 s"`` below a minute, ``"m:ss"`` / ``"h:mm:ss"`` (with decimals if needed) above."""
+def format_time(seconds: float, step: float, hours: bool = False) -> str:
+    """``"2.5 s"`` below a minute, ``"m:ss"`` / ``"h:mm:ss"`` (with decimals if needed) above;
+    ``hours``: always ``h:mm:ss`` (every tick of an axis that reaches an hour alike).
+
+    >>> format_time(600.0, 600.0, hours=True), format_time(0.0, 600.0, hours=True)
+    ('0:10:00', '0:00:00')
+    """
     decimals = _decimals(step)
-    if seconds < 60 and step < 60:
+    if seconds < 60 and step < 60 and not hours:
         return f"{seconds:.{decimals}f} s"
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
-    hours, rest = divmod(seconds, 3600)
+    hour, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     width = 2 + (decimals + 1 if decimals else 0)
     sec = f"{secs:0{width}.{decimals}f}"
-    if hours >= 1:
-        return f"{sign}{int(hours)}:{int(minutes):02d}:{sec}"
+    if hour >= 1 or hours:
+        return f"{sign}{int(hour)}:{int(minutes):02d}:{sec}"
     return f"{sign}{int(minutes)}:{sec}"
 
 
@@ -110,10 +115,11 @@ def draw_time_axis(image: np.ndarray, t0: float, t1: float, top: int,
     picture = Image.fromarray(image, "RGBA")
     draw = ImageDraw.Draw(picture)
     per_px = (t1 - t0) / width
+    hours = bool(ticks) and max(abs(ticks[0]), abs(ticks[-1])) >= 3600
     for t in ticks:
         x = (t - t0) / per_px
         draw.line([(x, top), (x, top + 4)], fill=colour)
-        label = format_time(t, step)
+        label = format_time(t, step, hours)
         w = draw.textlength(label, font=font())
         left = min(max(x - w / 2, 1), width - w - 1)
         draw.text((left, top + 4), label, fill=colour, font=font())
