@@ -104,9 +104,11 @@ def _hour_recording(path: Path, minutes: int = 60) -> None:
 
 
 def _overview(app, work: Path) -> None:
-    """An hour-long recording at whole-file zoom: the envelope strip shows where the songs
-    are, time ticks in m:ss."""
+    """An hour-long recording at whole-file zoom: the pooled spectrogram (the loudest spectrum
+    of each column's stretch) and the envelope strip show where the songs are, time ticks in
+    h:mm:ss."""
     import napari
+    from napari_das._napari.display import display_of
     from napari_das._napari.time_view import time_view
 
     path = work / "one_hour.wav"
@@ -118,6 +120,7 @@ def _overview(app, work: Path) -> None:
     view = time_view(viewer)
     view.strip.wait_ready(app.processEvents, timeout=120)
     view.show_seconds(0.0, view.duration())
+    display_of(view).wait_overview(app.processEvents, timeout=120)  # the loudest spectra
     _save(viewer, app, "viewer_overview.png")
     viewer.close()
     path.unlink()
