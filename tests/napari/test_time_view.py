@@ -153,3 +153,21 @@ def test_annotate_widget_steps_through_the_active_type_and_goes_to_a_time(
     assert parse_time("1:00:02") == 3602.0 and parse_time("12.25") == 12.25
     with pytest.raises(ValueError, match="not a time"):
         parse_time("1:xx")
+
+
+def test_segment_labels_only_where_they_can_be_read(make_napari_viewer, finch):
+    viewer = make_napari_viewer()
+    viewer.open(str(finch) + ".wav", plugin="napari-das")
+    viewer.open(str(finch) + "_annotations.csv", plugin="napari-das")
+    view = time_view(viewer)
+    segments = next(layer for layer in viewer.layers if type(layer).__name__ == "Shapes")
+    view.show_seconds(2.0, 3.0)  # syllables of ~50-100 ms: tens of pixels wide
+    assert segments.text.visible
+    view.show_seconds(0.0, view.duration())  # the whole file: a few pixels, texts would collide
+    assert not segments.text.visible
+    view.show_seconds(2.0, 3.0)
+    assert segments.text.visible
+    segments.text.visible = False  # the user's choice ("display text") is kept
+    view.show_seconds(0.0, view.duration())
+    view.show_seconds(2.0, 3.0)
+    assert not segments.text.visible

@@ -311,11 +311,13 @@ def time_view(viewer: Any) -> TimeView:
     if view is None:
         view = _VIEWS[viewer] = TimeView(viewer)
         from .display import display_of
+        from .labels import labels_of
         from .status import StatusInUnits
         from .strip import strip_of
 
         view.listeners.append(strip_of(view).refresh)  # waveform strip and axes
         view.listeners.append(display_of(view).refresh)  # contrast from the visible window
+        view.listeners.append(labels_of(view).refresh)  # segment labels only where readable
         view.status = StatusInUnits(view)  # status bar in s and kHz
         view.bind_keys(viewer)  # now with the R/T keys
         for layer in viewer.layers:
