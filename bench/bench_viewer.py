@@ -8,8 +8,11 @@ process under Xvfb (``xvfb-run``) with a 1600x1000 napari window:
 
 - time to first picture: from ``viewer.open(path, plugin="napari-das")`` to the end of the first
   canvas draw that shows the spectrogram (the napari import and window creation are not
-  counted; they are the same for every file);
-- time until the overview's envelope strip is complete (computed in a background thread);
+  counted; they are the same for every file), in a fresh viewer (with napari's one-off costs of
+  a first layer: its unit registry and scipy.ndimage, ~1.7 s) and, in a second process, in a
+  viewer that showed a 1-second recording before;
+- time until the overview's envelope strip is complete (computed in a background thread), and
+  until the spectrogram's pooled overview is (its own background pass);
 - peak RSS of the viewer process (``ru_maxrss``, everything included);
 - redraw time of 20 pan/zoom steps in time (the keys' actions: zoom in/out x2, scroll a tenth,
   page), each from the camera change to the end of the canvas draw; median and max.
@@ -67,8 +70,33 @@ def make_recording(path: Path, minutes: float, rate: int, seed: int = 0) -> None
             out.write(x)
 
 
-def _measure(path: str) -> dict:
-    """The measurements, in this (fresh, Xvfb) process."""
+def _warm_up(viewer, app, wait_draw) -> None:
+    """Show and remove a 1-second recording: napari's one-off costs of a first layer (its unit
+    registry, scipy.ndimage for thumbnails, ~1.7 s here) are then paid, as in a session where
+    the user opened something before."""
+    import numpy as np
+    import soundfile as sf
+
+    small = Path(tempfile.mkdtemp(prefix="bench-viewer-warm-")) / "second.wav"
+    sf.write(small, np.zeros(32000, np.int16), 32000, subtype="PCM_16")
+    before = time.perf_counter()
+    viewer.open(str(small), plugin="napari-das")
+    wait_draw(before)
+    deadline = time.perf_counter() + 3
+    while time.perf_counter() < deadline:  # the strip's layers come a moment later
+        app.processEvents()
+        time.sleep(0.01)
+    for layer in list(viewer.layers):
+        if (layer.metadata.get("das", {}) or {}).get("kind") != "strip":
+            viewer.layers.remove(layer)
+    shutil.rmtree(small.parent, ignore_errors=True)
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _measure(path: str, warm: bool = False) -> dict:
+    """The measurements, in this (fresh, Xvfb) process (``warm``: after :func:`_warm_up`)."""
     import numpy as np
     from qtpy.QtWidgets import QApplication
 
@@ -96,10 +124,13 @@ def _measure(path: str) -> dict:
             time.sleep(0.001)
         raise TimeoutError("no canvas draw")
 
+    if warm:
+        _warm_up(viewer, app, wait_draw)
     t0 = time.perf_counter()
     viewer.open(path, plugin="napari-das")
     opened = time.perf_counter()
-    layer = viewer.layers[0]
+    layer = next(lr for lr in viewer.layers if lr.metadata.get("das", {}).get("kind")
+                 == "spectrogram")
     while not getattr(layer, "loaded", True):  # napari may slice asynchronously
         app.processEvents()
     first = wait_draw(max(opened, time.perf_counter())) - t0
@@ -116,6 +147,14 @@ def _measure(path: str) -> dict:
     if strip is not None and hasattr(strip, "wait_ready"):
         strip.wait_ready(app.processEvents, timeout=60)
         t_strip = time.perf_counter() - t0
+    t_overview = float("nan")
+    try:
+        from napari_das._napari.display import display_of
+    except ImportError:
+        display_of = None
+    if display_of is not None and hasattr(display_of(view), "wait_overview"):
+        display_of(view).wait_overview(app.processEvents, timeout=120)
+        t_overview = time.perf_counter() - t0
     for _ in range(20):
         app.processEvents()
         time.sleep(0.01)
@@ -134,7 +173,8 @@ def _measure(path: str) -> dict:
             app.processEvents()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     viewer.close()
-    return {"first_s": first, "open_s": opened - t0, "shown_s": shown, "strip_s": t_strip, "rss_mb": rss,
+    return {"first_s": first, "open_s": opened - t0, "shown_s": shown, "strip_s": t_strip,
+            "overview_s": t_overview, "rss_mb": rss,
             "redraw_median_s": float(np.median(steps)), "redraw_max_s": float(np.max(steps)),
             "steps_s": steps}
 
@@ -146,9 +186,10 @@ def main() -> int:
     parser.add_argument("--file", help="an existing recording instead of a synthetic one")
     parser.add_argument("--keep", action="store_true", help="keep the synthetic recording")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print("@bench " + json.dumps(_measure(args.child)), flush=True)
+        print("@bench " + json.dumps(_measure(args.child, args.warm)), flush=True)
         return 0
     work = Path(tempfile.mkdtemp(prefix="bench-viewer-"))
     path = Path(args.file) if args.file else work / f"hour_{args.rate}.wav"
@@ -160,25 +201,35 @@ def main() -> int:
                   f"{time.perf_counter() - t:.1f} s", flush=True)
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TF_CPP_MIN_LOG_LEVEL": "2"}
         env.pop("QT_QPA_PLATFORM", None)
-        argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(path)]
-        if not os.environ.get("DISPLAY"):
-            argv = [shutil.which("xvfb-run") or "xvfb-run", "-a", "-s",
-                    f"-screen 0 {WINDOW[0] + 200}x{WINDOW[1] + 200}x24", *argv]
-        run = subprocess.run(argv, env=env, capture_output=True, text=True)
-        lines = [ln for ln in run.stdout.splitlines() if ln.startswith("@bench ")]
-        if run.returncode or not lines:
-            print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
-            return 1
-        r = json.loads(lines[-1][len("@bench "):])
+        results = []
+        for warm in (False, True):  # a fresh viewer; one that showed a recording before
+            argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(path),
+                    *(["--warm"] if warm else [])]
+            if not os.environ.get("DISPLAY"):
+                argv = [shutil.which("xvfb-run") or "xvfb-run", "-a", "-s",
+                        f"-screen 0 {WINDOW[0] + 200}x{WINDOW[1] + 200}x24", *argv]
+            run = subprocess.run(argv, env=env, capture_output=True, text=True)
+            lines = [ln for ln in run.stdout.splitlines() if ln.startswith("@bench ")]
+            if run.returncode or not lines:
+                print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
+                return 1
+            results.append(json.loads(lines[-1][len("@bench "):]))
+        r, w = results
     finally:
         if not args.keep and not args.file:
             shutil.rmtree(work, ignore_errors=True)
     rows = [
-        ("time to first picture (s)", f"{r['first_s']:.2f}", f"<= {TARGETS['first']:g}",
-         r["first_s"] <= TARGETS["first"]),
-        ("viewer.open() returned (s)", f"{r['open_s']:.2f}", "", None),
+        ("time to first picture, fresh viewer (s)", f"{r['first_s']:.2f}",
+         f"<= {TARGETS['first']:g}", r["first_s"] <= TARGETS["first"]),
+        ("viewer.open() returned, fresh viewer (s)", f"{r['open_s']:.2f}", "", None),
+        ("time to first picture, viewer that showed a recording before (s)",
+         f"{w['first_s']:.2f}", f"<= {TARGETS['first']:g}", w["first_s"] <= TARGETS["first"]),
+        ("viewer.open() returned, viewer that showed a recording before (s)",
+         f"{w['open_s']:.2f}", "", None),
         ("waveform strip and axes drawn (s)", f"{r['shown_s']:.2f}", "", None),
         ("overview envelope strip complete (s)", f"{r['strip_s']:.2f}", "", None),
+        ("overview spectrogram (loudest spectra) complete (s)",
+         f"{r.get('overview_s', float('nan')):.2f}", "", None),
         ("peak RSS of the viewer process (MB)", f"{r['rss_mb']:.0f}", f"<= {TARGETS['rss']:g}",
          r["rss_mb"] <= TARGETS["rss"]),
         ("redraw after a pan/zoom step, median of 20 (ms)", f"{1e3 * r['redraw_median_s']:.0f}",
@@ -194,6 +245,7 @@ def main() -> int:
         status = "" if ok is None else ("met" if ok else "NOT met")
         print(f"| {name} | {value} | {target} | {status} |")
     print("\nsteps (ms): " + " ".join(f"{1e3 * s:.0f}" for s in r["steps_s"]))
+    print("steps of the second run (ms): " + " ".join(f"{1e3 * s:.0f}" for s in w["steps_s"]))
     return 0
 
 
