@@ -54,8 +54,11 @@ demo: install
 bench: install
 	$(PY) bench/run_all.py
 
+# The README's viewer and widget pictures (docs/images/); proofreading.png and evaluation.png need
+# a finch model: docs/screenshot_proofread.py MODEL_STEM.
 screenshots: install system-deps
 	$(PY) docs/make_screenshots.py
+	$(PY) docs/screenshot_threshold_playback.py
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench
