@@ -210,3 +210,22 @@ def test_overview_envelope_shows_where_the_song_is(make_napari_viewer, qtbot, tm
     assert loudness[inside].max() > noise + 10 and (loudness[inside] > noise + 3).mean() > 0.4
     low, high = layer.contrast_limits  # contrast from the pooled view: the song is bright
     assert loudness[inside].max() > low + 0.5 * (high - low)
+
+
+def test_a_recording_opened_later_does_not_cover_the_axes(make_napari_viewer, qtbot, finch):
+    viewer, widget, view = _open(make_napari_viewer, qtbot, f"{finch}.wav")
+    other = next(p for p in sorted(finch.parent.glob("*.wav")) if p.stem != finch.name)
+    viewer.open(str(other), plugin="napari-das")  # added on top of the strip and the axis
+    names = [layer.name for layer in viewer.layers]
+
+    def on_top():
+        names[:] = [layer.name for layer in viewer.layers]
+        kinds = [layer.metadata.get("das", {}).get("kind") for layer in viewer.layers]
+        last_spectrogram = max(i for i, k in enumerate(kinds) if k == "spectrogram")
+        return min(names.index(WAVEFORM_NAME), names.index(FREQ_AXIS_NAME)) > last_spectrogram
+
+    qtbot.waitUntil(on_top, timeout=5000)
+    widget.select_recording(other.stem)
+    qtbot.wait(200)
+    assert on_top(), names
+    assert view.strip.axis_layer.visible and view.strip.layer.visible

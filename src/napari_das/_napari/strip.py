@@ -183,8 +183,28 @@ class WaveformStrip:
                 self._defer()                    # (layer insertions must not nest)
             else:
                 self._draw(viewer, view, layer)
+                if not self._on_top(viewer):  # a recording opened after them covers the axis
+                    self._defer()
         finally:
             self._busy = False
+
+    def _on_top(self, viewer: Any) -> bool:
+        """Whether the strip and the axis lie above every spectrogram in the layer list."""
+        layers = list(viewer.layers)
+        ours = [i for i, lr in enumerate(layers) if lr is self.layer or lr is self.axis_layer]
+        spectrograms = [i for i, lr in enumerate(layers) if _das(lr).get("kind") == "spectrogram"]
+        return not ours or not spectrograms or min(ours) > max(spectrograms)
+
+    def _raise(self, viewer: Any) -> None:
+        """Move the strip and the axis to the top of the layer list (selection unchanged)."""
+        if self._on_top(viewer):
+            return
+        active = viewer.layers.selection.active
+        ours = [i for i, lr in enumerate(viewer.layers)
+                if lr is self.layer or lr is self.axis_layer]
+        viewer.layers.move_multiple(ours, len(viewer.layers))
+        if active is not None and active in viewer.layers:
+            viewer.layers.selection.active = active
 
     def _show_layers(self, viewer: Any, visible: bool) -> None:
         for ours in (self.layer, self.axis_layer):
@@ -203,6 +223,9 @@ class WaveformStrip:
                 self._creating = True
                 try:
                     self.refresh()
+                    view = self.view
+                    if view is not None and self.layer is not None:
+                        self._raise(view.viewer)
                 finally:
                     self._creating = False
 
