@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from napari.utils.notifications import show_error
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
@@ -148,6 +148,13 @@ class NavigationControls(QWidget):
             return
         self.keys_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         self.keys_label.setVisible(bool(shown))
+        if shown:  # a word-wrapped label in a form layout gets too little height otherwise:
+            QTimer.singleShot(0, self._fit_keys)  # its height for the width it got, once laid out
+
+    def _fit_keys(self) -> None:
+        label = self.keys_label
+        if label.isVisible() and label.width() > 0:
+            label.setMinimumHeight(label.heightForWidth(label.width()))
 
     def bind_keys(self, keymap_owner: Any) -> None:
         keymap_owner.bind_key("]", lambda *_: self.step(+1), overwrite=True)
