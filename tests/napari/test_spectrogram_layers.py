@@ -138,3 +138,24 @@ def test_coarse_levels_show_every_short_burst_as_its_loudest_spectrum(rng, monke
         level = next(lv for lv in levels if lv.stride == stride)
         direct = lazy_spectrogram.pooled_columns(windows, 0, nfft, stride, np.arange(3, 90))
         np.testing.assert_allclose(level[:, 3:90], direct, atol=0.05)  # (table in float16)
+
+
+@pytest.mark.parametrize("subtype,mapped", [("PCM_16", True), ("PCM_32", True),
+                                            ("FLOAT", True), ("PCM_24", False)])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_wav_samples_are_memory_mapped_and_read_as_soundfile_does(tmp_path, rng, subtype,
+                                                                   mapped, channels):
+    import soundfile as sf
+
+    data = np.clip(rng.standard_normal((5000, channels)) * 0.3, -1, 0.99).astype(np.float32)
+    path = tmp_path / "x.wav"
+    sf.write(path, data, 8000, subtype=subtype)  # 3 channels: WAVE_FORMAT_EXTENSIBLE
+    expected, _ = sf.read(path, dtype="float32", always_2d=True)
+    windows = AudioWindows(path)
+    assert (windows._wav is not None) == mapped
+    for channel in range(channels):
+        np.testing.assert_array_equal(windows.samples(100, 4000, channel),
+                                      expected[100:4000, channel])
+    centres = np.arange(0, 5000, 700)
+    np.testing.assert_array_equal(windows.windows(centres, 64, channels - 1),
+                                  extract_windows(expected[:, channels - 1], 0, centres, 64))

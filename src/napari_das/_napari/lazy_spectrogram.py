@@ -73,6 +73,8 @@ class AudioWindows:
     def __init__(self, source: str | os.PathLike | np.ndarray, samplerate: float | None = None):
         self.path: str | None = None
         self._array: np.ndarray | None = None
+        self._wav: np.ndarray | None = None  # a memory-mapped WAV's samples (unscaled)
+        self._wav_scale = 1.0
         if isinstance(source, np.ndarray):
             if samplerate is None:
                 raise ValueError("samplerate is needed for in-memory audio")
@@ -84,6 +86,8 @@ class AudioWindows:
         probe = audio.info(self.path)
         self.samplerate, self.frames, self.channels = probe.samplerate, probe.frames, probe.channels
         suffix = Path(self.path).suffix.lower()
+        if suffix == ".wav":  # plain PCM: memory-mapped, scaled as soundfile reads it
+            self._wav, self._wav_scale = _memmap_wav(self.path, self.frames, self.channels)
         if suffix == ".npz":
             self._array = _memmap_npz_data(self.path)
             if self._array is None:  # compressed: no random access, load once
@@ -97,14 +101,15 @@ class AudioWindows:
             return np.zeros((0, nfft), np.float32)
         first = int(centres[0]) - nfft // 2
         last = int(centres[-1]) - nfft // 2 + nfft
-        if last - first <= CONTIGUOUS_READ_FRAMES or self._array is not None and (
+        mapped = self._array is not None or self._wav is not None
+        if last - first <= CONTIGUOUS_READ_FRAMES or mapped and (
             len(centres) * nfft >= last - first
         ):
             start, stop = max(first, 0), min(last, self.frames)
             return extract_windows(self._read(start, stop, channel), start, centres, nfft)
         return np.stack(
             [self._window(int(c) - nfft // 2, nfft, channel) for c in centres]
-        ) if self._array is not None else self._sparse_windows(centres, nfft, channel)
+        ) if mapped else self._sparse_windows(centres, nfft, channel)
 
     def _window(self, first: int, nfft: int, channel: int) -> np.ndarray:
         start, stop = max(first, 0), min(first + nfft, self.frames)
@@ -138,7 +143,51 @@ class AudioWindows:
             return np.zeros(0, np.float32)
         if self._array is not None:
             return np.asarray(self._array[start:stop, channel], dtype=np.float32)
+        if self._wav is not None:
+            return self._wav[start:stop, channel].astype(np.float32) * np.float32(self._wav_scale)
         return audio.read(self.path, start, stop)[0][:, channel]
+
+
+#: WAV sample formats read by memory map: (format tag, bits) -> (dtype, scale to [-1, 1)).
+_WAV_FORMATS = {(1, 16): ("<i2", 1 / 32768), (1, 32): ("<i4", 1 / 2**31), (3, 32): ("<f4", 1.0)}
+
+
+def _memmap_wav(path: str, frames: int, channels: int) -> tuple[np.ndarray | None, float]:
+    """Memory-map the samples of a plain PCM WAV (16/32-bit integer or 32-bit float), with the
+    factor that scales them as soundfile does; ``(None, 1.0)`` for anything else."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None, 1.0
+            fmt = None
+            while True:
+                chunk = handle.read(8)
+                if len(chunk) < 8:
+                    return None, 1.0
+                kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+                if kind == b"fmt ":
+                    body = handle.read(size + (size & 1))
+                    tag = int.from_bytes(body[0:2], "little")
+                    nchannels = int.from_bytes(body[2:4], "little")
+                    bits = int.from_bytes(body[14:16], "little")
+                    if tag == 0xFFFE and size >= 26:  # extensible: the sub-format's tag
+                        tag = int.from_bytes(body[24:26], "little")
+                    fmt = (tag, bits, nchannels)
+                elif kind == b"data":
+                    offset = handle.tell()
+                    break
+                else:
+                    handle.seek(size + (size & 1), 1)
+        if fmt is None or fmt[2] != channels or (fmt[0], fmt[1]) not in _WAV_FORMATS:
+            return None, 1.0
+        dtype, scale = _WAV_FORMATS[(fmt[0], fmt[1])]
+        if offset + frames * channels * np.dtype(dtype).itemsize > os.path.getsize(path):
+            return None, 1.0
+        data = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(frames, channels))
+        return data, scale
+    except (OSError, ValueError):
+        return None, 1.0
 
 
 def _memmap_npz_data(path: str) -> np.ndarray | None:
