@@ -143,7 +143,7 @@ def test_coarse_levels_show_every_short_burst_as_its_loudest_spectrum(rng, monke
 @pytest.mark.parametrize("subtype,mapped", [("PCM_16", True), ("PCM_32", True),
                                             ("FLOAT", True), ("PCM_24", False)])
 @pytest.mark.parametrize("channels", [1, 3])
-def test_wav_samples_are_memory_mapped_and_read_as_soundfile_does(tmp_path, rng, subtype,
+def test_wav_windows_far_apart_are_read_directly_as_soundfile_reads_them(tmp_path, rng, subtype,
                                                                    mapped, channels):
     import soundfile as sf
 
@@ -159,3 +159,6 @@ def test_wav_samples_are_memory_mapped_and_read_as_soundfile_does(tmp_path, rng,
     centres = np.arange(0, 5000, 700)
     np.testing.assert_array_equal(windows.windows(centres, 64, channels - 1),
                                   extract_windows(expected[:, channels - 1], 0, centres, 64))
+    far = np.array([-20, 1000, 4990])  # windows far apart (the sparse reads), past both ends
+    np.testing.assert_array_equal(windows._sparse_windows(far, 64, channels - 1),
+                                  extract_windows(expected[:, channels - 1], 0, far, 64))

@@ -73,8 +73,7 @@ class AudioWindows:
     def __init__(self, source: str | os.PathLike | np.ndarray, samplerate: float | None = None):
         self.path: str | None = None
         self._array: np.ndarray | None = None
-        self._wav: np.ndarray | None = None  # a memory-mapped WAV's samples (unscaled)
-        self._wav_scale = 1.0
+        self._wav: tuple[int, str, float] | None = None  # a plain WAV's layout (_wav_layout)
         if isinstance(source, np.ndarray):
             if samplerate is None:
                 raise ValueError("samplerate is needed for in-memory audio")
@@ -86,8 +85,8 @@ class AudioWindows:
         probe = audio.info(self.path)
         self.samplerate, self.frames, self.channels = probe.samplerate, probe.frames, probe.channels
         suffix = Path(self.path).suffix.lower()
-        if suffix == ".wav":  # plain PCM: memory-mapped, scaled as soundfile reads it
-            self._wav, self._wav_scale = _memmap_wav(self.path, self.frames, self.channels)
+        if suffix == ".wav":  # plain PCM: windows far apart read with one pread each
+            self._wav = _wav_layout(self.path, self.frames, self.channels)
         if suffix == ".npz":
             self._array = _memmap_npz_data(self.path)
             if self._array is None:  # compressed: no random access, load once
@@ -101,7 +100,7 @@ class AudioWindows:
             return np.zeros((0, nfft), np.float32)
         first = int(centres[0]) - nfft // 2
         last = int(centres[-1]) - nfft // 2 + nfft
-        mapped = self._array is not None or self._wav is not None
+        mapped = self._array is not None
         if last - first <= CONTIGUOUS_READ_FRAMES or mapped and (
             len(centres) * nfft >= last - first
         ):
@@ -117,6 +116,22 @@ class AudioWindows:
 
     def _sparse_windows(self, centres: np.ndarray, nfft: int, channel: int) -> np.ndarray:
         out = np.zeros((len(centres), nfft), np.float32)
+        if self._wav is not None:  # one pread per window (a memory map would page in the
+            offset, dtype, scale = self._wav  # whole file: the kernel maps cached neighbours)
+            frame_bytes = np.dtype(dtype).itemsize * self.channels
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                for row, centre in enumerate(np.asarray(centres, np.int64)):
+                    first = int(centre) - nfft // 2
+                    start, stop = max(first, 0), min(first + nfft, self.frames)
+                    if stop <= start:
+                        continue
+                    raw = os.pread(fd, (stop - start) * frame_bytes, offset + start * frame_bytes)
+                    piece = np.frombuffer(raw, dtype).reshape(-1, self.channels)[:, channel]
+                    out[row, start - first: start - first + len(piece)] = piece
+            finally:
+                os.close(fd)
+            return out * np.float32(scale)
         if self._soundfile:
             import soundfile
 
@@ -143,28 +158,26 @@ class AudioWindows:
             return np.zeros(0, np.float32)
         if self._array is not None:
             return np.asarray(self._array[start:stop, channel], dtype=np.float32)
-        if self._wav is not None:
-            return self._wav[start:stop, channel].astype(np.float32) * np.float32(self._wav_scale)
         return audio.read(self.path, start, stop)[0][:, channel]
 
 
-#: WAV sample formats read by memory map: (format tag, bits) -> (dtype, scale to [-1, 1)).
+#: WAV sample formats read directly: (format tag, bits) -> (dtype, scale to [-1, 1)).
 _WAV_FORMATS = {(1, 16): ("<i2", 1 / 32768), (1, 32): ("<i4", 1 / 2**31), (3, 32): ("<f4", 1.0)}
 
 
-def _memmap_wav(path: str, frames: int, channels: int) -> tuple[np.ndarray | None, float]:
-    """Memory-map the samples of a plain PCM WAV (16/32-bit integer or 32-bit float), with the
-    factor that scales them as soundfile does; ``(None, 1.0)`` for anything else."""
+def _wav_layout(path: str, frames: int, channels: int) -> tuple[int, str, float] | None:
+    """``(byte offset of the samples, dtype, factor scaling them as soundfile does)`` of a plain
+    PCM WAV (16/32-bit integer or 32-bit float, also extensible); None for anything else."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(12)
             if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return None, 1.0
+                return None
             fmt = None
             while True:
                 chunk = handle.read(8)
                 if len(chunk) < 8:
-                    return None, 1.0
+                    return None
                 kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
                 if kind == b"fmt ":
                     body = handle.read(size + (size & 1))
@@ -180,14 +193,13 @@ def _memmap_wav(path: str, frames: int, channels: int) -> tuple[np.ndarray | Non
                 else:
                     handle.seek(size + (size & 1), 1)
         if fmt is None or fmt[2] != channels or (fmt[0], fmt[1]) not in _WAV_FORMATS:
-            return None, 1.0
+            return None
         dtype, scale = _WAV_FORMATS[(fmt[0], fmt[1])]
         if offset + frames * channels * np.dtype(dtype).itemsize > os.path.getsize(path):
-            return None, 1.0
-        data = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(frames, channels))
-        return data, scale
+            return None
+        return offset, dtype, scale
     except (OSError, ValueError):
-        return None, 1.0
+        return None
 
 
 def _memmap_npz_data(path: str) -> np.ndarray | None:
