@@ -11,7 +11,9 @@ each request ends with a ``done`` record (``data``: ``id``, ``outputs``, ``ok``,
 for the next request.  The output is a proposals file (annotations CSV plus a ``confidence``
 column, :mod:`napari_das.core.inference.proposals`).  A request with ``"annotations":
 "truth.csv"`` (and ``"tolerance"``) is also evaluated against them (``evaluation`` in the done
-record, :mod:`napari_das.core.evaluation.recording`).  TensorFlow's start-up, the model load
+record, :mod:`napari_das.core.evaluation.recording`).  A request with ``"trace": "x.npz"`` also
+writes the per-class probability trace, decimated to bins of at least a millisecond
+(:mod:`napari_das.core.inference.trace`; ``trace`` in the done record).  TensorFlow's start-up, the model load
 and the tracing of the model's function are paid by the first request only.
 
 SIGINT stops the request in progress (an ``error`` record "stopped by request") and keeps the
@@ -110,11 +112,22 @@ def handle(request: dict[str, Any], cache: ModelCache, stop: StopToken) -> Progr
     if note:
         _print(Progress(event="message", message=note))
     truth = request.get("annotations")  # a ground-truth CSV: also evaluate
-    prediction = predict_file(path, model, params, config, keep_probabilities=bool(truth),
-                              progress=_print, stop=stop)
+    trace_path = request.get("trace")  # the decimated probabilities for the viewer
+    if trace_path:
+        from .core.inference.trace import trace_of_file, write_trace
+
+        prediction, trace = trace_of_file(path, model, params, config,
+                                          keep_probabilities=bool(truth), progress=_print,
+                                          stop=stop)
+        write_trace(str(trace_path), trace)
+    else:
+        prediction = predict_file(path, model, params, config, keep_probabilities=bool(truth),
+                                  progress=_print, stop=stop)
     write_proposals(output, prediction)
     data = {"id": request.get("id"), "outputs": [output], "ok": True,
             "summary": prediction.summary(), "note": note}
+    if trace_path:
+        data["trace"] = str(trace_path)
     if truth:
         from .core.evaluation.recording import evaluate_recording
         from .core.io.annotations import Annotations

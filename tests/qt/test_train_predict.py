@@ -306,3 +306,67 @@ def test_predict_widget_runs_a_model_trained_by_das(make_napari_viewer, qtbot, t
     assert errors == [], errors
     counts = {layer.name: len(layer.data) for layer in widget.added_layers}
     assert counts.get("snippet segments_proposals", 0) > 0, counts  # DAS's sine segments
+
+
+def test_probability_trace_under_the_spectrogram_and_first_prediction_undo(
+        make_napari_viewer, qtbot, tmp_path, errors):
+    """A prediction brings each song type's probability trace (decimated in the child), drawn
+    under the spectrogram in the strip that follows the camera, toggled by the widget's box;
+    undoing the first prediction empties the proposal layers it created."""
+    from napari_das._napari.history import edit_history
+    from napari_das._napari.strip import strip_of
+    from napari_das._napari.time_view import time_view
+
+    root = Path(__file__).resolve().parents[2]
+    models = next((p / "das_models" for p in (root.parent / "shared", root.parents[1] / "shared")
+                   if (p / "das_models" / "tcn_model.h5").is_file()), None)
+    if models is None:
+        pytest.skip("DAS reference models not found")
+    golden = np.load(models / "tcn_golden.npz")
+    recording = tmp_path / "snippet.npz"
+    np.savez(recording, data=golden["x"], samplerate=golden["samplerate"])
+    viewer = make_napari_viewer()
+    viewer.open(str(recording), plugin="napari-das")
+    view = time_view(viewer)
+    strip = strip_of(view)
+    qtbot.waitUntil(lambda: strip.layer is not None, timeout=10_000)
+    without = view.strip_px
+    _, widget = viewer.window.add_plugin_dock_widget("napari-das", "Predict")
+    widget.set_model(models / "tcn_model.h5")
+    widget.form.set_values({"event_thres": 0.3})
+    assert widget.trace_check.isChecked() and widget.trace() is None
+    qtbot.mouseClick(widget.predict_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=180_000)
+    assert errors == [], errors
+    trace = widget.trace()
+    duration = len(golden["x"]) / float(golden["samplerate"])
+    assert trace is not None and trace.rate == 1000.0
+    assert trace.class_names == ["noise", "pulse", "sine"]
+    assert abs(trace.duration - duration) <= 1e-3
+    # every proposal sits on its trace: a pulse's peak probability is the trace's there
+    pulses = viewer.layers["snippet events_proposals"]
+    times = np.asarray(pulses.data)[:, -1]
+    conf = pulses.features["confidence"].to_numpy()
+    p = trace.probabilities("pulse")
+    for t, c in zip(times, conf):
+        i = int(t * trace.rate)
+        assert abs(p[max(0, i - 1): i + 2].max() - c) <= 1.5 / 255
+    # the strip grew by the trace band, which follows the camera
+    assert view.strip_px == without + strip.trace_px()
+    view.show_seconds(times[0] - 0.05, times[0] + 0.05)
+    t0, t1 = view.visible_seconds()
+    width = strip.last_trace.shape[0]
+    column = int((times[0] - t0) / (t1 - t0) * width)
+    assert np.nanmax(strip.last_trace[max(0, column - 2): column + 3, 1]) >= 0.3
+    assert strip.layer.data.shape[0] == view.strip_px
+    qtbot.mouseClick(widget.trace_check, Qt.MouseButton.LeftButton)  # off: back to the waveform
+    assert not widget.trace_check.isChecked() and view.strip_px == without
+    widget.trace_check.setChecked(True)
+    assert view.strip_px == without + strip.trace_px()
+    # the first prediction created the proposal layers: undo empties them (never removed)
+    counts = {layer.name: len(layer.data) for layer in widget.added_layers}
+    assert sum(counts.values()) > 0
+    edit_history(viewer).undo()
+    assert all(len(viewer.layers[name].data) == 0 for name in counts)
+    edit_history(viewer).redo()
+    assert {name: len(viewer.layers[name].data) for name in counts} == counts

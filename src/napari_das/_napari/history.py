@@ -2,7 +2,7 @@
 
 :class:`EditHistory` keeps, for every napari-das annotation and proposal layer of a viewer, a
 snapshot of its items (vertices, features, colours).  Each finished edit (an item added, removed,
-moved or resized, a song type renamed, layers updated by a prediction) pushes the state before it
+moved or resized, a song type renamed, layers created or updated by a prediction) pushes the state before it
 onto the undo stack; ``Ctrl+Z`` restores it and ``Ctrl+Shift+Z`` redoes.  At least
 :data:`HISTORY_STEPS` steps are kept.  Restoring sets the layer's data and features in place (a
 layer is never removed and re-added: see ../shared/PLATFORM.md).
@@ -57,6 +57,13 @@ class State:
         return cls(data, layer.features.copy(), np.array(layer.face_color, copy=True),
                    np.array(edge, copy=True))
 
+    @classmethod
+    def empty(cls, layer: Any) -> State:
+        """The layer without items (its state before a prediction created it)."""
+        points = type(layer).__name__ == "Points"
+        data = np.empty((0, layer.ndim)) if points else []
+        return cls(data, layer.features.iloc[:0].copy(), np.empty((0, 4)), np.empty((0, 4)))
+
     def restore(self, layer: Any) -> None:
         if type(layer).__name__ == "Points":
             layer.data = self.data.reshape(-1, layer.ndim)
@@ -103,6 +110,9 @@ class EditHistory:
         if not _tracked(layer) or layer in self._states:
             return
         self._states[layer] = State.of(layer)
+        if self._group is not None and len(layer.data):  # created by the action in progress
+            self._group.append((weakref.ref(layer), State.empty(layer)))  # (a prediction):
+            # its undo empties the layer (never removes it: PLATFORM.md)
         layer.events.data.connect(lambda event, ref=weakref.ref(layer): self._edited(ref, event))
         layer.events.features.connect(lambda event, ref=weakref.ref(layer): self._edited(ref))
         self.bind_keys(layer)  # the active layer gets the keys first

@@ -8,6 +8,12 @@ so the overview of an hour shows where the song is (:mod:`napari_das._napari.env
 the time axis below it (s, m:ss or h:mm:ss).  A narrow transparent picture on the left of the
 band carries the frequency axis in kHz (:mod:`napari_das._napari.axes`).
 
+A probability trace per class (what the network said, decimated to bins of a millisecond or
+more: :mod:`napari_das.core.inference.trace`) can be given for a recording
+(:meth:`WaveformStrip.set_trace`, after a prediction); while shown
+(:meth:`WaveformStrip.show_trace`), the strip grows by a band above the waveform where each
+song type's probability is a line in its annotation colour, the threshold dotted.
+
 Both are RGB image layers pinned to the canvas (``scale`` = one canvas pixel, ``translate``
 = the visible corner), redrawn in place at every camera change: a picture of a screenful
 costs a few ms whatever the recording's length.  Their metadata kind is ``"strip"``; the
@@ -39,6 +45,12 @@ RMS = (150, 205, 255)
 SAMPLES = (190, 225, 255)
 ZERO = (60, 60, 75)
 
+#: Height of the probability-trace band (share of the canvas, bounded).
+TRACE_FRACTION = 0.16
+TRACE_MIN_PX, TRACE_MAX_PX = 56, 150
+TRACE_BACKGROUND = (10, 10, 14, 255)
+TRACE_GRID = (70, 70, 85)
+
 #: Delay before the strip's layers are added (after the recording's first picture).
 DEFER_SECONDS = 0.6
 
@@ -63,6 +75,18 @@ def shown_spectrogram(viewer: Any) -> Any:
     return None
 
 
+def trace_key(layer: Any) -> str:
+    """The recording a spectrogram layer shows (the key of its probability trace)."""
+    meta = _das(layer)
+    if meta.get("recording"):
+        return str(meta["recording"])
+    if meta.get("path"):
+        import os
+
+        return os.path.splitext(os.path.basename(str(meta["path"])))[0]
+    return str(getattr(layer, "name", ""))
+
+
 def _level0(layer: Any) -> Any:
     return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
 
@@ -83,22 +107,63 @@ class WaveformStrip:
         self._busy = False
         self.last_mode: str | None = None  # what the last picture showed (for tests)
         self.last_columns: Any = None
+        self.traces: dict[str, Any] = {}  # recording key -> ProbabilityTrace
+        self.trace_enabled = True
+        self.trace_threshold = 0.5
+        self.last_trace: Any = None  # the trace columns of the last picture (for tests)
 
     @property
     def view(self) -> Any:
         return self._view()
 
-    def strip_px(self) -> int:
+    def waveform_px(self) -> int:
         height = float(self.view.viewer.canvas.size[0])
         return int(min(max(STRIP_FRACTION * height, STRIP_MIN_PX), STRIP_MAX_PX))
 
+    def trace_px(self) -> int:
+        height = float(self.view.viewer.canvas.size[0])
+        return int(min(max(TRACE_FRACTION * height, TRACE_MIN_PX), TRACE_MAX_PX))
+
+    def strip_px(self, layer: Any = None) -> int:
+        """Canvas pixels below the band: the waveform (with the time axis) and, when a trace
+        of the shown recording is on, its band (with only the trace, the time axis stays)."""
+        pixels = self.waveform_px() if self.enabled else 0
+        if self.shown_trace(layer) is not None:
+            pixels += self.trace_px() + (0 if self.enabled else AXIS_PX)
+        return pixels
+
     def set_enabled(self, enabled: bool) -> None:
-        """Show or hide the strip (the band then fills the whole canvas height)."""
+        """Show or hide the waveform (the band then fills the canvas above the trace, or all
+        of it)."""
         self.enabled = bool(enabled)
-        for layer in (self.layer, self.axis_layer):
-            if layer is not None and layer in self.view.viewer.layers:
-                layer.visible = self.enabled
+        self._show_layers(self.view.viewer, self._anything())
         self.refresh()
+
+    # ---------------------------------------------------------------------- the traces
+    def set_trace(self, key: str, trace: Any) -> None:
+        """The probability trace of recording ``key`` (None: forget it); redraws."""
+        if trace is None:
+            self.traces.pop(str(key), None)
+        else:
+            self.traces[str(key)] = trace
+        self._show_layers(self.view.viewer, self._anything())
+        self.refresh()
+
+    def show_trace(self, on: bool) -> None:
+        """Show or hide the probability traces."""
+        self.trace_enabled = bool(on)
+        self._show_layers(self.view.viewer, self._anything())
+        self.refresh()
+
+    def shown_trace(self, layer: Any = None) -> Any:
+        """The trace drawn for the shown recording (None when off or missing)."""
+        if not self.trace_enabled or not self.traces:
+            return None
+        layer = layer if layer is not None else shown_spectrogram(self.view.viewer)
+        return None if layer is None else self.traces.get(trace_key(layer))
+
+    def _anything(self) -> bool:
+        return self.enabled or self.shown_trace() is not None
 
     # ----------------------------------------------------------------------- the tables
     def table(self, layer: Any) -> EnvelopeTable | None:
@@ -166,18 +231,21 @@ class WaveformStrip:
             return
         viewer = view.viewer
         layer = shown_spectrogram(viewer)
-        if layer is None or not self.enabled:
+        pixels = self.strip_px(layer) if layer is not None else 0
+        if layer is None or not pixels:
             view.reserve_bottom(0)
             if layer is None and self.enabled:  # no recording shown: no stale picture
                 self._show_layers(viewer, False)
                 self._emptied = True
+            elif self.layer is not None:  # neither waveform nor trace: the band fills it
+                self._show_layers(viewer, False)
             return
         if self._emptied:
             self._show_layers(viewer, True)
             self._emptied = False
         self._busy = True
         try:
-            view.reserve_bottom(self.strip_px())
+            view.reserve_bottom(pixels)
             missing = self.layer is None or self.axis_layer is None
             if missing and not self._creating:  # add our layers outside napari's handlers
                 self._defer()                    # (layer insertions must not nest)
@@ -260,16 +328,26 @@ class WaveformStrip:
                        ) -> np.ndarray:
         image = np.empty((height, width, 4), np.uint8)
         image[:] = BACKGROUND
+        trace = self.shown_trace(layer)
+        trace_h = min(self.trace_px(), max(0, height - AXIS_PX - 4)) if trace is not None else 0
         wave_h = max(4, height - AXIS_PX)
-        table = self.table(layer)
-        if table is not None:
-            env = table.columns(t0, t1, width)
-            if not table.ready:
-                self._poll_until_ready(table)
-            self.last_mode, self.last_columns = env.mode, env
-            _paint_envelope(image[:wave_h], env, max(table.peak(), 1e-12) if env.mode
-                            == "envelope" else None)
-        image[wave_h - 1] = (*ZERO, 255)
+        if trace is not None:
+            columns = trace.columns(t0, t1, width)
+            self.last_trace = columns
+            image[:trace_h] = TRACE_BACKGROUND
+            _paint_trace(image[:trace_h], columns, trace.class_names, self.trace_threshold)
+        if self.enabled:
+            table = self.table(layer)
+            if table is not None:
+                env = table.columns(t0, t1, width)
+                if not table.ready:
+                    self._poll_until_ready(table)
+                self.last_mode, self.last_columns = env.mode, env
+                _paint_envelope(image[trace_h:wave_h], env, max(table.peak(), 1e-12)
+                                if env.mode == "envelope" else None)
+            image[wave_h - 1] = (*ZERO, 255)
+        if trace is not None:
+            image[trace_h - 1] = (*ZERO, 255)
         return draw_time_axis(image, t0, t1, wave_h)
 
     def _put(self, viewer: Any, layer: Any, name: str, picture: np.ndarray, translate, zoom
@@ -316,6 +394,54 @@ def _no_dims_update(layer: Any) -> None:
                 emitter.disconnect(callback)
             except (ValueError, TypeError, RuntimeError):  # a napari that stores it otherwise
                 log.debug("could not disconnect %r", callback)
+
+
+def _paint_trace(image: np.ndarray, columns: np.ndarray, class_names, threshold: float
+                 ) -> None:
+    """Each song type's probability per column as a connected line in its annotation colour
+    (``noise`` left out), the threshold dotted, the names in their colours at the top left."""
+    from PIL import Image, ImageDraw
+
+    from .axes import font
+    from .layers import colors_for
+
+    height, width = image.shape[:2]
+    top, bottom = 3, height - 3
+    rows = np.arange(height)[:, None]
+
+    def y_of(p):
+        return bottom - p * (bottom - top)
+
+    y_thres = int(round(y_of(threshold)))
+    image[y_thres, ::4] = (*TRACE_GRID, 255)
+    names = [str(n) for n in class_names]
+    song = [(i, n) for i, n in enumerate(names) if n != "noise"]
+    colours = colors_for([n for _, n in song])
+    for index, name in song:
+        p = columns[:, index]
+        finite = np.isfinite(p)
+        if not finite.any():
+            continue
+        y = np.where(finite, y_of(np.where(finite, p, 0.0)), np.nan)
+        prev = np.r_[y[:1], y[:-1]]  # join each column to the previous one
+        prev = np.where(np.isfinite(prev), prev, y)
+        low, high = np.fmin(y, prev), np.fmax(y, prev)
+        mask = finite[None, :] & (rows >= np.floor(low)[None, :]) & \
+            (rows <= np.ceil(high)[None, :])
+        value = colours[name].lstrip("#")
+        image[mask] = (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), 255)
+    picture = Image.fromarray(image, "RGBA")
+    draw = ImageDraw.Draw(picture)
+    x = 4
+    for _, name in song:
+        if x > width - 40:
+            break
+        value = colours[name].lstrip("#")
+        colour = (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), 255)
+        draw.text((x, 1), name, fill=colour, font=font(11), stroke_width=2,
+                  stroke_fill=(0, 0, 0, 220))
+        x += int(draw.textlength(name, font=font(11))) + 8
+    image[...] = np.asarray(picture)
 
 
 def _paint_envelope(image: np.ndarray, env: Any, peak: float | None) -> None:

@@ -32,6 +32,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from .._napari.strip import trace_key
 from ..core.config import PredictionConfig
 from ..core.errors import DasError
 from ..core.io.annotations import Annotations
@@ -126,6 +127,11 @@ class PredictWidget(QWidget):
         recording_row.addWidget(refresh)
         self.proofread_check = QCheckBox("add as <name>_proposals to proofread")
         self.proofread_check.setChecked(True)
+        self.trace_check = QCheckBox("probability trace under the spectrogram")
+        self.trace_check.setChecked(True)
+        self.trace_check.setToolTip("each song type's probability along time (what the network "
+                                    "said), following the view; dotted: 0.5")
+        self.trace_check.toggled.connect(self.show_trace)
         top = QFormLayout()
         top.addRow("Model", model_row)
         self.model_label = QLabel("")
@@ -139,6 +145,7 @@ class PredictWidget(QWidget):
                                     "view (its proposals replace those there, others stay)")
         top.addRow("Range", self.range_combo)
         top.addRow("Proofreading", self.proofread_check)
+        top.addRow("", self.trace_check)
 
         self.form = ConfigForm(PredictionConfig, group_boxes=False)
         scroll = QScrollArea()
@@ -305,6 +312,7 @@ class PredictWidget(QWidget):
             else:
                 audio_path = recording_audio(layer, tmpdir)
             csv = os.path.join(tmpdir, "prediction_annotations.csv")
+            trace = os.path.join(tmpdir, "trace.npz")
             truth = None
             if evaluate:
                 truth = os.path.join(tmpdir, "truth_annotations.csv")
@@ -318,11 +326,12 @@ class PredictWidget(QWidget):
         self._tmpdir = tmpdir
         self._job = {"csv": csv, "name": name, "stem": stem, "layer": layer.name,
                      "fmax": float(meta.get("samplerate", 2.0)) / 2,
-                     "proofread": self.proofread_check.isChecked(), "span": span}
+                     "proofread": self.proofread_check.isChecked(), "span": span,
+                     "trace": trace, "trace_key": trace_key(layer)}
         self.progress_bar.setRange(0, 0)
         self.note = ""
         child, request = self.warm.submit(audio_path, csv, stem, config.to_dict(), truth,
-                                          self.evaluation.tolerance())
+                                          self.evaluation.tolerance(), trace=trace)
         self.runner.start_request(child, self.warm.records(child, request),
                                   on_result=self._finished)
         return True
@@ -348,6 +357,8 @@ class PredictWidget(QWidget):
                 show_info(text)
                 if data.get("evaluation"):
                     self.evaluation.show_result(data["evaluation"])
+                if data.get("trace"):
+                    self._add_trace(str(data["trace"]))
         finally:
             self._cleanup_tmp()
 
@@ -382,6 +393,45 @@ class PredictWidget(QWidget):
             suffix = PROPOSALS_SUFFIX
         with edit_history(self.viewer).transaction():  # a prediction is one undo step
             return add_layer_tuples(self.viewer, tuples, suffix=suffix, replace=True)
+
+    def _strip(self) -> Any:
+        from .._napari.strip import strip_of
+        from .._napari.time_view import time_view
+
+        return strip_of(time_view(self.viewer))
+
+    def _add_trace(self, path: str) -> None:
+        """Show the prediction's probability trace under the spectrogram (a prediction of the
+        view replaces the trace of its time range)."""
+        from ..core.inference.trace import read_trace
+
+        trace = read_trace(path)
+        strip, key = self._strip(), self._job["trace_key"]
+        span = self._job.get("span")
+        if span is not None:
+            trace.offset = float(span[0])
+            if key in strip.traces:
+                trace = strip.traces[key].patched(trace)
+        strip.trace_threshold = float(self.form.config().segment_thres) if any(
+            t == "segment" for t in trace.class_types[1:]) else float(
+            self.form.config().event_thres)
+        strip.set_trace(key, trace)
+
+    def trace(self) -> Any:
+        """The probability trace of the current recording (None before a prediction)."""
+        try:
+            layer = self.current_recording()
+        except DasError:
+            return None
+        return self._strip().traces.get(trace_key(layer))
+
+    def show_trace(self, on: bool) -> None:
+        """Show or hide the probability trace under the spectrogram."""
+        if self.trace_check.isChecked() != bool(on):
+            self.trace_check.setChecked(bool(on))  # calls back here
+            return
+        if self.viewer is not None:
+            self._strip().show_trace(bool(on))
 
     def accept(self) -> list:
         """Turn every ``*_proposals`` layer into annotations (merged with existing ones)."""

@@ -46,15 +46,17 @@ class WarmPredictor:
 
     def submit(self, path: str, output: str, model: str,
                config: dict[str, Any] | None = None, annotations: str | None = None,
-               tolerance: float = 0.01) -> tuple[ChildRun, int]:
-        """Send a request (with ``annotations``: also evaluate against them); returns the child
-        and the request id."""
+               tolerance: float = 0.01, trace: str | None = None) -> tuple[ChildRun, int]:
+        """Send a request (with ``annotations``: also evaluate against them; with ``trace``:
+        also write the probability trace there); returns the child and the request id."""
         child = self.ensure()
         self._next_id += 1
         request = {"id": self._next_id, "path": str(path), "output": str(output),
                    "model": str(model), "config": dict(config or {})}
         if annotations:
             request.update(annotations=str(annotations), tolerance=float(tolerance))
+        if trace:
+            request["trace"] = str(trace)
         if not child.write_line(json.dumps(request)):
             child.wait(timeout=5)
         return child, self._next_id
