@@ -181,6 +181,10 @@ class PredictWidget(QWidget):
         self.evaluation.evaluate_button.clicked.connect(self.evaluate)
         layout.addWidget(self.evaluation)
         layout.addWidget(self.accept_button)
+        from .loop_box import LoopBox
+
+        self.loop = LoopBox(self)
+        layout.addWidget(self.loop)
 
         self.predict_button.clicked.connect(lambda: self.start())
         self.folder_button.clicked.connect(lambda: self.predict_folder())
@@ -213,8 +217,10 @@ class PredictWidget(QWidget):
 
         text = ""
         try:
-            params = load_params(model_stem(self.model_edit.text().strip()))
+            stem = model_stem(self.model_edit.text().strip())
+            params = load_params(stem)
             text = describe_postprocessing(params)
+            self.loop.model_changed(stem)
         except (DasError, OSError, ValueError):
             pass
         self.model_label.setText(text)
@@ -467,6 +473,7 @@ class PredictWidget(QWidget):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.warm.close()
         self.runner.shutdown()
+        self.loop.runner.shutdown()
         self._cleanup_tmp()
         super().closeEvent(event)
 

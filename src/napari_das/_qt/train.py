@@ -134,6 +134,8 @@ class TrainWidget(QWidget):
         self.runner = ChildRunner(self.status, name="training", words=lambda text: widget_words(
             text, TrainingConfig, NetworkConfig))
         self.last_result: ChildResult | None = None
+        #: called with the ChildResult when a run ends (e.g. the Predict widget's fine-tune)
+        self.finished_callbacks: list = []
         self.training_form = ConfigForm(
             TrainingConfig, defaults=TRAINING_GUI_DEFAULTS, on_values=ON_VALUES,
             exclude=("verbose", "first_sample_train", "last_sample_train",
@@ -356,6 +358,8 @@ class TrainWidget(QWidget):
                       "was saved")
         elif model:
             show_info(f"training finished: {model}")
+        for callback in list(self.finished_callbacks):
+            callback(result)
 
     def _state_changed(self, state: str) -> None:
         running = state in (RUNNING, STOPPING)
