@@ -64,6 +64,12 @@ class TrainingConfig(ConfigBase):
                               "(decays from --learning-rate to a fiftieth of it over --nb-epoch "
                               "epochs: short runs end converged)", choices=LR_SCHEDULES,
                               group="Training parameters", label="LR schedule")
+    precision: str = option("float32", "arithmetic of the dilated convolutions: float32, "
+                            "bfloat16 (mixed: weights and other layers stay float32), or auto "
+                            "(bfloat16 on CPUs with AMX and GPUs of compute capability >= 8, "
+                            "where it is several times faster; float32 elsewhere)",
+                            choices=("float32", "bfloat16", "auto"),
+                            group="Training parameters", label="Precision")
     reduce_lr: bool = option(False, "reduce the learning rate when validation loss plateaus",
                              group="Training parameters", label="Reduce LR")
     reduce_lr_patience: int = option(5, "epochs without improvement before reducing the LR",

@@ -182,6 +182,14 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
 
             model = build_model(network, data.nb_channels, data.nb_classes,
                                 learning_rate=learning_rate(training, data.steps_per_epoch))
+    from ..nn.fastconv import use_fast_convolutions
+    from ..nn.precision import resolve_precision
+
+    # exact gradients at about half the step time; saved files unchanged
+    low = "bfloat16" if resolve_precision(training.precision) == "bfloat16" else None
+    counts = use_fast_convolutions(model, low, batch=training.batch_size,
+                                   frames=network.nb_hist // network.hop)
+    params["precision_used"] = "bfloat16" if counts["low"] else "float32"
     steps = data.steps_per_epoch
     initial_epoch = completed_epochs(model, state, steps)
     train_ds = tf_dataset(tf, data.train, start=initial_epoch * steps, infinite=True)

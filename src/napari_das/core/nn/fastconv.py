@@ -1,0 +1,242 @@
+"""A faster, exact replacement for the dilated "same" Conv1D of the TCN during training.
+
+On the CPU, TensorFlow's gradient of a dilated 1-D convolution is far slower than the
+convolution itself (measured with TensorFlow 2.21 on 2 cores, ``[32, 64, 32]`` frames, kernel 32:
+forward 2.1 ms, forward and backward 14.6 ms).  Both gradients are themselves plain convolutions:
+
+- the input gradient is the convolution of the zero-padded output gradient with the kernel
+  reversed in time and with input and output channels swapped;
+- the kernel gradient is a convolution in which the batch plays the channels and the channels
+  play the batch: ``x`` as ``[C, time, B]`` convolved with ``dy`` as ``[T, B, F]`` at stride
+  ``dilation`` gives ``[C, K, F]``.
+
+Written that way, with TensorFlow's forward kernels, a training step of the TCN costs about half
+(see ``bench/bench_training.py``).  When the length of the input is known when the step is traced
+(always in training: chunks have a fixed length), taps whose inputs are the zero padding for every
+output are left out: with 64 frames, kernel 32 and dilation 16, only 8 of the 32 taps ever see the
+signal.  Their gradients are exactly zero, as in the ordinary convolution.
+
+The replacement is installed on a built or loaded model's layers (:func:`use_fast_convolutions`);
+it changes no weight, no layer configuration and nothing that is saved, so model files stay
+ordinary Keras (and DAS) files.  The result equals ``tf.nn.convolution`` to float rounding
+(tests/core/test_fastconv.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def _tap_range(length: int | None, kernel: int, dilation: int, pad_left: int) -> tuple[int, int]:
+    """Taps ``[k0, k1)`` that see at least one input sample for some output ("same" padding)."""
+    if length is None:
+        return 0, kernel
+    # tap k reads padded positions [k*d, k*d + T - 1]; the signal is at [pad_left, pad_left + T)
+    k0 = 0
+    while k0 < kernel and k0 * dilation + length - 1 < pad_left:
+        k0 += 1
+    k1 = kernel
+    while k1 > k0 and (k1 - 1) * dilation >= pad_left + length:
+        k1 -= 1
+    return k0, max(k1, k0 + 1)
+
+
+def same_conv1d(x: Any, w: Any, dilation: int, compute_dtype: str | None = None,
+                low_batch: int | None = None) -> Any:
+    """``tf.nn.convolution(x, w, padding="SAME", dilations=dilation)`` with cheap gradients.
+
+    Parameters
+    ----------
+    x : tf.Tensor
+        ``[B, T, C]``.
+    w : tf.Tensor
+        ``[K, C, F]``.
+    dilation : int
+    compute_dtype : str, optional
+        Run the convolutions (forward and both gradients) in this dtype, e.g. ``"bfloat16"``,
+        and return results in ``x``'s dtype: mixed precision for the convolutions only (the
+        weights, the optimizer and every other layer stay float32).
+    low_batch : int, optional
+        With ``compute_dtype``: the kernel gradient (whose "channels" are the batch) runs in
+        ``compute_dtype`` only for this static batch size (the one :func:`check_low_precision`
+        verified), in float32 otherwise.
+
+    Returns
+    -------
+    tf.Tensor
+        ``[B, T, F]``.
+    """
+    import tensorflow as tf
+
+    kernel = int(w.shape[0])
+    d = int(dilation)
+    total = (kernel - 1) * d
+    pad_left = total // 2
+    length = x.shape[1]
+    length = int(length) if length is not None else None
+    k0, k1 = _tap_range(length, kernel, d, pad_left)
+    taps = k1 - k0
+    span = (taps - 1) * d  # extra input samples a VALID convolution of the kept taps needs
+
+    out_dtype = x.dtype
+
+    def low(t):
+        return t if compute_dtype is None else tf.cast(t, compute_dtype)
+
+    def high(t):
+        return t if compute_dtype is None else tf.cast(t, out_dtype)
+
+    def valid(a, f, dil=d, strides=1):
+        return tf.nn.convolution(a, f, padding="VALID", dilations=dil, strides=strides)
+
+    @tf.custom_gradient
+    def conv(x, w):
+        n = tf.shape(x)[1]
+        lo = k0 * d - pad_left  # x index of the first input the first kept tap reads
+        # x_in[u] = x[u + lo] for u in [0, n + span), zero outside x
+        left = tf.maximum(0, -lo)
+        start = tf.maximum(0, lo)
+        end = tf.minimum(n, n + span + lo)
+        right = tf.maximum(0, n + span + lo - n)
+        x_in = tf.pad(low(x[:, start:end]), [[0, 0], [left, right], [0, 0]])
+        w_kept = low(w[k0:k1])
+        y = high(valid(x_in, w_kept))
+
+        def grad(dy):
+            # dx_in[u] = sum_j dy[u - j d] w[k0 + j]; only u = t - lo for t in [start, end) matter
+            w_rev = tf.transpose(tf.reverse(w_kept, axis=[0]), [0, 2, 1])  # [taps, F, C]
+            dy = low(dy)
+            dy_full = tf.pad(dy, [[0, 0], [span, span], [0, 0]])
+            a = start - lo
+            b = end - lo + span
+            dx_part = valid(dy_full[:, a:b], w_rev)  # [B, end - start, C]
+            dx = tf.pad(dx_part, [[0, 0], [start, n - end], [0, 0]])
+            # dw[j, c, f] = sum_b,t x_in[b, t + j d, c] dy[b, t, f]: batch <-> channels
+            xt = tf.transpose(x_in, [2, 1, 0])  # [C, n + span, B]
+            dyt = tf.transpose(dy, [1, 0, 2])  # [n, B, F]
+            batch = x.shape[0]
+            if compute_dtype is None:
+                dw_kept = valid(xt, dyt, dil=1, strides=d)  # [C, taps, F]
+            elif low_batch is not None and batch is not None and int(batch) == int(low_batch):
+                dw_kept = high(valid(xt, dyt, dil=1, strides=d))
+            else:
+                def dw_high():
+                    return valid(high(xt), high(dyt), dil=1, strides=d)
+
+                if low_batch is None:
+                    dw_kept = dw_high()
+                else:  # batch known only when the step runs (tf.data batches)
+                    dw_kept = tf.cond(tf.equal(tf.shape(x)[0], int(low_batch)),
+                                      lambda: high(valid(xt, dyt, dil=1, strides=d)), dw_high)
+            dw_kept = tf.transpose(dw_kept, [1, 0, 2])
+            dw = tf.pad(dw_kept, [[k0, kernel - k1], [0, 0], [0, 0]])
+            return high(dx), high(dw)
+
+        return y, grad
+
+    return conv(x, tf.convert_to_tensor(w))
+
+
+def check_low_precision(batch: int, frames: int, channels: int, filters: int, kernel: int,
+                        dilation: int, compute_dtype: str = "bfloat16", seed: int = 0) -> float:
+    """Largest relative error of the output and both gradients in ``compute_dtype``.
+
+    TensorFlow 2.21's oneDNN bfloat16 convolution returns garbage for some shapes (measured on
+    Sapphire Rapids: input-channel counts 2-14 when even, with 8 or more taps; 16 channels at
+    stride 4 or more), so low precision is only used for shapes checked here first.  Correct
+    kernels give ~0.003 (8 bits of mantissa); broken ones ~1.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    x = tf.constant(rng.normal(size=(batch, frames, channels)).astype("float32"))
+    w = tf.constant((rng.normal(size=(kernel, channels, filters))
+                     / np.sqrt(kernel * channels)).astype("float32"))
+    dy = tf.constant(rng.normal(size=(batch, frames, filters)).astype("float32"))
+    out = []
+    for dtype in (compute_dtype, None):
+        with tf.GradientTape() as tape:
+            tape.watch([x, w])
+            if dtype is None:
+                y = tf.nn.convolution(x, w, padding="SAME", dilations=dilation)
+            else:
+                y = same_conv1d(x, w, dilation, dtype, low_batch=batch)
+            loss = tf.reduce_sum(y * dy)
+        out.append([t.numpy() for t in (y, *tape.gradient(loss, [x, w]))])
+    errors = [np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30) for a, b in zip(*out)]
+    return float(max(errors))
+
+
+#: largest relative error of a convolution in bfloat16 that is accepted (correct kernels: 0.003)
+LOW_PRECISION_TOLERANCE = 0.02
+
+
+def _fast_call(layer: Any, compute_dtype: str | None, low_batch: int | None):
+    """A replacement for ``Conv1D.call`` (Keras 3 calls ``ops.conv`` there directly)."""
+    dilation = int(layer.dilation_rate[0])
+
+    def call(inputs):
+        outputs = same_conv1d(inputs, layer.kernel, dilation, compute_dtype, low_batch)
+        if layer.use_bias:
+            outputs = outputs + layer.bias
+        if layer.activation is not None:
+            outputs = layer.activation(outputs)
+        return outputs
+
+    return call
+
+
+def eligible(layer: Any) -> bool:
+    """A plain Conv1D with "same" padding, stride 1 and a kernel longer than one tap."""
+    import keras
+
+    return (type(layer) is keras.layers.Conv1D and layer.padding == "same"
+            and tuple(layer.strides) == (1,) and int(layer.kernel_size[0]) > 1
+            and int(layer.groups) == 1 and layer.data_format == "channels_last")
+
+
+def use_fast_convolutions(model: Any, compute_dtype: str | None = None,
+                          batch: int | None = None, frames: int | None = None) -> dict[str, int]:
+    """Give the model's dilated "same" Conv1D layers the fast gradient.
+
+    Only the layer objects change (an instance attribute replaces ``call``): weights, configs and
+    saved files do not.  Keras 3's TensorFlow backend only; other backends are left alone.
+
+    ``compute_dtype`` (``"bfloat16"``) runs a layer's convolutions in that dtype when
+    :func:`check_low_precision` finds them right at ``batch`` chunks of ``frames`` steps (the
+    training batches); layers that fail the check keep float32, with a warning.
+
+    Returns
+    -------
+    dict
+        ``{"fast": layers given the fast gradient, "low": of them in compute_dtype}``.
+    """
+    import keras
+
+    counts = {"fast": 0, "low": 0}
+    if keras.backend.backend() != "tensorflow":
+        return counts
+    checked: dict[tuple, bool] = {}
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if not eligible(layer):
+            continue
+        dtype = None
+        if compute_dtype is not None and batch and frames:
+            kernel, channels, filters = (int(n) for n in layer.kernel.shape)
+            key = (channels, filters, kernel, int(layer.dilation_rate[0]))
+            if key not in checked:
+                error = check_low_precision(int(batch), int(frames), *key, compute_dtype)
+                checked[key] = error <= LOW_PRECISION_TOLERANCE
+                if not checked[key]:
+                    log.warning("%s convolution of %s is wrong on this machine (relative error "
+                                "%.2f): the layer keeps float32", compute_dtype, layer.name, error)
+            dtype = compute_dtype if checked[key] else None
+        layer.call = _fast_call(layer, dtype, int(batch) if batch else None)
+        counts["fast"] += 1
+        counts["low"] += dtype is not None
+    log.debug("fast convolution gradients on %(fast)d layers, %(low)d in low precision", counts)
+    return counts
