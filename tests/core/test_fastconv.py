@@ -80,7 +80,8 @@ def test_model_trains_identically_and_saves_plain_layers(tmp_path, monkeypatch):
         keras.utils.set_random_seed(3)
         model = build_model(net, 1, 3)
         if fast:
-            assert use_fast_convolutions(model) == {"fast": 2 * len(net.dilations), "low": 0}
+            assert use_fast_convolutions(model) == {"fast": 2 * len(net.dilations), "low": 0,
+                                                    "pointwise": 1 + 2 * len(net.dilations)}
         losses.append([model.train_on_batch(x, y) for _ in range(3)])
         # the replacement really runs (traced once per dilated layer), and only when installed
         assert sorted(set(calls)) == ([1, 2, 4, 8, 16] if fast else [])

@@ -90,7 +90,11 @@ def same_conv1d(x: Any, w: Any, dilation: int, compute_dtype: str | None = None,
         return t if compute_dtype is None else tf.cast(t, out_dtype)
 
     def valid(a, f, dil=d, strides=1):
-        return tf.nn.convolution(a, f, padding="VALID", dilations=dil, strides=strides)
+        # a 2-D convolution of height 1: oneDNN dilates natively, where tf.nn.convolution
+        # wraps a dilated 1-D convolution in SpaceToBatch/BatchToSpace (same values, ~15 % slower)
+        y = tf.nn.conv2d(a[:, None], f[None], strides=[1, 1, strides, 1], padding="VALID",
+                         dilations=[1, 1, dil, 1])
+        return y[:, 0]
 
     @tf.custom_gradient
     def conv(x, w):
@@ -190,6 +194,34 @@ def _fast_call(layer: Any, compute_dtype: str | None, low_batch: int | None):
     return call
 
 
+def _pointwise_call(layer: Any):
+    """``Conv1D`` with one tap as a matrix product (its gradients are matrix products too)."""
+    import tensorflow as tf
+
+    def call(inputs):
+        kernel = layer.kernel[0]  # [C, F]
+        shape = tf.shape(inputs)
+        flat = tf.reshape(inputs, [-1, shape[-1]])
+        outputs = tf.reshape(tf.matmul(flat, kernel),
+                             tf.concat([shape[:-1], tf.shape(kernel)[-1:]], 0))
+        if layer.use_bias:
+            outputs = outputs + layer.bias
+        if layer.activation is not None:
+            outputs = layer.activation(outputs)
+        return outputs
+
+    return call
+
+
+def pointwise(layer: Any) -> bool:
+    """A plain Conv1D with a single tap (a per-time-step linear map)."""
+    import keras
+
+    return (type(layer) is keras.layers.Conv1D and int(layer.kernel_size[0]) == 1
+            and tuple(layer.strides) == (1,) and tuple(layer.dilation_rate) == (1,)
+            and int(layer.groups) == 1 and layer.data_format == "channels_last")
+
+
 def eligible(layer: Any) -> bool:
     """A plain Conv1D with "same" padding, stride 1 and a kernel longer than one tap."""
     import keras
@@ -213,15 +245,20 @@ def use_fast_convolutions(model: Any, compute_dtype: str | None = None,
     Returns
     -------
     dict
-        ``{"fast": layers given the fast gradient, "low": of them in compute_dtype}``.
+        ``{"fast": layers given the fast gradient, "low": of them in compute_dtype,
+        "pointwise": one-tap Conv1D layers run as matrix products (2-3x faster on the CPU)}``.
     """
     import keras
 
-    counts = {"fast": 0, "low": 0}
+    counts = {"fast": 0, "low": 0, "pointwise": 0}
     if keras.backend.backend() != "tensorflow":
         return counts
     checked: dict[tuple, bool] = {}
     for layer in model._flatten_layers(include_self=False, recursive=True):
+        if pointwise(layer):
+            layer.call = _pointwise_call(layer)
+            counts["pointwise"] += 1
+            continue
         if not eligible(layer):
             continue
         dtype = None
@@ -238,5 +275,6 @@ def use_fast_convolutions(model: Any, compute_dtype: str | None = None,
         layer.call = _fast_call(layer, dtype, int(batch) if batch else None)
         counts["fast"] += 1
         counts["low"] += dtype is not None
-    log.debug("fast convolution gradients on %(fast)d layers, %(low)d in low precision", counts)
+    log.debug("fast convolution gradients on %(fast)d layers, %(low)d in low precision, "
+              "%(pointwise)d pointwise", counts)
     return counts

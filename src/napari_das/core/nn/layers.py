@@ -93,7 +93,9 @@ def _define_layers() -> types.SimpleNamespace:
         def call(self, inputs):
             activated = ops.relu(inputs)
             peak = ops.max(activated, axis=-1, keepdims=True)
-            return activated / (peak + self.epsilon)
+            # one reciprocal per time step and a product: the same values to a rounding, at
+            # half the cost of a full-size division (and of its gradient) on the CPU
+            return activated * ops.reciprocal(peak + self.epsilon)
 
         def compute_output_shape(self, input_shape):
             return input_shape

@@ -22,7 +22,7 @@ MAX_ATTR_CHARS = 20_000
 #: Keys added to the params during and after training (besides :func:`initial_params`).
 RUN_RECORD_KEYS = ("history", "best_epoch", "epochs_completed", "stopped", "early_stopped",
                    "training_seconds", "conf_mat", "report", "test_metrics", "post_opt",
-                   "data_hash")
+                   "data_hash", "precision_used")
 
 
 def initial_params(network: NetworkConfig, training: TrainingConfig, data: PreparedData,
