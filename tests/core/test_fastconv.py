@@ -24,6 +24,7 @@ def reference(x, w, d):
     (64, 32, 1), (64, 32, 4), (64, 32, 8), (64, 32, 16),  # the bird TCN's layers
     (64, 32, 32),  # more padding than signal on both sides: a single tap is left
     (7, 5, 3), (40, 4, 2), (16, 2, 1), (9, 3, 8),  # odd/even kernels, short inputs
+    (5, 4, 8), (3, 32, 16), (6, 7, 5),  # chunks shorter than the dilation: the general path
 ])
 @pytest.mark.parametrize("static", [True, False])
 def test_values_and_gradients_equal_tensorflow(length, kernel, dilation, static):

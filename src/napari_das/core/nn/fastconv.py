@@ -41,7 +41,7 @@ def _tap_range(length: int | None, kernel: int, dilation: int, pad_left: int) ->
     k1 = kernel
     while k1 > k0 and (k1 - 1) * dilation >= pad_left + length:
         k1 -= 1
-    return k0, max(k1, k0 + 1)
+    return k0, k1  # empty when no tap ever sees the signal (chunks far shorter than d)
 
 
 def same_conv1d(x: Any, w: Any, dilation: int, compute_dtype: str | None = None,
@@ -78,6 +78,8 @@ def same_conv1d(x: Any, w: Any, dilation: int, compute_dtype: str | None = None,
     length = x.shape[1]
     length = int(length) if length is not None else None
     k0, k1 = _tap_range(length, kernel, d, pad_left)
+    if k1 <= k0:  # every output reads padding only: nothing to speed up
+        return tf.nn.convolution(x, w, padding="SAME", dilations=d)
     taps = k1 - k0
     span = (taps - 1) * d  # extra input samples a VALID convolution of the kept taps needs
 
@@ -89,59 +91,61 @@ def same_conv1d(x: Any, w: Any, dilation: int, compute_dtype: str | None = None,
     def high(t):
         return t if compute_dtype is None else tf.cast(t, out_dtype)
 
-    def valid(a, f, dil=d, strides=1):
+    def valid(a, f, dil=d, strides=1, pads=None):
         # a 2-D convolution of height 1: oneDNN dilates natively, where tf.nn.convolution
-        # wraps a dilated 1-D convolution in SpaceToBatch/BatchToSpace (same values, ~15 % slower)
-        y = tf.nn.conv2d(a[:, None], f[None], strides=[1, 1, strides, 1], padding="VALID",
+        # wraps a dilated 1-D convolution in SpaceToBatch/BatchToSpace (same values, ~15 % slower);
+        # ``pads`` (left, right) zero-pads the time axis inside the convolution (no Pad op)
+        padding = "VALID" if pads is None else [[0, 0], [0, 0], list(pads), [0, 0]]
+        y = tf.nn.conv2d(a[:, None], f[None], strides=[1, 1, strides, 1], padding=padding,
                          dilations=[1, 1, dil, 1])
         return y[:, 0]
 
-    @tf.custom_gradient
-    def conv(x, w):
-        n = tf.shape(x)[1]
-        lo = k0 * d - pad_left  # x index of the first input the first kept tap reads
-        # x_in[u] = x[u + lo] for u in [0, n + span), zero outside x
-        left = tf.maximum(0, -lo)
-        start = tf.maximum(0, lo)
-        end = tf.minimum(n, n + span + lo)
-        right = tf.maximum(0, n + span + lo - n)
-        x_in = tf.pad(low(x[:, start:end]), [[0, 0], [left, right], [0, 0]])
-        w_kept = low(w[k0:k1])
-        y = high(valid(x_in, w_kept))
+    def valid_in(a, f, low_precision, **kwargs):
+        """``valid`` on float32 tensors, computed in compute_dtype if ``low_precision``.
 
-        def grad(dy):
-            # dx_in[u] = sum_j dy[u - j d] w[k0 + j]; only u = t - lo for t in [start, end) matter
-            w_rev = tf.transpose(tf.reverse(w_kept, axis=[0]), [0, 2, 1])  # [taps, F, C]
-            dy = low(dy)
-            dy_full = tf.pad(dy, [[0, 0], [span, span], [0, 0]])
-            a = start - lo
-            b = end - lo + span
-            dx_part = valid(dy_full[:, a:b], w_rev)  # [B, end - start, C]
-            dx = tf.pad(dx_part, [[0, 0], [start, n - end], [0, 0]])
-            # dw[j, c, f] = sum_b,t x_in[b, t + j d, c] dy[b, t, f]: batch <-> channels
-            xt = tf.transpose(x_in, [2, 1, 0])  # [C, n + span, B]
-            dyt = tf.transpose(dy, [1, 0, 2])  # [n, B, F]
-            batch = x.shape[0]
-            if compute_dtype is None:
-                dw_kept = valid(xt, dyt, dil=1, strides=d)  # [C, taps, F]
-            elif low_batch is not None and batch is not None and int(batch) == int(low_batch):
-                dw_kept = high(valid(xt, dyt, dil=1, strides=d))
-            else:
-                def dw_high():
-                    return valid(high(xt), high(dyt), dil=1, strides=d)
+        Pads, slices, reversals and transposes stay in float32: oneDNN's bfloat16 transposes
+        cost twice the float32 ones, more than the convolutions save.
+        """
+        if compute_dtype is None or low_precision is False:
+            return valid(a, f, **kwargs)
+        return high(valid(low(a), low(f), **kwargs))
 
-                if low_batch is None:
-                    dw_kept = dw_high()
-                else:  # batch known only when the step runs (tf.data batches)
-                    dw_kept = tf.cond(tf.equal(tf.shape(x)[0], int(low_batch)),
-                                      lambda: high(valid(xt, dyt, dil=1, strides=d)), dw_high)
-            dw_kept = tf.transpose(dw_kept, [1, 0, 2])
-            dw = tf.pad(dw_kept, [[k0, kernel - k1], [0, 0], [0, 0]])
-            return high(dx), high(dw)
+    def kernel_gradient(x, xt, dyt, pads=None):
+        """``[C, taps, F]``: in compute_dtype only for the batch size that was checked."""
+        batch = x.shape[0]
+        if compute_dtype is None or low_batch is None:
+            return valid_in(xt, dyt, False, dil=1, strides=d, pads=pads)
+        if batch is not None:
+            return valid_in(xt, dyt, int(batch) == int(low_batch), dil=1, strides=d, pads=pads)
+        return tf.cond(tf.equal(tf.shape(x)[0], int(low_batch)),  # batch known when run
+                       lambda: valid_in(xt, dyt, True, dil=1, strides=d, pads=pads),
+                       lambda: valid_in(xt, dyt, False, dil=1, strides=d, pads=pads))
 
-        return y, grad
+    lo = k0 * d - pad_left  # x index of the first input the first kept tap reads
+    if lo <= 0 <= span + lo:  # the kept taps need zeros on both sides only
+        left, right = -lo, span + lo
 
-    return conv(x, tf.convert_to_tensor(w))
+        @tf.custom_gradient
+        def padded_conv(x, w):
+            w_kept = w[k0:k1]
+            y = valid_in(x, w_kept, True, pads=(left, right))
+
+            def grad(dy):
+                w_rev = tf.transpose(tf.reverse(w_kept, axis=[0]), [0, 2, 1])  # [taps, F, C]
+                dx = valid_in(dy, w_rev, True, pads=(right, left))
+                xt = tf.transpose(x, [2, 1, 0])  # [C, n, B]: batch <-> channels
+                dyt = tf.transpose(dy, [1, 0, 2])  # [n, B, F]
+                dw_kept = kernel_gradient(x, xt, dyt, pads=(left, right))
+                dw = tf.pad(tf.transpose(dw_kept, [1, 0, 2]), [[k0, kernel - k1], [0, 0], [0, 0]])
+                return dx, dw
+
+            return y, grad
+
+        return padded_conv(x, tf.convert_to_tensor(w))
+
+    # with a kept tap the slice never starts inside the signal (pad_left is about half the
+    # receptive field); should it, TensorFlow's own convolution is right, only slower
+    return tf.nn.convolution(x, w, padding="SAME", dilations=d)
 
 
 def check_low_precision(batch: int, frames: int, channels: int, filters: int, kernel: int,
