@@ -84,6 +84,8 @@ def test_probabilities_h5_and_save_folder(tmp_path, model_stem, rng):
     (["predict", "{tmp}/missing.wav", "{model}"], "no such file"),
     (["predict", "{tmp}", "{tmp}/nomodel"], "params file not found"),
     (["predict", "{tmp}/a.wav", "{model}", "--no-resample"], "trained at"),
+    (["predict", "{tmp}/a.wav", "{model}", "--precision", "half"],
+     "--precision must be one of float32, bfloat16, auto, not 'half'"),
 ])
 def test_one_line_errors(tmp_path, model_stem, args, words, capsys, rng):
     audio.write(tmp_path / "a.wav", rng.normal(size=(100, 1)).astype(np.float32), 2 * FS)
@@ -91,6 +93,21 @@ def test_one_line_errors(tmp_path, model_stem, args, words, capsys, rng):
     assert main(argv) == 2
     errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("das: ")]
     assert len(errors) == 1 and errors[0].startswith("das: error:") and words in errors[0]
+
+
+def test_bad_choice_is_one_line_without_usage(tmp_path, model_stem, capsys):
+    assert main(["predict", str(tmp_path / "a.wav"), model_stem, "--precision", "fp8"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["das: error: --precision must be one of float32, bfloat16, auto, not 'fp8'"]
+
+
+def test_precision_bfloat16_is_accepted(tmp_path, model_stem, rng):
+    audio.write(tmp_path / "a.wav", 0.1 * rng.normal(size=(3000, 1)).astype(np.float32), FS)
+    for precision in ("bfloat16", "auto", "float32"):
+        out = tmp_path / f"{precision}.csv"
+        assert main(["predict", str(tmp_path / "a.wav"), model_stem, "--precision", precision,
+                     "--save-filename", str(out)]) == 0
+        assert out.is_file()
 
 
 def test_channel_mismatch_is_one_line_error(tmp_path, model_stem, capsys, rng):

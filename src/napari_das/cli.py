@@ -100,9 +100,12 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, exclude: Se
                 conv = parse_optional_int if optional else int
             else:
                 conv = str
+            # choices are checked by the config's validated(): a wrong value is a one-line
+            # error like every other, not argparse's usage block
             choices = f.metadata.get("choices")
-            group.add_argument(*flags, type=conv, choices=choices,
-                               metavar=None if choices else scalar.__name__.upper(),
+            metavar = "{" + ",".join(map(str, choices)) + "}" if choices else \
+                scalar.__name__.upper()
+            group.add_argument(*flags, type=conv, metavar=metavar,
                                help=f"{help_text} (default: {default})", **common)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import DasError
+from ..nn.precision import PRECISIONS
 from .base import ConfigBase, option
 
 
@@ -46,6 +47,12 @@ class PredictionConfig(ConfigBase):
                                     "what it learned on; --no-training-windows: long windows "
                                     "instead, faster but off its training distribution)",
                                     label="Predict in training chunks")
+    precision: str = option("float32", "arithmetic of the network's dilated convolutions: "
+                            "float32, bfloat16 (only at shapes a numeric check passes, float32 "
+                            "elsewhere; probabilities within about 0.01 of float32), or auto "
+                            "(bfloat16 on CPUs with AMX and GPUs of compute capability >= 8, "
+                            "where it is faster; float32 elsewhere)", choices=PRECISIONS,
+                            label="Precision")
     match_noise: bool = option(False, "scale the recording so that its background noise level "
                                "matches the training audio's (napari-das models): for recordings "
                                "made with another gain; wrong where only the background changed",

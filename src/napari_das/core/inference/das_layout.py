@@ -97,17 +97,19 @@ def uses_das_layout(params: dict) -> bool:
 
 
 def das_blocks(model, params: dict, read: Reader, frames: int, batch_size: int | None = None,
-               progress=None, stop=None) -> Iterator[tuple[int, np.ndarray]]:
-    """:func:`iter_das_probabilities` for a loaded model and its params (compiled call)."""
+               progress=None, stop=None,
+               precision: str = "float32") -> Iterator[tuple[int, np.ndarray]]:
+    """:func:`iter_das_probabilities` for a loaded model and its params (compiled call, made
+    once per model, geometry and ``precision``)."""
     from ..nn.das_import import das_network
-    from .runner import ModelRunner
+    from .runner import cached_runner
     from .windows import WindowPlan
 
     net = das_network(params)
     plan = WindowPlan(hop=net.hop, margin_past=net.data_padding, margin_future=net.data_padding,
                       window=net.nb_hist)
     batch = int(batch_size or params.get("batch_size") or 32)
-    runner = ModelRunner(model, plan, batch)
+    runner = cached_runner(model, plan, batch, precision)
     yield from iter_das_probabilities(runner, read, frames, net.nb_hist, net.stride,
                                       net.data_padding, runner.nb_channels, batch_size=batch,
                                       progress=progress, stop=stop)

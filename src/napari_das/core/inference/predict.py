@@ -94,8 +94,8 @@ class Prediction:
 
 def predict_probabilities(model: Any, x: np.ndarray, params: dict[str, Any],
                           batch_size: int | None = None, progress=None, stop=None,
-                          window: int | None = None,
-                          training_windows: bool = True) -> np.ndarray:
+                          window: int | None = None, training_windows: bool = True,
+                          precision: str = "float32") -> np.ndarray:
     """Class probabilities for every sample of ``x``.
 
     Parameters
@@ -115,6 +115,9 @@ def predict_probabilities(model: Any, x: np.ndarray, params: dict[str, Any],
         it beyond float rounding.
     training_windows : bool
         Run a short-chunk network on its training chunks (see :func:`window_plan`).
+    precision : str
+        ``float32``, ``bfloat16`` or ``auto``: arithmetic of the dilated convolutions
+        (:class:`~napari_das.core.inference.runner.ModelRunner`).
 
     Returns
     -------
@@ -127,7 +130,7 @@ def predict_probabilities(model: Any, x: np.ndarray, params: dict[str, Any],
     out = np.empty((len(x), int(model.output_shape[-1])), np.float32)
     for start, block in probability_blocks(model, params, lambda a, b: x[a:b], len(x),
                                            batch_size, window, training_windows,
-                                           progress=progress, stop=stop):
+                                           progress=progress, stop=stop, precision=precision):
         out[start: start + len(block)] = block
     emit(progress, "done", task="predict", current=len(x), total=len(x))
     return out
@@ -135,14 +138,15 @@ def predict_probabilities(model: Any, x: np.ndarray, params: dict[str, Any],
 
 def probability_blocks(model: Any, params: dict[str, Any], read: Reader, frames: int,
                        batch_size: int | None = None, window: int | None = None,
-                       training_windows: bool = True, progress=None,
-                       stop=None) -> Iterator[tuple[int, np.ndarray]]:
+                       training_windows: bool = True, progress=None, stop=None,
+                       precision: str = "float32") -> Iterator[tuple[int, np.ndarray]]:
     """``(start, probabilities)`` blocks tiling ``[0, frames)``: our windows, or DAS's chunk
     layout for a model imported from DAS (:mod:`napari_das.core.inference.das_layout`)."""
     if uses_das_layout(params):
-        return das_blocks(model, params, read, frames, batch_size, progress=progress, stop=stop)
+        return das_blocks(model, params, read, frames, batch_size, progress=progress, stop=stop,
+                          precision=precision)
     runner = make_runner(model, params, batch_size=batch_size, window=window,
-                         training_windows=training_windows)
+                         training_windows=training_windows, precision=precision)
     return iter_probabilities(runner, read, frames, progress=progress, stop=stop)
 
 
@@ -171,7 +175,7 @@ def predict_stream(model: Any, params: dict[str, Any], read: Reader, frames: int
     kept = np.empty((frames, nb_classes), np.float32) if keep_probabilities else None
     for start, block in probability_blocks(model, params, read, frames, config.batch_size, window,
                                            config.training_windows, progress=progress,
-                                           stop=stop):
+                                           stop=stop, precision=config.precision):
         post.push(start, block)
         if kept is not None:
             kept[start: start + len(block)] = block

@@ -137,7 +137,10 @@ def model_digest(stem: str) -> str:
 
 def settings_digest(config: Any, save_format: str, save_probabilities: bool) -> str:
     """A digest of everything besides the model that changes the outputs."""
-    values = {"config": config.to_dict(), "save_format": save_format,
+    config = config.to_dict()
+    if config.get("precision") == "float32":  # the default: runs from before it existed resume
+        del config["precision"]
+    values = {"config": config, "save_format": save_format,
               "probabilities": bool(save_probabilities)}
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()) \
         .hexdigest()[:12]

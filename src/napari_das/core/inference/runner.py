@@ -45,10 +45,19 @@ class ModelRunner:
         Window geometry.
     batch_size : int
         Windows per call (the batch axis of the compiled call is free, the window length fixed).
+    precision : str
+        ``float32``, ``bfloat16`` or ``auto`` (:func:`~napari_das.core.nn.precision.resolve_precision`):
+        the arithmetic of the dilated convolutions.  In bfloat16 each layer's convolution runs
+        in bfloat16 only at shapes (windows per call included) that a numeric check passed
+        (:class:`~napari_das.core.nn.fastconv.PredictionConvolutions`), in float32 otherwise.
     """
 
-    def __init__(self, model: Any, plan: WindowPlan, batch_size: int):
+    def __init__(self, model: Any, plan: WindowPlan, batch_size: int,
+                 precision: str = "float32"):
         import tensorflow as tf
+
+        from ..nn.fastconv import PredictionConvolutions
+        from ..nn.precision import compute_dtype
 
         # weak: the runner cache is keyed by the model, so a strong reference would keep it alive
         self._model = weakref.ref(model)
@@ -56,13 +65,67 @@ class ModelRunner:
         self.batch_size = int(batch_size)
         self.nb_channels = int(model.input_shape[-1])
         self.nb_classes = int(model.output_shape[-1])
+        low = compute_dtype(precision)
+        self.precision = "bfloat16" if low else "float32"
+        # the dilated convolutions as fast_conv's forward (taps that only read the padding
+        # skipped), in bfloat16 per layer where checked; installed only while tracing
+        self.convolutions = fast = PredictionConvolutions(model, low)
+        self._flags: dict[int, np.ndarray] = {}
         # batch axis free (one trace serves full and partial batches), window length fixed
         spec = tf.TensorSpec([None, plan.window, self.nb_channels], tf.float32)
         # autograph=False: a plain model call needs no conversion (the bench saw a 423-byte
         # autograph source file in TMPDIR; not reproduced by the test)
         model_ref = self._model
-        self._call = tf.function(lambda x: model_ref()(x, training=False),
-                                 input_signature=[spec], autograph=False)
+        if low is None:
+            def call(x):
+                with fast.installed():
+                    return model_ref()(x, training=False)
+
+            self._call = tf.function(call, input_signature=[spec], autograph=False)
+        else:
+            def call_low(x, flags):
+                with fast.installed(flags):
+                    return model_ref()(x, training=False)
+
+            flags_spec = tf.TensorSpec([fast.count()], tf.bool)
+            self._call_low = tf.function(call_low, input_signature=[spec, flags_spec],
+                                         autograph=False)
+            self._call = self._padded_low_call
+
+    def call_size(self, n: int) -> int:
+        """Windows actually passed to the model for a call of ``n``: in bfloat16 a partial
+        call is padded to the next power of two (at most the batch), so that few shapes need
+        the numeric check (TensorFlow's bug depends on the batch size)."""
+        if self.precision != "bfloat16":
+            return n
+        return min(self.batch_size, 1 << max(int(n) - 1, 0).bit_length())
+
+    def _padded_low_call(self, x: np.ndarray) -> Any:
+        n = len(x)
+        size = self.call_size(n)
+        flags = self.flags(size)
+        if not flags.any():  # float32 everywhere: no padding needed
+            return self._call_low(x, flags)
+        if size > n:
+            x = np.concatenate([x, np.zeros((size - n, *x.shape[1:]), np.float32)])
+        return self._call_low(x, flags)
+
+    def flags(self, n: int) -> np.ndarray:
+        """Which layers run in bfloat16 in a call of ``n`` windows (checked once per ``n``)."""
+        flags = self._flags.get(n)
+        if flags is None:
+            if not any(self.convolutions.shapes):  # the layer shapes are known once traced
+                self._call_low.get_concrete_function()
+            flags = self._flags[n] = self.convolutions.flags(n)
+        return flags
+
+    def low_precision_layers(self, n: int | None = None) -> tuple[int, int]:
+        """``(layers in bfloat16, dilated layers)`` for calls of ``n`` windows (default: a
+        full batch)."""
+        if self.precision != "bfloat16":
+            return 0, self.convolutions.count()
+        flags = self.flags(self.call_size(int(n or self.batch_size)))
+        return int(flags.sum()), len(flags)
 
     @property
     def model(self) -> Any:
@@ -79,18 +142,33 @@ class ModelRunner:
         return out[:n]
 
 
-#: Runners per live model object: ``{model: {(plan, batch_size): ModelRunner}}``.  Weak keys,
-#: so a model that is no longer used takes its runners (and their traced calls) with it.
+#: Runners per live model object: ``{model: {(plan, batch_size, precision): ModelRunner}}``.
+#: Weak keys, so a model that is no longer used takes its runners (and their traced calls) with
+#: it.
 _RUNNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def cached_runner(model: Any, plan: WindowPlan, batch: int,
+                  precision: str = "float32") -> ModelRunner:
+    """The :class:`ModelRunner` of ``model`` for this geometry and precision (made once)."""
+    from ..nn.precision import resolve_precision
+
+    key = (plan, int(batch), resolve_precision(precision))
+    runners = _RUNNERS.setdefault(model, {})
+    runner = runners.get(key)
+    if runner is None:
+        runner = runners[key] = ModelRunner(model, plan, batch, key[2])
+    return runner
+
+
 def make_runner(model: Any, params: dict[str, Any], batch_size: int | None = None,
-                window: int | None = None, training_windows: bool = True) -> ModelRunner:
+                window: int | None = None, training_windows: bool = True,
+                precision: str = "float32") -> ModelRunner:
     """A (cached) :class:`ModelRunner` for ``model`` and the geometry in ``params``.
 
     ``batch_size`` counts training chunks per model call (``batch_size x nb_hist`` input
     samples, :func:`~napari_das.core.inference.windows.samples_per_call`); the runner calls the
-    model on as many whole windows as that holds.
+    model on as many whole windows as that holds.  ``precision``: see :class:`ModelRunner`.
     """
     pad = params.get("data_padding")
     network = network_from_params(params)
@@ -98,11 +176,7 @@ def make_runner(model: Any, params: dict[str, Any], batch_size: int | None = Non
     plan = window_plan(network, window, None if pad is None else int(pad), training_windows,
                        samples)
     batch = windows_per_call(plan, samples)
-    runners = _RUNNERS.setdefault(model, {})
-    runner = runners.get((plan, batch))
-    if runner is None:
-        runner = runners[(plan, batch)] = ModelRunner(model, plan, batch)
-    return runner
+    return cached_runner(model, plan, batch, precision)
 
 
 def iter_probabilities(runner: ModelRunner, read: Reader, frames: int, windows_per_block: int

@@ -25,6 +25,7 @@ ordinary Keras (and DAS) files.  The result equals ``tf.nn.convolution`` to floa
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -149,13 +150,17 @@ def same_conv1d(x: Any, w: Any, dilation: int, compute_dtype: str | None = None,
 
 
 def check_low_precision(batch: int, frames: int, channels: int, filters: int, kernel: int,
-                        dilation: int, compute_dtype: str = "bfloat16", seed: int = 0) -> float:
+                        dilation: int, compute_dtype: str = "bfloat16", seed: int = 0,
+                        gradients: bool = True) -> float:
     """Largest relative error of the output and both gradients in ``compute_dtype``.
 
     TensorFlow 2.21's oneDNN bfloat16 convolution returns garbage for some shapes (measured on
     Sapphire Rapids: input-channel counts 2-14 when even, with 8 or more taps; 16 channels at
     stride 4 or more), so low precision is only used for shapes checked here first.  Correct
-    kernels give ~0.003 (8 bits of mantissa); broken ones ~1.
+    kernels give ~0.003 (8 bits of mantissa); broken ones ~1.  Whether a shape is broken also
+    depends on the batch size (8 channels, dilation 16, 64 frames: right at 1-17 windows, wrong
+    at 31 or more), so the check is for exact shapes.  ``gradients=False`` checks the output
+    only (prediction).
     """
     import numpy as np
     import tensorflow as tf
@@ -166,7 +171,13 @@ def check_low_precision(batch: int, frames: int, channels: int, filters: int, ke
                      / np.sqrt(kernel * channels)).astype("float32"))
     dy = tf.constant(rng.normal(size=(batch, frames, filters)).astype("float32"))
     out = []
-    for dtype in (compute_dtype, None):
+    if not gradients:
+        for dtype in (compute_dtype, None):
+            if dtype is None:
+                out.append([tf.nn.convolution(x, w, padding="SAME", dilations=dilation).numpy()])
+            else:
+                out.append([same_conv1d(x, w, dilation, dtype).numpy()])
+    for dtype in (compute_dtype, None) if gradients else ():
         with tf.GradientTape() as tape:
             tape.watch([x, w])
             if dtype is None:
@@ -282,3 +293,131 @@ def use_fast_convolutions(model: Any, compute_dtype: str | None = None,
     log.debug("fast convolution gradients on %(fast)d layers, %(low)d in low precision, "
               "%(pointwise)d pointwise", counts)
     return counts
+
+
+# ------------------------------------------------------------------------------ prediction
+#: forward-only checks done in this process: ``{(batch, frames, C, F, K, d, dtype): ok}``
+_FORWARD_CHECKS: dict[tuple, bool] = {}
+_WARNED: set[tuple] = set()
+#: held while replacement calls are installed: tracings of one model in several threads (Dask
+#: worker threads share a cached model) must not swap each other's layer calls
+_INSTALL_LOCK = threading.RLock()
+
+
+def forward_low_precision_ok(batch: int, frames: int, channels: int, filters: int, kernel: int,
+                             dilation: int, compute_dtype: str = "bfloat16") -> bool:
+    """True when the forward convolution of these exact shapes is right in ``compute_dtype``
+    (:func:`check_low_precision` without gradients; each shape checked once per process)."""
+    key = (int(batch), int(frames), int(channels), int(filters), int(kernel), int(dilation),
+           str(compute_dtype))
+    ok = _FORWARD_CHECKS.get(key)
+    if ok is None:
+        error = check_low_precision(*key, gradients=False)
+        ok = _FORWARD_CHECKS[key] = error <= LOW_PRECISION_TOLERANCE
+        if not ok and key[1:] not in _WARNED:
+            _WARNED.add(key[1:])
+            log.warning("%s convolution (%d channels -> %d, kernel %d, dilation %d, %d frames) "
+                        "is wrong on this machine at %d windows per call (relative error %.2f): "
+                        "it runs in float32", compute_dtype, *key[2:6], key[1], key[0], error)
+    return ok
+
+
+class PredictionConvolutions:
+    """Fast forward convolutions for a model's compiled prediction call, without touching it.
+
+    :meth:`installed` replaces the ``call`` of the model's dilated "same" Conv1D layers while
+    the prediction function is traced and puts the old ones back afterwards, so the model
+    object, other compiled calls of it and saved files are unchanged.  The replacement is
+    :func:`same_conv1d` (taps that only see padding skipped when the window length is static).
+
+    With ``compute_dtype`` (``"bfloat16"``) the traced call takes a boolean per layer
+    (``flags``, :meth:`flags`): True runs that layer's convolution in ``compute_dtype``, False in
+    float32.  The flags come from :func:`forward_low_precision_ok` for the exact shapes of a
+    call, windows per call included (TensorFlow's bfloat16 bug depends on it, and the last
+    call of a recording is usually partial), so every shape that runs in bfloat16 was checked.
+    """
+
+    def __init__(self, model: Any, compute_dtype: str | None = None):
+        import weakref
+
+        self._model = weakref.ref(model)  # runners are cached per model: no strong reference
+        self.compute_dtype = compute_dtype
+        #: ``[(frames, channels, filters, kernel, dilation)]`` per replaced layer, as traced
+        self.shapes: list[tuple | None] = []
+
+    def layers(self) -> list[Any]:
+        import keras
+
+        model = self._model()
+        if model is None or keras.backend.backend() != "tensorflow":
+            return []
+        return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+                if eligible(layer)]
+
+    def count(self) -> int:
+        """Layers replaced (the length of ``flags``)."""
+        return len(self.layers())
+
+    def flags(self, batch: int) -> Any:
+        """bool ``[layers]``: which layers run in ``compute_dtype`` for calls of ``batch``
+        windows (all False before the call is traced or without ``compute_dtype``)."""
+        import numpy as np
+
+        out = np.zeros(len(self.shapes), bool)
+        if self.compute_dtype is None:
+            return out
+        for i, shape in enumerate(self.shapes):
+            if shape is not None and shape[0] is not None:
+                out[i] = forward_low_precision_ok(int(batch), *shape, self.compute_dtype)
+        return out
+
+    def installed(self, flags: Any = None):
+        """Context manager: the replacement calls while tracing (``flags``: a bool tensor
+        ``[layers]``, or None for float32 everywhere)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def manager():
+            with _INSTALL_LOCK:
+                layers = self.layers()
+                self.shapes = [None] * len(layers)
+                missing = object()
+                saved = [vars(layer).get("call", missing) for layer in layers]
+                try:
+                    for i, layer in enumerate(layers):
+                        layer.call = self._call(i, layer, flags)
+                    yield len(layers)
+                finally:
+                    for layer, old in zip(layers, saved):
+                        if old is missing:
+                            del layer.call
+                        else:
+                            layer.call = old
+
+        return manager()
+
+    def _call(self, index: int, layer: Any, flags: Any):
+        import tensorflow as tf
+
+        dilation = int(layer.dilation_rate[0])
+        low = self.compute_dtype if flags is not None else None
+
+        def call(inputs):
+            kernel = layer.kernel
+            length = inputs.shape[1]
+            length = int(length) if length is not None else None
+            k, c, f = (int(n) for n in kernel.shape)
+            self.shapes[index] = (length, c, f, k, dilation)
+            if low is None or length is None:
+                outputs = same_conv1d(inputs, kernel, dilation)
+            else:
+                outputs = tf.cond(flags[index],
+                                  lambda: same_conv1d(inputs, kernel, dilation, low),
+                                  lambda: same_conv1d(inputs, kernel, dilation))
+            if layer.use_bias:
+                outputs = outputs + layer.bias
+            if layer.activation is not None:
+                outputs = layer.activation(outputs)
+            return outputs
+
+        return call
