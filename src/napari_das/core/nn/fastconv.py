@@ -169,7 +169,6 @@ def check_low_precision(batch: int, frames: int, channels: int, filters: int, ke
     x = tf.constant(rng.normal(size=(batch, frames, channels)).astype("float32"))
     w = tf.constant((rng.normal(size=(kernel, channels, filters))
                      / np.sqrt(kernel * channels)).astype("float32"))
-    dy = tf.constant(rng.normal(size=(batch, frames, filters)).astype("float32"))
     out = []
     if not gradients:
         for dtype in (compute_dtype, None):
@@ -177,15 +176,17 @@ def check_low_precision(batch: int, frames: int, channels: int, filters: int, ke
                 out.append([tf.nn.convolution(x, w, padding="SAME", dilations=dilation).numpy()])
             else:
                 out.append([same_conv1d(x, w, dilation, dtype).numpy()])
-    for dtype in (compute_dtype, None) if gradients else ():
-        with tf.GradientTape() as tape:
-            tape.watch([x, w])
-            if dtype is None:
-                y = tf.nn.convolution(x, w, padding="SAME", dilations=dilation)
-            else:
-                y = same_conv1d(x, w, dilation, dtype, low_batch=batch)
-            loss = tf.reduce_sum(y * dy)
-        out.append([t.numpy() for t in (y, *tape.gradient(loss, [x, w]))])
+    else:
+        dy = tf.constant(rng.normal(size=(batch, frames, filters)).astype("float32"))
+        for dtype in (compute_dtype, None):
+            with tf.GradientTape() as tape:
+                tape.watch([x, w])
+                if dtype is None:
+                    y = tf.nn.convolution(x, w, padding="SAME", dilations=dilation)
+                else:
+                    y = same_conv1d(x, w, dilation, dtype, low_batch=batch)
+                loss = tf.reduce_sum(y * dy)
+            out.append([t.numpy() for t in (y, *tape.gradient(loss, [x, w]))])
     errors = [np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30) for a, b in zip(*out)]
     return float(max(errors))
 
