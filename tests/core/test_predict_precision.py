@@ -148,9 +148,16 @@ def test_das_models_in_bfloat16_stay_close(name):
 
 
 def test_precision_option_is_checked():
+    import dataclasses
+    import hashlib
+    import json
+
     from napari_das.core.errors import DasError
     from napari_das.core.inference.run_manifest import settings_digest
+    from napari_das.core.nn.precision import PRECISIONS
 
+    field = {f.name: f for f in dataclasses.fields(PredictionConfig)}["precision"]
+    assert field.metadata["choices"] == PRECISIONS  # the config stage cannot import nn
     assert PredictionConfig().precision == "float32"
     assert PredictionConfig(precision="bfloat16").validated().precision == "bfloat16"
     with pytest.raises(DasError, match="--precision must be one of float32, bfloat16, auto"):
@@ -159,9 +166,6 @@ def test_precision_option_is_checked():
     digest = settings_digest(PredictionConfig(), "csv", False)
     values = PredictionConfig().to_dict()
     del values["precision"]
-    import hashlib
-    import json
-
     old = json.dumps({"config": values, "save_format": "csv", "probabilities": False},
                      sort_keys=True, default=str)
     assert digest == hashlib.sha256(old.encode()).hexdigest()[:12]

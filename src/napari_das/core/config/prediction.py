@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import DasError
-from ..nn.precision import PRECISIONS
 from .base import ConfigBase, option
 
 
@@ -51,7 +50,8 @@ class PredictionConfig(ConfigBase):
                             "float32, bfloat16 (only at shapes a numeric check passes, float32 "
                             "elsewhere; probabilities within about 0.01 of float32), or auto "
                             "(bfloat16 on CPUs with AMX and GPUs of compute capability >= 8, "
-                            "where it is faster; float32 elsewhere)", choices=PRECISIONS,
+                            "where it is faster; float32 elsewhere)",
+                            choices=("float32", "bfloat16", "auto"),
                             label="Precision")
     match_noise: bool = option(False, "scale the recording so that its background noise level "
                                "matches the training audio's (napari-das models): for recordings "
