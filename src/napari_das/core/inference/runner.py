@@ -95,7 +95,7 @@ class ModelRunner:
     def call_size(self, n: int) -> int:
         """Windows actually passed to the model for a call of ``n``: in bfloat16 a partial
         call is padded to the next power of two (at most the batch), so that few shapes need
-        the numeric check (TensorFlow's bug depends on the batch size)."""
+        the numeric check (TensorFlow's bug has depended on the batch size)."""
         if self.precision != "bfloat16":
             return n
         return min(self.batch_size, 1 << max(int(n) - 1, 0).bit_length())

@@ -157,10 +157,12 @@ def check_low_precision(batch: int, frames: int, channels: int, filters: int, ke
     TensorFlow 2.21's oneDNN bfloat16 convolution returns garbage for some shapes (measured on
     Sapphire Rapids: input-channel counts 2-14 when even, with 8 or more taps; 16 channels at
     stride 4 or more), so low precision is only used for shapes checked here first.  Correct
-    kernels give ~0.003 (8 bits of mantissa); broken ones ~1.  Whether a shape is broken also
-    depends on the batch size (8 channels, dilation 16, 64 frames: right at 1-17 windows, wrong
-    at 31 or more), so the check is for exact shapes.  ``gradients=False`` checks the output
-    only (prediction).
+    kernels give ~0.003 (8 bits of mantissa); broken ones ~1.  Through tf.nn.convolution's
+    dilated path (SpaceToBatch) whether a shape was broken also depended on the batch size (8
+    channels, dilation 16, 64 frames: right at 1-17 windows, wrong from 31); through the
+    height-1 Conv2D used here, forward convolutions of 2-14 (even) channels were wrong when
+    undilated, at every batch size tried (1-256), and right otherwise.  The check is for exact
+    shapes, batch size included.  ``gradients=False`` checks the output only (prediction).
     """
     import numpy as np
     import tensorflow as tf
@@ -334,8 +336,9 @@ class PredictionConvolutions:
     With ``compute_dtype`` (``"bfloat16"``) the traced call takes a boolean per layer
     (``flags``, :meth:`flags`): True runs that layer's convolution in ``compute_dtype``, False in
     float32.  The flags come from :func:`forward_low_precision_ok` for the exact shapes of a
-    call, windows per call included (TensorFlow's bfloat16 bug depends on it, and the last
-    call of a recording is usually partial), so every shape that runs in bfloat16 was checked.
+    call, windows per call included (TensorFlow's bfloat16 bug has depended on it, and the
+    last call of a recording is usually partial), so every shape that runs in bfloat16 was
+    checked.
     """
 
     def __init__(self, model: Any, compute_dtype: str | None = None):
