@@ -65,9 +65,11 @@ class TrainingConfig(ConfigBase):
                               "epochs: short runs end converged)", choices=LR_SCHEDULES,
                               group="Training parameters", label="LR schedule")
     precision: str = option("float32", "arithmetic of the dilated convolutions: float32, "
-                            "bfloat16 (mixed: weights and other layers stay float32), or auto "
-                            "(bfloat16 on CPUs with AMX and GPUs of compute capability >= 8, "
-                            "where it is several times faster; float32 elsewhere)",
+                            "bfloat16 (weights and all other layers stay float32; only shapes "
+                            "that pass a numeric check on this machine), or auto (bfloat16 on "
+                            "CPUs with AMX and GPUs of compute capability >= 8). On a 2-core "
+                            "Sapphire Rapids the bird network's step took 43 ms in bfloat16 "
+                            "and 45 ms in float32",
                             choices=("float32", "bfloat16", "auto"),
                             group="Training parameters", label="Precision")
     reduce_lr: bool = option(False, "reduce the learning rate when validation loss plateaus",
