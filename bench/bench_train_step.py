@@ -7,11 +7,12 @@ weights on the same fixed batch with each variant, interleaved round by round so
 hits all of them alike, and prints the median and minimum step time (wall) and CPU time per step
 (user + system of this process, both cores) as a markdown table, with the CPU model.
 
-    python bench/bench_train_step.py [--rounds 3] [--steps 30] [--network bird|seed]
+    python bench/bench_train_step.py [--rounds 3] [--steps 30] [--network bird|bird-nostft|seed]
 
 Networks: ``bird`` is DAS's bird command line (``--nb-hist 1024 --nb-filters 32 --kernel-size 32
 --nb-conv 3 --nb-pre-conv 4``, 64 frames per chunk); ``seed`` is the seed's fly network without
-the frontend (``--nb-hist 256``, kernel 32, 3 stacks).
+the frontend (``--nb-hist 256``, kernel 32, 3 stacks); ``bird-nostft`` is the bird command line
+without the frontend (1024 samples per chunk).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 NETWORKS = {
     "bird": dict(nb_hist=1024, nb_filters=32, kernel_size=32, nb_conv=3, nb_pre_conv=4),
+    "bird-nostft": dict(nb_hist=1024, nb_filters=32, kernel_size=32, nb_conv=3),
     "seed": dict(nb_hist=256, nb_filters=32, kernel_size=32, nb_conv=3),
 }
 VARIANTS = ("tensorflow layers", "fast float32", "fast bfloat16")
