@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
+from napari_das.core.evaluation import metrics
 from napari_das.core.post import segments as postprocess
 from napari_das.core.post.events import detect_events
-from napari_das.core.evaluation import metrics
 
 #: Candidate fill gaps and minimum segment lengths (seconds): 0 plus 0.5 ms .. 50 ms.
 FILL_GAPS_S: tuple[float, ...] = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)

@@ -7,8 +7,7 @@ import os
 import signal
 
 import pytest
-from batch_files import LOW, manifest_rows, output_bytes, song_folder, staged_leftovers, \
-    tiny_model
+from batch_files import LOW, manifest_rows, output_bytes, song_folder, staged_leftovers, tiny_model
 
 from napari_das.cli import main
 from napari_das.core.config import PredictionConfig
