@@ -25,22 +25,15 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model  # bench/machine.py (scripts run from bench/)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 FS = 10_000
 
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(ln.split(":", 1)[1].strip() for ln in out.splitlines()
-                    if ln.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return "unknown"
 
 
 TINY = {"nb_hist": 64, "nb_filters": 4, "kernel_size": 3, "nb_conv": 1, "dilations": [1, 2]}

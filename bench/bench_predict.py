@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
+from machine import cpu_model  # bench/machine.py (scripts run from bench/)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -36,14 +37,6 @@ NETWORKS = {
                       "nb_pre_conv": 4}),
 }
 
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(ln.split(":", 1)[1].strip() for ln in out.splitlines()
-                    if ln.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return "unknown"
 
 
 def measure(wav: Path, stem: str, precision: str) -> dict:

@@ -22,6 +22,8 @@ import os
 import statistics
 import time
 
+from machine import cpu_model  # bench/machine.py (scripts run from bench/)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 NETWORKS = {
@@ -31,15 +33,6 @@ NETWORKS = {
 }
 VARIANTS = ("tensorflow layers", "fast float32", "fast bfloat16")
 
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="ascii", errors="replace"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def main() -> None:

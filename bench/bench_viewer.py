@@ -34,21 +34,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model  # bench/machine.py (scripts run from bench/)
+
 ROOT = Path(__file__).resolve().parents[1]
 FINCH = ROOT.parent / "shared" / "data" / "bengalese_finch_gy6or6" / "032312"
 WINDOW = (1600, 1000)
 TARGETS = {"first": 1.0, "rss": 500.0, "redraw": 0.100}
 
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    for line in out.splitlines():
-        if line.startswith("Model name:"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def make_recording(path: Path, minutes: float, rate: int, seed: int = 0) -> None:

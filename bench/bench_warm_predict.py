@@ -25,19 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model  # bench/machine.py (scripts run from bench/)
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from napari_das._qt.warm_predictor import WarmPredictor  # noqa: E402
 from napari_das.core.io import audio  # noqa: E402
-
-
-def cpu_model() -> str:
-    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if line.startswith("Model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def cold(stem: str, path: str, folder: str, k: int) -> float:

@@ -205,11 +205,9 @@ def run_measured(cmd: list[Any], log: Path, cwd: Path | None = None,
 
 # ------------------------------------------------------------------------------------ machine
 def machine_info() -> dict[str, Any]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
+    from machine import cpu_model
+
+    cpu = cpu_model()
     mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
     return {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "nproc": os.cpu_count(), "cpu": cpu,
             "ram_gib": round(mem_kb / 2**20, 1), "python": platform.python_version(),

@@ -79,10 +79,14 @@ def same_conv1d(x: Any, w: Any, dilation: int, compute_dtype: str | None = None,
     length = x.shape[1]
     length = int(length) if length is not None else None
     k0, k1 = _tap_range(length, kernel, d, pad_left)
-    if k1 <= k0:  # every output reads padding only: nothing to speed up
+    span = (k1 - k0 - 1) * d  # extra input samples a VALID convolution of the kept taps needs
+    lo = k0 * d - pad_left  # x index of the first input the first kept tap reads
+    # TensorFlow's own convolution where no tap sees the signal (nothing to speed up) or where
+    # the kept taps' window would start inside it (never seen: pad_left is about half the
+    # receptive field); right there, only slower
+    if k1 <= k0 or not lo <= 0 <= span + lo:
         return tf.nn.convolution(x, w, padding="SAME", dilations=d)
-    taps = k1 - k0
-    span = (taps - 1) * d  # extra input samples a VALID convolution of the kept taps needs
+    left, right = -lo, span + lo  # the kept taps need zeros on both sides only
 
     out_dtype = x.dtype
 
@@ -107,7 +111,7 @@ def same_conv1d(x: Any, w: Any, dilation: int, compute_dtype: str | None = None,
         Pads, slices, reversals and transposes stay in float32: oneDNN's bfloat16 transposes
         cost twice the float32 ones, more than the convolutions save.
         """
-        if compute_dtype is None or low_precision is False:
+        if compute_dtype is None or not low_precision:
             return valid(a, f, **kwargs)
         return high(valid(low(a), low(f), **kwargs))
 
@@ -122,31 +126,23 @@ def same_conv1d(x: Any, w: Any, dilation: int, compute_dtype: str | None = None,
                        lambda: valid_in(xt, dyt, True, dil=1, strides=d, pads=pads),
                        lambda: valid_in(xt, dyt, False, dil=1, strides=d, pads=pads))
 
-    lo = k0 * d - pad_left  # x index of the first input the first kept tap reads
-    if lo <= 0 <= span + lo:  # the kept taps need zeros on both sides only
-        left, right = -lo, span + lo
+    @tf.custom_gradient
+    def padded_conv(x, w):
+        w_kept = w[k0:k1]
+        y = valid_in(x, w_kept, True, pads=(left, right))
 
-        @tf.custom_gradient
-        def padded_conv(x, w):
-            w_kept = w[k0:k1]
-            y = valid_in(x, w_kept, True, pads=(left, right))
+        def grad(dy):
+            w_rev = tf.transpose(tf.reverse(w_kept, axis=[0]), [0, 2, 1])  # [taps, F, C]
+            dx = valid_in(dy, w_rev, True, pads=(right, left))
+            xt = tf.transpose(x, [2, 1, 0])  # [C, n, B]: batch <-> channels
+            dyt = tf.transpose(dy, [1, 0, 2])  # [n, B, F]
+            dw_kept = kernel_gradient(x, xt, dyt, pads=(left, right))
+            dw = tf.pad(tf.transpose(dw_kept, [1, 0, 2]), [[k0, kernel - k1], [0, 0], [0, 0]])
+            return dx, dw
 
-            def grad(dy):
-                w_rev = tf.transpose(tf.reverse(w_kept, axis=[0]), [0, 2, 1])  # [taps, F, C]
-                dx = valid_in(dy, w_rev, True, pads=(right, left))
-                xt = tf.transpose(x, [2, 1, 0])  # [C, n, B]: batch <-> channels
-                dyt = tf.transpose(dy, [1, 0, 2])  # [n, B, F]
-                dw_kept = kernel_gradient(x, xt, dyt, pads=(left, right))
-                dw = tf.pad(tf.transpose(dw_kept, [1, 0, 2]), [[k0, kernel - k1], [0, 0], [0, 0]])
-                return dx, dw
+        return y, grad
 
-            return y, grad
-
-        return padded_conv(x, tf.convert_to_tensor(w))
-
-    # with a kept tap the slice never starts inside the signal (pad_left is about half the
-    # receptive field); should it, TensorFlow's own convolution is right, only slower
-    return tf.nn.convolution(x, w, padding="SAME", dilations=d)
+    return padded_conv(x, tf.convert_to_tensor(w))
 
 
 def check_low_precision(batch: int, frames: int, channels: int, filters: int, kernel: int,
@@ -171,24 +167,18 @@ def check_low_precision(batch: int, frames: int, channels: int, filters: int, ke
     x = tf.constant(rng.normal(size=(batch, frames, channels)).astype("float32"))
     w = tf.constant((rng.normal(size=(kernel, channels, filters))
                      / np.sqrt(kernel * channels)).astype("float32"))
+    dy = (tf.constant(rng.normal(size=(batch, frames, filters)).astype("float32"))
+          if gradients else None)
     out = []
-    if not gradients:
-        for dtype in (compute_dtype, None):
+    for dtype in (compute_dtype, None):
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch([x, w])
             if dtype is None:
-                out.append([tf.nn.convolution(x, w, padding="SAME", dilations=dilation).numpy()])
+                y = tf.nn.convolution(x, w, padding="SAME", dilations=dilation)
             else:
-                out.append([same_conv1d(x, w, dilation, dtype).numpy()])
-    else:
-        dy = tf.constant(rng.normal(size=(batch, frames, filters)).astype("float32"))
-        for dtype in (compute_dtype, None):
-            with tf.GradientTape() as tape:
-                tape.watch([x, w])
-                if dtype is None:
-                    y = tf.nn.convolution(x, w, padding="SAME", dilations=dilation)
-                else:
-                    y = same_conv1d(x, w, dilation, dtype, low_batch=batch)
-                loss = tf.reduce_sum(y * dy)
-            out.append([t.numpy() for t in (y, *tape.gradient(loss, [x, w]))])
+                y = same_conv1d(x, w, dilation, dtype, low_batch=batch)
+        grads = tape.gradient(y, [x, w], output_gradients=dy) if gradients else []
+        out.append([t.numpy() for t in (y, *grads)])
     errors = [np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30) for a, b in zip(*out)]
     return float(max(errors))
 
@@ -197,17 +187,22 @@ def check_low_precision(batch: int, frames: int, channels: int, filters: int, ke
 LOW_PRECISION_TOLERANCE = 0.02
 
 
+def _bias_and_activation(layer: Any, outputs: Any) -> Any:
+    """The rest of ``Conv1D.call`` after the convolution."""
+    if layer.use_bias:
+        outputs = outputs + layer.bias
+    if layer.activation is not None:
+        outputs = layer.activation(outputs)
+    return outputs
+
+
 def _fast_call(layer: Any, compute_dtype: str | None, low_batch: int | None):
     """A replacement for ``Conv1D.call`` (Keras 3 calls ``ops.conv`` there directly)."""
     dilation = int(layer.dilation_rate[0])
 
     def call(inputs):
         outputs = same_conv1d(inputs, layer.kernel, dilation, compute_dtype, low_batch)
-        if layer.use_bias:
-            outputs = outputs + layer.bias
-        if layer.activation is not None:
-            outputs = layer.activation(outputs)
-        return outputs
+        return _bias_and_activation(layer, outputs)
 
     return call
 
@@ -222,31 +217,28 @@ def _pointwise_call(layer: Any):
         flat = tf.reshape(inputs, [-1, shape[-1]])
         outputs = tf.reshape(tf.matmul(flat, kernel),
                              tf.concat([shape[:-1], tf.shape(kernel)[-1:]], 0))
-        if layer.use_bias:
-            outputs = outputs + layer.bias
-        if layer.activation is not None:
-            outputs = layer.activation(outputs)
-        return outputs
+        return _bias_and_activation(layer, outputs)
 
     return call
 
 
-def pointwise(layer: Any) -> bool:
-    """A plain Conv1D with a single tap (a per-time-step linear map)."""
+def _plain_conv1d(layer: Any) -> bool:
+    """A Keras Conv1D (not a subclass) with stride 1, one group, channels last."""
     import keras
 
-    return (type(layer) is keras.layers.Conv1D and int(layer.kernel_size[0]) == 1
-            and tuple(layer.strides) == (1,) and tuple(layer.dilation_rate) == (1,)
+    return (type(layer) is keras.layers.Conv1D and tuple(layer.strides) == (1,)
             and int(layer.groups) == 1 and layer.data_format == "channels_last")
+
+
+def pointwise(layer: Any) -> bool:
+    """A plain Conv1D with a single tap (a per-time-step linear map)."""
+    return _plain_conv1d(layer) and int(layer.kernel_size[0]) == 1 \
+        and tuple(layer.dilation_rate) == (1,)
 
 
 def eligible(layer: Any) -> bool:
-    """A plain Conv1D with "same" padding, stride 1 and a kernel longer than one tap."""
-    import keras
-
-    return (type(layer) is keras.layers.Conv1D and layer.padding == "same"
-            and tuple(layer.strides) == (1,) and int(layer.kernel_size[0]) > 1
-            and int(layer.groups) == 1 and layer.data_format == "channels_last")
+    """A plain Conv1D with "same" padding and a kernel longer than one tap."""
+    return _plain_conv1d(layer) and layer.padding == "same" and int(layer.kernel_size[0]) > 1
 
 
 def use_fast_convolutions(model: Any, compute_dtype: str | None = None,
@@ -418,10 +410,6 @@ class PredictionConvolutions:
                 outputs = tf.cond(flags[index],
                                   lambda: same_conv1d(inputs, kernel, dilation, low),
                                   lambda: same_conv1d(inputs, kernel, dilation))
-            if layer.use_bias:
-                outputs = outputs + layer.bias
-            if layer.activation is not None:
-                outputs = layer.activation(outputs)
-            return outputs
+            return _bias_and_activation(layer, outputs)
 
         return call

@@ -183,11 +183,11 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
             model = build_model(network, data.nb_channels, data.nb_classes,
                                 learning_rate=learning_rate(training, data.steps_per_epoch))
     from ..nn.fastconv import use_fast_convolutions
-    from ..nn.precision import resolve_precision
+    from ..nn.precision import compute_dtype
 
     # exact gradients at about half the step time; saved files unchanged
-    low = "bfloat16" if resolve_precision(training.precision) == "bfloat16" else None
-    counts = use_fast_convolutions(model, low, batch=training.batch_size,
+    counts = use_fast_convolutions(model, compute_dtype(training.precision),
+                                   batch=training.batch_size,
                                    frames=network.nb_hist // network.hop)
     params["precision_used"] = "bfloat16" if counts["low"] else "float32"
     steps = data.steps_per_epoch
