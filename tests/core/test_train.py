@@ -431,3 +431,28 @@ def test_cosine_schedule_decays_over_the_run_and_survives_resume(dataset, tmp_pa
         TrainingConfig(data_dir=str(dataset), lr_schedule="cosine", reduce_lr=True).validated()
     with pytest.raises(DasError, match="lr_schedule|lr-schedule"):
         TrainingConfig(data_dir=str(dataset), lr_schedule="linear").validated()
+
+
+def test_weight_averaging_validates_and_keeps_the_averaged_weights(dataset, tmp_path):
+    """--ema-momentum: validation and the kept model use the averaged weights, the same ones."""
+    from napari_das.core.nn.model import compile_model, load_model
+    from napari_das.core.training.data import prepare_data, tf_dataset
+    from napari_das.core.training.seeding import import_tensorflow
+
+    plain = run_train(dataset, tmp_path / "plain")
+    averaged = run_train(dataset, tmp_path / "ema", ema_momentum=0.9)
+    # same seed and batches: only the validated weights differ
+    assert averaged.history["loss"] == pytest.approx(plain.history["loss"], rel=1e-5)
+    assert averaged.history["val_loss"] != pytest.approx(plain.history["val_loss"], rel=1e-3)
+    params = yaml.safe_load((tmp_path / "ema" / "run_params.yaml").read_text())
+    assert params["ema_momentum"] == 0.9
+    config = TrainingConfig(data_dir=str(dataset), steps_per_epoch=3, batch_size=4, seed=5)
+    tf, _ = import_tensorflow(5)
+    val = tf_dataset(tf, prepare_data(TINY, config, 5).val)
+    for folder, result in (("plain", plain), ("ema", averaged)):
+        # the kept model scores the best validation loss of its run: it is the validated one
+        model = compile_model(load_model(tmp_path / folder / "run"))
+        assert model.evaluate(val, verbose=0) == pytest.approx(
+            min(result.history["val_loss"]), rel=1e-4), folder
+    with pytest.raises(DasError, match="ema_momentum|ema-momentum"):
+        TrainingConfig(data_dir=str(dataset), ema_momentum=1.5).validated()

@@ -64,6 +64,11 @@ class TrainingConfig(ConfigBase):
                               "(decays from --learning-rate to a fiftieth of it over --nb-epoch "
                               "epochs: short runs end converged)", choices=LR_SCHEDULES,
                               group="Training parameters", label="LR schedule")
+    ema_momentum: float = option(0.0, "average the weights over training steps (exponential "
+                                 "moving average with this momentum, e.g. 0.99; 0 = off): "
+                                 "validation, the kept model and its checkpoints use the "
+                                 "averaged weights", min=0.0, max=0.9999,
+                                 group="Training parameters", label="Weight averaging (EMA)")
     precision: str = option("float32", "arithmetic of the dilated convolutions: float32, "
                             "bfloat16 (weights and all other layers stay float32; only shapes "
                             "that pass a numeric check on this machine), or auto (bfloat16 on "

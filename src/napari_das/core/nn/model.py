@@ -138,20 +138,24 @@ def build_model(network: NetworkConfig, nb_channels: int, nb_classes: int,
     return model
 
 
-def compile_model(model: Any, learning_rate: Any = 0.0005) -> Any:
+def compile_model(model: Any, learning_rate: Any = 0.0005, ema_momentum: float = 0.0) -> Any:
     """Compile with Adam (per-tensor ``clipnorm=1.0``) and categorical cross-entropy (spec 3.6).
 
     ``learning_rate`` is a number or a Keras learning-rate schedule.  Keras 3 weights per-step
     losses by temporal sample weights ``[batch, time]`` and averages over all batch*time elements.
     Adam's slots are made here, not inside the first traced training step: otherwise TensorFlow
-    traces that step twice (once only to create them), about 4 s on 2 cores.
+    traces that step twice (once only to create them), about 4 s on 2 cores.  ``ema_momentum``
+    > 0 keeps an exponential moving average of the weights in the optimizer (swapped in for
+    validation and saving by ``keras.callbacks.SwapEMAWeights``).
     """
     import keras
 
     if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
         learning_rate = float(learning_rate)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0),
-                  loss=keras.losses.CategoricalCrossentropy())
+    ema = float(ema_momentum) > 0
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0, use_ema=ema,
+                                      ema_momentum=float(ema_momentum) if ema else 0.99)
+    model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy())
     model.optimizer.build(model.trainable_variables)
     return model
 

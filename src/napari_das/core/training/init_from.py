@@ -84,7 +84,7 @@ def check_data(source: InitSource, class_names: list[str], nb_channels: int,
                        f"{channels}", where)
 
 
-def initial_model(source: InitSource, learning_rate: Any) -> Any:
+def initial_model(source: InitSource, learning_rate: Any, ema_momentum: float = 0.0) -> Any:
     """The source model with its weights, compiled for training."""
     from ..nn.das_import import load_das_model
     from ..nn.model import compile_model, load_model
@@ -94,4 +94,4 @@ def initial_model(source: InitSource, learning_rate: Any) -> Any:
     else:
         model = load_model(source.stem)
     log.info("fine-tuning %s", source.stem)
-    return compile_model(model, learning_rate)
+    return compile_model(model, learning_rate, ema_momentum=ema_momentum)

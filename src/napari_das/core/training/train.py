@@ -176,12 +176,16 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
         if training.resume:
             model = load_checkpoint(paths["checkpoint"])
         elif source is not None:
-            model = initial_model(source, learning_rate(training, data.steps_per_epoch))
+            model = initial_model(source, learning_rate(training, data.steps_per_epoch),
+                                  ema_momentum=training.ema_momentum)
         else:
-            from ..nn.model import build_model
+            from ..nn.model import build_model, compile_model
 
             model = build_model(network, data.nb_channels, data.nb_classes,
-                                learning_rate=learning_rate(training, data.steps_per_epoch))
+                                learning_rate=learning_rate(training, data.steps_per_epoch),
+                                compile=False)
+            compile_model(model, learning_rate(training, data.steps_per_epoch),
+                          ema_momentum=training.ema_momentum)
     from ..nn.fastconv import use_fast_convolutions
     from ..nn.precision import compute_dtype
 
@@ -204,6 +208,10 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
                          write_params=write_params, progress=progress, stop=stop, state=state,
                          save_files=is_chief(strategy))
     callbacks = [keras_callback(keeper)]
+    if getattr(model.optimizer, "use_ema", False):
+        # averaged weights in the model for validation and for the keeper's saves (placed first:
+        # its on_epoch_end swaps them in before the keeper saves)
+        callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if training.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=stem + "_logs"))
     emit(progress, "start", task="train", current=initial_epoch, total=training.nb_epoch,
