@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..io.audio import resample_ratio
+from ..io.files import sibling_temp_file
 from ..io.params import class_info, model_samplerate
 
 
@@ -22,7 +22,7 @@ class ProbabilityWriter:
         import h5py
 
         self.path = path
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = sibling_temp_file(path)
         os.close(fd)
         self.tmp = Path(tmp)
         self.file = h5py.File(self.tmp, "w")

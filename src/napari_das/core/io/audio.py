@@ -30,7 +30,6 @@ import contextlib
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -41,6 +40,7 @@ import numpy as np
 from ..errors import DasError
 from .audio_formats import AUDIO_SUFFIXES as AUDIO_SUFFIXES  # public here: the suffixes we read
 from .audio_formats import checked_samplerate, checked_suffix, open_source
+from .files import sibling_temp_file
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +263,7 @@ def write(
     if not path.parent.is_dir():
         raise DasError("the folder does not exist; create it first", path.parent)
 
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temp_name = sibling_temp_file(path)
     os.close(handle)
     try:
         if suffix == ".npz":

@@ -65,12 +65,47 @@ def model_stem(path: str | os.PathLike) -> str:
     return text
 
 
+def _umask() -> int:
+    """The process's file-mode creation mask (read without changing it where the OS allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def sibling_temp_file(path: str | os.PathLike) -> tuple[int, str]:
+    """``(fd, name)`` of a new temporary file next to ``path``, to be renamed onto it.
+
+    ``tempfile.mkstemp`` makes files only their owner can read (0600); renamed into place they
+    would hide results, annotations and audio from the rest of a lab.  The temporary file gets
+    the mode of the file it replaces, or for a new file what ``open()`` would give (0666 minus
+    the umask, e.g. 0644).
+    """
+    target = Path(path)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_umask()
+    try:
+        os.fchmod(fd, mode)
+    except OSError:  # file systems without permissions (some network mounts) keep mkstemp's
+        pass
+    return fd, name
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write UTF-8 text to a temporary file in the same folder, then rename it into place."""
     path = Path(path)
     if not path.parent.is_dir():
         raise DasError("the folder does not exist; create it first", path.parent)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temp_name = sibling_temp_file(path)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
@@ -90,7 +125,7 @@ def replaced_file(path: str | os.PathLike, keep: bool = False) -> Iterator[str]:
     temporary file is removed and ``path`` is left as it was.
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = sibling_temp_file(target)
     os.close(fd)
     try:
         if keep and target.exists():

@@ -18,13 +18,13 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import DasError
+from .files import sibling_temp_file
 
 #: (module, name) pairs a pickle may reference.  Both numpy spellings are accepted on read.
 _NUMPY_CORE = ("numpy.core.multiarray", "numpy._core.multiarray")
@@ -145,7 +145,7 @@ def save_pickled_npy(path: str | os.PathLike, obj: Any) -> None:
     data = _numpy1_pickle(array)
     loads_restricted(data)  # what we write must pass our own reader
     header = {"descr": "|O", "fortran_order": False, "shape": ()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = sibling_temp_file(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             np.lib.format.write_array_header_1_0(fh, header)
