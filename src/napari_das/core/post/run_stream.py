@@ -2,18 +2,24 @@
 
 :class:`MergedRuns` gives, for every fill gap, the runs that
 ``RunTable(labels, nb_classes, probabilities).merged(gap, 0)`` gives on the whole trace (same
-starts, stops and voted labels, the same float64 sums for the vote's tie-break), while holding
-only the current block, one open run per fill gap and the merged runs found so far.  A minimum
-length is a filter on those runs (``stop - start + 1 >= min_len``): the vote of a run does not
-depend on it.  This is what lets the post-processing search (:mod:`napari_das.core.evaluation.
-post_choice`) read a split once, in blocks, instead of building a run table of the whole split
-for every candidate.
+starts, stops and voted labels, the same float64 sums for the vote's tie-break and the
+confidence), while holding only the current block, one open run per fill gap and the merged runs
+not taken yet (:meth:`MergedRuns.take`).  A minimum length is a filter on those runs
+(``stop - start + 1 >= min_len``): the vote of a run does not depend on it.  This is what lets
+the post-processing search (:mod:`napari_das.core.evaluation.post_choice`) read a split once, in
+blocks, instead of building a run table of the whole split for every candidate, and the
+streaming post-processor (:class:`napari_das.core.post.stream.PostProcessor`) hold a number of
+runs instead of the samples of a song bout.
 
-How the sums stay identical: ``RunTable`` sums the probabilities of every element (a run of
-song or the gap after it) in float64 row after row, and takes prefix sums over elements; a
-merged run's sums are a difference of two prefix rows.  Here an element cut by a block edge
-carries its partial sum into the next block, where the sum goes on row after row from it, and
-the prefix is carried the same way.
+How the sums compare: ``RunTable`` sums the probabilities of every element (a run of song or
+the gap after it) in float64 with ``np.add.reduceat`` and takes prefix sums over elements; a
+merged run's sums are a difference of two prefix rows.  Here an element cut by block edges is
+the carried sum of its earlier parts plus ``reduceat`` of its part in the block, and the prefix
+goes on from the carried prefix row by row, as a cumulative sum does.  The result is identical
+whenever an element's float64 sum is exact, which it is for float32 probabilities unless the
+element is long for its smallest values (values of at least 2**-k sum exactly over up to about
+2**(30 - k) samples: 5e8 above 1/2, 1e6 above 1e-3); otherwise, since ``reduceat`` sums pairwise,
+the sums may differ in the last bits.
 """
 
 from __future__ import annotations
@@ -63,7 +69,8 @@ class MergedRuns:
         Whether :meth:`push` gets probabilities ``[n, nb_classes]`` (vote ties then go to the
         highest sum, else to the lower class index).
 
-    Feed the trace with :meth:`push` in order, then call :meth:`finish`.
+    Feed the trace with :meth:`push` in order, then call :meth:`finish`; or :meth:`take` the
+    runs as they complete and :meth:`close` at the end (memory: the open runs only).
 
     >>> runs = MergedRuns(3, [0, 2], probabilities=False)
     >>> runs.push([0, 1, 1, 0]); runs.push([2, 2, 0, 0, 0, 2])
@@ -107,19 +114,18 @@ class MergedRuns:
         m = starts.size
         counts = np.bincount(element[song] * self.nb + lab[song],
                              minlength=m * self.nb).reshape(m, self.nb)
-        sums = np.add.reduceat(p, starts, axis=0, dtype=np.float64) if p is not None else None
-        starts, ends = starts + first, ends + first
         cur = self._cur
+        goes_on = cur is not None and cur["run"] == bool(is_run[0])
+        sums = np.add.reduceat(p, starts, axis=0, dtype=np.float64) if p is not None else None
+        if goes_on and sums is not None:  # the carried part of the element, then this block's
+            sums[0] = cur["sums"] + sums[0]
+        starts, ends = starts + first, ends + first
         gap_before = np.inf
         if cur is not None:
             gap_before = cur["gap_before"]
-            if cur["run"] == bool(is_run[0]):  # the element goes on in this block
+            if goes_on:  # the element goes on in this block
                 starts[0] = cur["start"]
                 counts[0] += cur["counts"]
-                if p is not None:
-                    stop0 = int(ends[0] - first)
-                    rows = np.concatenate([cur["sums"][None], p[:stop0]], axis=0)
-                    sums[0] = np.add.reduce(rows, axis=0)
             else:  # it ended with the last block
                 starts = np.r_[cur["start"], starts]
                 ends = np.r_[first, ends]
@@ -195,23 +201,46 @@ class MergedRuns:
 
     def _emit(self, g: int, start: np.ndarray, stop: np.ndarray, counts: np.ndarray,
               sums: np.ndarray | None) -> None:
-        self._out[g].append((np.asarray(start, np.int64), np.asarray(stop, np.int64),
-                             vote(counts, sums)))
+        start, stop = np.asarray(start, np.int64), np.asarray(stop, np.int64)
+        label = vote(counts, sums)
+        if sums is None:
+            confidence = np.full(start.size, np.nan)
+        else:  # the mean probability of the voted class, computed as RunTable.merged does
+            confidence = sums[np.arange(start.size), label] / (stop - start + 1)
+        self._out[g].append((start, stop, label, confidence))
 
-    def finish(self) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """``{fill gap: (start, stop, label)}`` of the merged runs (stop = last sample)."""
+    def take(self, gap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(start, stop, label, confidence)`` of the merged runs for fill gap ``gap`` that
+        were completed since the last call (and are dropped here, so a caller that takes them
+        as it goes holds only the open runs).
+
+        A run is complete once a gap of at least ``gap`` samples follows it, or after
+        :meth:`close`.  Confidence: the mean probability of the voted class over the run (NaN
+        without probabilities).
+        """
+        parts, self._out[gap] = self._out[gap], []
+        if not parts:
+            empty = np.zeros(0, np.int64)
+            return empty, empty.copy(), empty.copy(), np.zeros(0)
+        if len(parts) == 1:
+            return parts[0]
+        return tuple(np.concatenate([x[i] for x in parts]) for i in range(4))  # type: ignore
+
+    def close(self) -> None:
+        """End of the trace: the run in progress and every open merged run are complete."""
         cur, self._cur = self._cur, None
         if cur is not None and cur["run"]:  # trailing noise is no element
             self._elements(np.array([cur["start"]]), np.array([self._next]), np.array([True]),
                            cur["counts"][None], None if cur["sums"] is None else
                            cur["sums"][None], cur["gap_before"], final=True)
-        out = {}
         for g in self.gaps:
             o, self._open[g] = self._open[g], None
             if o is not None:
                 self._emit(g, np.array([o.start]), np.array([o.stop]), o.counts[None],
                            None if o.p_end is None else (o.p_end - o.p_start)[None])
-            parts = self._out[g]
-            out[g] = tuple(np.concatenate([x[i] for x in parts]) if parts else
-                           np.zeros(0, np.int64) for i in range(3))
-        return out
+
+    def finish(self) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``{fill gap: (start, stop, label)}`` of the merged runs (stop = last sample) not
+        taken yet; ends the trace (:meth:`close`)."""
+        self.close()
+        return {g: self.take(g)[:3] for g in self.gaps}

@@ -4,8 +4,11 @@
 :func:`napari_das.core.inference.predict.iter_probabilities`) into events and segments with exactly the
 result of :func:`napari_das.core.post.events.detect_events` / ``detect_segments`` on the whole
 trace, while holding only the open part of the recording: events use
-:class:`~napari_das.core.post.events.StreamingEventDetector`; segments are cut after every noise
-gap long enough that no later gap filling can reach across it.
+:class:`~napari_das.core.post.events.StreamingEventDetector`; segments use
+:class:`~napari_das.core.post.run_stream.MergedRuns`, which keeps per-run label counts and
+probability sums (for the vote, its tie-break and the confidence) instead of samples, so a song
+bout as long as the recording costs the same per sample as short syllables and its memory does
+not grow with it.
 
 :meth:`PostProcessor.from_params` wires it to a model's params and a ``PredictionConfig``
 (thresholds, and the fill gap / minimum length found by ``--post-opt`` unless given).
@@ -25,6 +28,7 @@ from ..io.params import class_info
 from . import segments as postprocess
 from .defaults import derived_postprocessing
 from .events import StreamingEventDetector, seconds_to_samples
+from .run_stream import MergedRuns
 
 #: Minimum event interval (s) when neither the user nor the training run chose one.
 DEFAULT_EVENT_DIST = 0.01
@@ -71,7 +75,7 @@ class PostProcessor:
     segment_thres, segment_fillgap, segment_minlen
         Segment detection (see :func:`napari_das.core.post.segments.detect_segments`).
     segment_confidence : bool
-        Keep the probabilities of open segments for their confidence and vote ties (as
+        Sum the probabilities of open segments for their confidence and vote ties (as
         ``detect_segments``); without, confidences are NaN and ties go to the lower class
         (as ``segments_from_labels`` without probabilities), e.g. for targets.
     """
@@ -94,13 +98,13 @@ class PostProcessor:
         self.segment_thres = segment_thres
         self.fillgap, self.minlen = segment_fillgap, segment_minlen
         self._gap = max(seconds_to_samples(segment_fillgap, samplerate), 1)
+        self._minlen = seconds_to_samples(segment_minlen, samplerate)
         self.segment_confidence = bool(segment_confidence)
-        self._labels: list[np.ndarray] = []
-        self._probs: list[np.ndarray] = []
-        self._buffered = 0  # samples in the buffer
-        self._tail_noise = 0  # length of the noise run that ends the buffer
-        self._buffer_start = 0
-        self._segments: list[tuple[int, int, str, float]] = []
+        self._runs = MergedRuns(len(self.class_names), [self._gap],
+                                probabilities=self.segment_confidence) \
+            if self.segment_classes else None
+        # segments found so far: (first sample, last sample, class index, confidence) arrays
+        self._found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._next = 0
 
     @classmethod
@@ -143,53 +147,18 @@ class PostProcessor:
         self._next += len(block)
         for k, detector in self._detectors.items():
             detector.push(start, block[:, k])
-        if not self.segment_classes or len(block) == 0:
+        if self._runs is None or len(block) == 0:
             return
         labels = postprocess.label_segments(block, self.segment_classes, self.segment_thres)
-        self._labels.append(labels.astype(np.uint8 if len(self.class_names) < 256 else np.int32))
-        if self.segment_confidence:
-            self._probs.append(np.asarray(block, np.float32))
-        # only the new block can close a gap: its noise runs, the first one joined to the
-        # noise run that ended the buffer; the buffer is cut at the end of the last closed gap
-        # (noise outside segments is never needed again, so long silences are not kept)
-        starts, stops = postprocess.runs(labels == 0)
-        lengths = stops - starts + 1
-        if starts.size and starts[0] == 0:
-            lengths[0] += self._tail_noise
-        closed = np.flatnonzero(lengths >= self._gap)
-        ends_in_noise = bool(starts.size) and int(stops[-1]) == len(labels) - 1
-        self._tail_noise = int(lengths[-1]) if ends_in_noise else 0
-        before = self._buffered
-        self._buffered += len(labels)
-        if closed.size:
-            self._flush(final=False, cut=before + int(stops[closed[-1]]) + 1)
+        self._runs.push(labels, np.asarray(block, np.float32) if self.segment_confidence else None)
+        self._take()
 
-    def _flush(self, final: bool, cut: int = 0) -> None:
-        """Post-process the buffered samples up to ``cut`` (all of them if ``final``).
-
-        ``cut`` is the end of the last noise gap no fill can bridge; the buffer is joined only
-        here, so dense song (no such gap) costs no copies until the gap comes.
-        """
-        if not self._labels:
-            return
-        labels = np.concatenate(self._labels) if len(self._labels) > 1 else self._labels[0]
-        probs = None
-        if self.segment_confidence:
-            probs = np.concatenate(self._probs) if len(self._probs) > 1 else self._probs[0]
-        if final:
-            cut = len(labels)
-        if cut > 0:
-            found = postprocess.segments_from_labels(
-                labels[:cut], self.samplerate, self.class_names, self.fillgap, self.minlen,
-                probabilities=None if probs is None else probs[:cut])
-            for seg in found:
-                first = timebase.to_sample(seg.onset_seconds, self.samplerate) + self._buffer_start
-                last = timebase.to_sample(seg.offset_seconds, self.samplerate) + self._buffer_start
-                self._segments.append((first, last, seg.name, seg.confidence))
-        self._labels = [labels[cut:].copy()]  # a copy: the joined buffer is freed
-        self._probs = [] if probs is None else [probs[cut:].copy()]
-        self._buffered -= cut
-        self._buffer_start += cut
+    def _take(self) -> None:
+        """Move the runs that a long enough gap closed to the segments (minimum length applied)."""
+        start, stop, label, confidence = self._runs.take(self._gap)
+        if start.size:
+            keep = stop - start + 1 >= self._minlen
+            self._found.append((start[keep], stop[keep], label[keep], confidence[keep]))
 
     def finish(self) -> tuple[Events, Segments]:
         """Resolve everything still open; returns the events and segments of the recording."""
@@ -206,10 +175,14 @@ class PostProcessor:
             order = np.argsort(seconds, kind="stable")
             events = Events(seconds[order], [names[i] for i in order],
                             np.concatenate(conf)[order])
-        self._flush(final=True)
-        segs = self._segments
-        segments = Segments(timebase.to_seconds(np.array([s[0] for s in segs], np.int64), fs),
-                            timebase.to_seconds(np.array([s[1] for s in segs], np.int64), fs),
-                            [s[2] for s in segs],
-                            np.array([np.nan if s[3] is None else s[3] for s in segs]))
+        found = [np.zeros(0, np.int64)] * 3 + [np.zeros(0)]
+        if self._runs is not None:
+            self._runs.close()
+            self._take()
+            if self._found:
+                found = [np.concatenate([f[i] for f in self._found]) for i in range(4)]
+        first, last, label, confidence = found
+        segments = Segments(timebase.to_seconds(first, fs), timebase.to_seconds(last, fs),
+                            [self.class_names[k] for k in label.tolist()],
+                            np.asarray(confidence, np.float64))
         return events, segments
