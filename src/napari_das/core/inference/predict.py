@@ -158,7 +158,7 @@ def predict_stream(model: Any, params: dict[str, Any], read: Reader, frames: int
 
     ``sink(start, block)`` receives every probability block (e.g. to write them to a file);
     with ``keep_probabilities=False`` they are not kept, so memory does not grow with the
-    recording's length (beyond the events, segments and a song bout in progress).
+    recording's length (beyond the events and segments found).
     """
     config = (config or PredictionConfig()).validated()
     target = model_samplerate(params) if config.resample else None
