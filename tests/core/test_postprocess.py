@@ -146,6 +146,23 @@ def test_label_segments_takes_the_most_probable_class_not_the_first():
     assert label_segments(np.array([[0.2, 0.4, 0.4]]), [1, 2], thres=0.3).tolist() == [1]
 
 
+
+@pytest.mark.parametrize("nb_classes", [2, 3, 5, 9, 12])
+def test_label_segments_few_or_many_columns_as_argmax(nb_classes):
+    # few columns are compared one by one, many by argmax: same labels, NaN rows and ties too
+    rng = np.random.default_rng(nb_classes)
+    p = (np.round(rng.random((3000, nb_classes)) * 8) / 8).astype(np.float32)  # many ties
+    p[::97, rng.integers(0, nb_classes)] = np.nan
+    p[5] = np.nan
+    for columns in (list(range(1, nb_classes)), list(range(2, nb_classes, 2)) or [1]):
+        used = [0, *columns]
+        best = np.asarray(used)[np.argmax(p[:, used], axis=1)]
+        expected = np.where(p[:, used].max(axis=1) > 0.3, best, 0)  # NaN rows: max is NaN
+        got = label_segments(p, columns, thres=0.3)
+        assert got.tolist() == expected.tolist()
+        assert got.dtype == np.int16
+
+
 def test_fill_gaps_and_remove_short_include_edge_segments():
     b = bits("1101111000110010")
     assert text(fill_gaps(b, 2)) == "1111111000110010"  # only the 1-sample gap is < 2
