@@ -1,15 +1,18 @@
 """Prediction cost per minute of audio for 1, 10 and 60 min, in wav, flac and compressed npz.
 
-Usage: python bench/bench_stream.py [--minutes 1 10 60] [--rate 32000] [--folder DIR]
+Usage: python bench/bench_stream.py [--minutes 1 10 60] [--rate 32000] [--repeats 3] [--folder DIR]
 
 Streaming must be linear in the recording's length: the file is opened once, every sample is
-read (and, for compressed npz, decompressed) about once, and the segment post-processing does
-not re-concatenate what it buffers.  The recordings are synthetic noise; the network is a tiny
-untrained one (it is about reading and stitching, not accuracy) whose song class wins
-everywhere ("dense song": one segment as long as the file, the post-processing's worst case).
-Each (length, format) is timed in process with the model loaded and warmed up, lengths and
-formats interleaved; the table gives seconds per minute of audio and the ratio to the 1-min
-figure of the same format (linear = 1.0).  Prints the CPU (``lscpu``).
+read (and, for compressed npz, decompressed) about once, and the segment post-processing holds
+runs, not samples.  The recordings are synthetic noise; the network is a tiny untrained one (it
+is about reading and stitching, not accuracy) whose song class wins everywhere ("dense song": one
+segment as long as the file, the post-processing's worst case).  The model is loaded and warmed
+up on the shortest recording of every format (full model calls, so the first timed call pays no
+one-off cost); then every (length, format) is timed ``--repeats`` times, in rounds that
+interleave lengths and formats.  The tables give the median seconds per minute of audio, wall
+clock and CPU time of the process (all threads; less sensitive to other jobs on a shared
+machine), and the ratio to the shortest recording's figure of the same format (linear = 1.0).
+Prints the CPU (``lscpu``) and the load average before and after.
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[1, 10, 60])
     parser.add_argument("--rate", type=int, default=32000)
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timings per length and format (the tables give the median)")
     parser.add_argument("--folder", default=None)
     args = parser.parse_args()
     folder = Path(args.folder or tempfile.mkdtemp(prefix="bench_stream_"))
@@ -98,37 +103,50 @@ def main() -> None:
                 write_recording(path, int(minutes * 60 * args.rate), args.rate, seed=int(minutes))
             files[minutes, fmt] = path
     print(f"wrote the recordings in {time.perf_counter() - t0:.0f} s ({folder})", flush=True)
-    warm = folder / "warm.wav"
-    write_recording(warm, 10 * args.rate, args.rate, seed=99)
-    predict_file(str(warm), model, params, config)
+    for fmt in args.formats:  # warm-up: full model calls, every reader
+        predict_file(str(files[args.minutes[0], fmt]), model, params, config)
 
-    seconds, segments = {}, {}
-    for minutes in args.minutes:  # interleaved: every format at one length, then the next
-        for fmt in args.formats:
-            t = time.perf_counter()
-            prediction = predict_file(str(files[minutes, fmt]), model, params, config)
-            seconds[minutes, fmt] = time.perf_counter() - t
-            segments[minutes, fmt] = len(prediction.segments)
-            print(f"  {minutes:g} min {fmt}: {seconds[minutes, fmt]:.1f} s "
-                  f"({segments[minutes, fmt]} segment(s))", flush=True)
+    load_before = os.getloadavg()
+    wall: dict = {key: [] for key in files}
+    cpu: dict = {key: [] for key in files}
+    for rep in range(args.repeats):  # rounds: every length and format once, then again
+        for minutes in args.minutes:
+            for fmt in args.formats:
+                t, c = time.perf_counter(), time.process_time()
+                prediction = predict_file(str(files[minutes, fmt]), model, params, config)
+                wall[minutes, fmt].append(time.perf_counter() - t)
+                cpu[minutes, fmt].append(time.process_time() - c)
+                print(f"  round {rep + 1}: {minutes:g} min {fmt}: {wall[minutes, fmt][-1]:.2f} s, "
+                      f"cpu {cpu[minutes, fmt][-1]:.2f} s ({len(prediction.segments)} "
+                      "segment(s))", flush=True)
+    load_after = os.getloadavg()
+    seconds = {key: float(np.median(v)) for key, v in wall.items()}
 
     import napari_das
 
     print(f"\nprediction cost per minute of audio ({args.rate} Hz, 1 channel, tiny network, "
-          f"dense song); napari-das {napari_das.__version__} from "
+          f"dense song), median of {args.repeats}; napari-das {napari_das.__version__} from "
           f"{Path(napari_das.__file__).parent}")
-    print(f"CPU: {machine_info()['cpu']}, {os.cpu_count()} logical CPUs (machine shared with other jobs)\n")
-    header = "| minutes | " + " | ".join(f"{f} s/min | {f} vs 1st" for f in args.formats) + " |"
-    print(header)
-    print("|" + "---|" * (1 + 2 * len(args.formats)))
+    print(f"CPU: {machine_info()['cpu']}, {os.cpu_count()} logical CPUs (machine shared with "
+          f"other jobs); load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     first = args.minutes[0]
-    for minutes in args.minutes:
-        cells = []
-        for fmt in args.formats:
-            per_min = seconds[minutes, fmt] / minutes
-            base = seconds[first, fmt] / first
-            cells += [f"{per_min:.2f}", f"{per_min / base:.2f}x"]
-        print(f"| {minutes:g} | " + " | ".join(cells) + " |")
+    tables = {"wall clock": seconds, "CPU time": {k: float(np.median(v)) for k, v in cpu.items()}}
+    for title, table in tables.items():
+        print(f"\n{title}\n")
+        print("| minutes | " + " | ".join(f"{f} s/min | {f} vs 1st" for f in args.formats) + " |")
+        print("|" + "---|" * (1 + 2 * len(args.formats)))
+        for minutes in args.minutes:
+            cells = []
+            for fmt in args.formats:
+                per_min = table[minutes, fmt] / minutes
+                base = table[first, fmt] / first
+                cells += [f"{per_min:.2f}", f"{per_min / base:.2f}x"]
+            print(f"| {minutes:g} | " + " | ".join(cells) + " |")
+    for title, table in tables.items():
+        worst = max(abs(table[m, f] / m / (table[first, f] / first) - 1)
+                    for m in args.minutes for f in args.formats)
+        print(f"{title}: every length within {100 * worst:.0f}% of the {first:g}-min cost per "
+              f"minute of the same format (target: 10%)")
     spread = [max(seconds[m, f] / m for f in args.formats) /
               min(seconds[m, f] / m for f in args.formats) for m in args.minutes]
     print(f"\nformats within {100 * (max(spread) - 1):.0f}% of each other per minute "
