@@ -39,7 +39,7 @@ def run(p, sizes, rng, **kwargs):
 def test_blocks_give_the_segments_of_the_whole_trace(rng, fillgap, minlen):
     p = trace(6000, rng)
     whole = seg.detect_segments(p, FS, [1, 2], NAMES, 0.5, fillgap, minlen)
-    assert len(whole) > 20
+    assert len(whole) > 15
     for sizes in ([6000], [1, 3, 50], [997]):
         got = run(p, sizes, rng, segment_fillgap=fillgap, segment_minlen=minlen)
         assert list(got.names) == [s.name for s in whole]

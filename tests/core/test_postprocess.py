@@ -129,21 +129,40 @@ def test_streaming_one_sample_blocks_and_holes():
 
 
 # ----------------------------------------------------------------------------------- segments
-def test_label_segments_takes_the_most_probable_class_not_the_first():
+def test_label_segments_song_where_segment_classes_sum_above_threshold_type_by_argmax():
     # classes: 0 noise, 1 pulse (event), 2 sine, 3 song
     p = np.array(
         [
             [0.2, 0.0, 0.35, 0.45],  # both segment classes > .3: the larger wins (3)
-            [0.5, 0.0, 0.25, 0.25],  # noise most probable -> 0
-            [0.1, 0.6, 0.2, 0.1],  # event class is not a segment class; best seg .2 < .3
+            [0.5, 0.0, 0.25, 0.25],  # segment classes sum to .5 > .3: song, tie -> lower (2)
+            [0.1, 0.65, 0.15, 0.1],  # the event class does not count: .25 -> 0
             [0.3, 0.0, 0.4, 0.3],  # 2 wins
-            [0.0, 0.0, 0.3, 0.7],
+            [0.0, 0.0, 0.3, 0.7],  # 3
+            [0.8, 0.0, 0.1, 0.1],  # .2 -> 0
         ]
-    )  # 3
-    assert label_segments(p, [2, 3], thres=0.3).tolist() == [3, 0, 0, 2, 3]
-    # threshold is strict; equal probabilities go to the lower class index
-    assert label_segments(np.array([[0.5, 0.5]]), [1], thres=0.5).tolist() == [0]
+    )
+    assert label_segments(p, [2, 3], thres=0.3).tolist() == [3, 2, 0, 2, 3, 0]
+    # at DAS's 0.5: rows 1 and 2 (sum .5 is not > .5, sum .25) are noise
+    assert label_segments(p, [2, 3]).tolist() == [3, 0, 0, 2, 3, 0]
+    # a syllable whose probability is spread over three similar types is still song: the old
+    # rule (winning class above 0.5) cut it
+    spread = np.array([[0.1, 0.4, 0.3, 0.2], [0.05, 0.3, 0.35, 0.3], [0.6, 0.2, 0.1, 0.1]])
+    assert label_segments(spread, [1, 2, 3]).tolist() == [1, 2, 0]
+    # one segment class: DAS's rule (the class above the threshold); strict threshold
+    assert label_segments(np.array([[0.5, 0.5], [0.4, 0.6]]), [1], thres=0.5).tolist() == [0, 1]
     assert label_segments(np.array([[0.2, 0.4, 0.4]]), [1, 2], thres=0.3).tolist() == [1]
+    # non-contiguous columns, NaN rows, no segment class, noise listed as a segment class
+    q = np.array([[0.1, 0.5, 0.1, 0.3], [0.0, np.nan, 0.0, 0.8], [0.9, 0.0, 0.1, 0.0]])
+    assert label_segments(q, [1, 3]).tolist() == [1, 0, 0]
+    assert label_segments(q, [0, 1, 3]).tolist() == [1, 0, 0]
+    assert label_segments(q, []).tolist() == [0, 0, 0]
+    # many classes take the argmax path: same answer as a column walk
+    rng = np.random.default_rng(3)
+    many = rng.dirichlet(np.full(20, 0.3), size=500)
+    walk = np.where(many[:, 1:].sum(axis=1) > 0.5, 1 + np.argmax(many[:, 1:], axis=1), 0)
+    assert label_segments(many, range(1, 20)).tolist() == walk.tolist()
+    assert label_segments(many[:, :6], range(1, 6)).tolist() == np.where(
+        many[:, 1:6].sum(axis=1) > 0.5, 1 + np.argmax(many[:, 1:6], axis=1), 0).tolist()
 
 
 
@@ -155,9 +174,8 @@ def test_label_segments_few_or_many_columns_as_argmax(nb_classes):
     p[::97, rng.integers(0, nb_classes)] = np.nan
     p[5] = np.nan
     for columns in (list(range(1, nb_classes)), list(range(2, nb_classes, 2)) or [1]):
-        used = [0, *columns]
-        best = np.asarray(used)[np.argmax(p[:, used], axis=1)]
-        expected = np.where(p[:, used].max(axis=1) > 0.3, best, 0)  # NaN rows: max is NaN
+        best = np.asarray(columns)[np.argmax(p[:, columns], axis=1)]
+        expected = np.where(p[:, columns].sum(axis=1) > 0.3, best, 0)  # NaN rows: sum is NaN
         got = label_segments(p, columns, thres=0.3)
         assert got.tolist() == expected.tolist()
         assert got.dtype == np.int16

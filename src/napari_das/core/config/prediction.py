@@ -26,7 +26,9 @@ class PredictionConfig(ConfigBase):
     event_dist_max: float | None = option(None, "drop isolated events farther than this from "
                                           "both neighbours, seconds (default: keep all)", min=0.0,
                                           label="Delete events farther than (s)")
-    segment_thres: float = option(0.5, "segment detection threshold on the probability", min=0.0,
+    segment_thres: float = option(0.5, "segment detection threshold: song where the segment "
+                                  "classes' probabilities sum above it (the most probable one "
+                                  "names it)", min=0.0,
                                   max=1.0, label="Segment threshold")
     segment_use_optimized: bool = option(True, "use the post-processing chosen at training "
                                          "(fill gap, min length, event interval) for values "
