@@ -456,3 +456,19 @@ def test_weight_averaging_validates_and_keeps_the_averaged_weights(dataset, tmp_
             min(result.history["val_loss"]), rel=1e-4), folder
     with pytest.raises(DasError, match="ema_momentum|ema-momentum"):
         TrainingConfig(data_dir=str(dataset), ema_momentum=1.5).validated()
+
+
+def test_training_pipelines_do_not_autotune(dataset):
+    """tf.data's autotuning thread sleeps up to a minute between rounds, and the iterator Keras
+    drops at the end of fit waited for it (16-36 s after the last epoch of a bird run); the
+    pipelines' sizes are fixed, so autotuning stays off."""
+    from napari_das.core.training.data import prepare_data, tf_dataset
+    from napari_das.core.training.seeding import import_tensorflow
+
+    config = TrainingConfig(data_dir=str(dataset), steps_per_epoch=3, batch_size=4, seed=5)
+    tf, _ = import_tensorflow(5)
+    data = prepare_data(TINY, config, 5)
+    for ds in (tf_dataset(tf, data.train, infinite=True), tf_dataset(tf, data.val)):
+        assert ds.options().autotune.enabled is False
+        x, y, w = next(iter(ds))
+        assert x.shape[0] == 4 and y.shape[0] == 4 and w.shape[0] == 4

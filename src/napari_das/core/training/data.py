@@ -121,5 +121,9 @@ def tf_dataset(tf: Any, batches: ChunkBatches, start: int = 0, infinite: bool = 
 
     ds = index.map(load, num_parallel_calls=2, deterministic=True).prefetch(2)
     options = tf.data.Options()
+    # no autotuning (the map and prefetch sizes are fixed): its optimisation thread sleeps for
+    # a period that grows towards 60 s, and dropping the iterator at the end of fit waited for
+    # it: 16-36 s of a 90-s bird run, in some runs and not others
+    options.autotune.enabled = False
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return ds.with_options(options)
