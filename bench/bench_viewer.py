@@ -1,23 +1,32 @@
 """Speed and memory of the viewer on a 1-hour recording (issue 13's targets).
 
 Usage: python bench/bench_viewer.py [--minutes 60] [--rate 32000] [--file PATH] [--keep]
+                                    [--shots DIR]
 
 Writes a ``--minutes`` long mono int16 WAV at ``--rate`` Hz (low noise with a Bengalese finch
 song from ../shared/data every 7 minutes; pure noise without the data), then, in a fresh
 process under Xvfb (``xvfb-run``) with a 1600x1000 napari window:
 
 - time to first picture: from ``viewer.open(path, plugin="napari-das")`` to the end of the first
-  canvas draw that shows the spectrogram (the napari import and window creation are not
-  counted; they are the same for every file), in a fresh viewer (with napari's one-off costs of
-  a first layer: its unit registry and scipy.ndimage, ~1.7 s) and, in a second process, in a
-  viewer that showed a 1-second recording before;
+  canvas draw that shows the spectrogram (its layer is on the canvas, visible and loaded; napari
+  may draw while ``open`` runs, and that draw counts: the pixels it rendered are read back and
+  the share of the canvas that is not background is reported, ``--shots`` saves them), in a
+  fresh viewer (with napari's one-off costs of a first layer: its unit registry and
+  scipy.ndimage) and, in a second process, in a viewer that showed a 1-second recording before.
+  Also reported: the first draw after ``open`` returned (this script's definition until
+  2026-12-02, which missed a picture drawn inside ``open``);
+- the floor: the same first picture for a bare ``viewer.add_image`` of a 64x64 array in a
+  fresh viewer (a third process): napari's and Qt's own start-up of a first layer, which no
+  plugin avoids;
 - time until the overview's envelope strip is complete (computed in a background thread), and
   until the spectrogram's pooled overview is (its own background pass);
 - peak RSS of the viewer process (``ru_maxrss``, everything included);
 - redraw time of 20 pan/zoom steps in time (the keys' actions: zoom in/out x2, scroll a tenth,
   page), each from the camera change to the end of the canvas draw; median and max.
 
-Prints a table with the CPU (``lscpu`` model name).  Run it as a heavy job:
+Prints a table with the CPU (``lscpu`` model name).  ``--shots DIR`` saves the first picture of
+each process (``first_fresh.png``, ``first_warm.png``, ``first_floor.png``: the canvas as drawn)
+and a screenshot of the whole window once the overview is complete (``complete_fresh.png``).  Run it as a heavy job:
 ``flock /work/coord/heavy.lock nice -n 5 python bench/bench_viewer.py``.
 """
 
@@ -87,8 +96,22 @@ def _warm_up(viewer, app, wait_draw) -> None:
         time.sleep(0.01)
 
 
-def _measure(path: str, warm: bool = False) -> dict:
-    """The measurements, in this (fresh, Xvfb) process (``warm``: after :func:`_warm_up`)."""
+def _shows(viewer, canvas, kind: str | None) -> bool:
+    """Whether a layer (a napari-das ``kind`` layer; any with ``None``) is on the canvas, visible
+    and loaded."""
+    for layer in viewer.layers:
+        if kind is not None and (layer.metadata.get("das", {}) or {}).get("kind") != kind:
+            continue
+        if (layer.visible and getattr(layer, "loaded", True)
+                and layer in getattr(canvas, "layer_to_visual", {layer: None})):
+            return True
+    return False
+
+
+def _measure(path: str | None, warm: bool = False, shots: str | None = None,
+             name: str = "fresh") -> dict:
+    """The measurements, in this (fresh, Xvfb) process (``warm``: after :func:`_warm_up`;
+    ``path`` None: the floor, a bare ``add_image`` of a small array, and nothing else)."""
     import numpy as np
     from qtpy.QtWidgets import QApplication
 
@@ -104,7 +127,19 @@ def _measure(path: str, warm: bool = False) -> dict:
     canvas = viewer.window._qt_viewer.canvas
     scene_canvas = getattr(canvas, "_scene_canvas", canvas)
     draws = []
-    scene_canvas.events.draw.connect(lambda *_: draws.append(time.perf_counter()), position="last")
+    picture: dict = {}  # the first draw that shows the watched layer: time, pixels
+    watch: dict = {}  # {"kind": ...} while the first picture is awaited
+
+    def on_draw(*_) -> None:
+        now = time.perf_counter()
+        draws.append(now)
+        if watch and "t" not in picture and _shows(viewer, canvas, watch["kind"]):
+            picture["t"] = now
+            from vispy.gloo import read_pixels  # the frame just drawn (context current)
+
+            picture["pixels"] = read_pixels(alpha=False)
+
+    scene_canvas.events.draw.connect(on_draw, position="last")
 
     def wait_draw(after: float, timeout: float = 30.0) -> float:
         deadline = time.perf_counter() + timeout
@@ -116,16 +151,42 @@ def _measure(path: str, warm: bool = False) -> dict:
             time.sleep(0.001)
         raise TimeoutError("no canvas draw")
 
+    def wait_picture(timeout: float = 30.0) -> tuple[float, float]:
+        deadline = time.perf_counter() + timeout
+        while "t" not in picture and time.perf_counter() < deadline:
+            app.processEvents()
+            time.sleep(0.001)
+        if "t" not in picture:
+            raise TimeoutError("no canvas draw showed the layer")
+        pixels = picture["pixels"]
+        if shots:
+            from PIL import Image
+
+            Image.fromarray(pixels).save(Path(shots) / f"first_{name}.png")
+        # background: napari's canvas colour (black in the dark theme) -> not drawn on
+        drawn = float(np.mean(np.any(pixels > 16, axis=-1)))
+        return picture["t"], drawn
+
+    if path is None:  # the floor
+        t0 = time.perf_counter()
+        watch["kind"] = None
+        viewer.add_image(np.random.default_rng(0).random((64, 64), np.float32))
+        first, drawn = wait_picture()
+        viewer.close()
+        return {"first_s": first - t0, "drawn": drawn}
     if warm:
         _warm_up(viewer, app, wait_draw)
     t0 = time.perf_counter()
+    watch["kind"] = "spectrogram"
     viewer.open(path, plugin="napari-das")
     opened = time.perf_counter()
     layer = next(lr for lr in viewer.layers if lr.metadata.get("das", {}).get("kind")
                  == "spectrogram")
     while not getattr(layer, "loaded", True):  # napari may slice asynchronously
         app.processEvents()
-    first = wait_draw(max(opened, time.perf_counter())) - t0
+    after_open = wait_draw(max(opened, time.perf_counter())) - t0
+    first, drawn = wait_picture()
+    first -= t0
     view = time_view(viewer)
     strip = getattr(view, "strip", None)
     shown = float("nan")
@@ -150,6 +211,8 @@ def _measure(path: str, warm: bool = False) -> dict:
     for _ in range(20):
         app.processEvents()
         time.sleep(0.01)
+    if shots and not warm:
+        viewer.screenshot(str(Path(shots) / f"complete_{name}.png"), canvas_only=False)
 
     steps = []
     actions = [lambda: view.zoom_time(2.0)] * 6 + [lambda: view.scroll(0.1)] * 3 + [
@@ -165,7 +228,8 @@ def _measure(path: str, warm: bool = False) -> dict:
             app.processEvents()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     viewer.close()
-    return {"first_s": first, "open_s": opened - t0, "shown_s": shown, "strip_s": t_strip,
+    return {"first_s": first, "drawn": drawn, "after_open_s": after_open,
+            "open_s": opened - t0, "shown_s": shown, "strip_s": t_strip,
             "overview_s": t_overview, "rss_mb": rss,
             "redraw_median_s": float(np.median(steps)), "redraw_max_s": float(np.max(steps)),
             "steps_s": steps}
@@ -177,12 +241,18 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=32000)
     parser.add_argument("--file", help="an existing recording instead of a synthetic one")
     parser.add_argument("--keep", action="store_true", help="keep the synthetic recording")
+    parser.add_argument("--shots", metavar="DIR",
+                        help="save the first pictures and a screenshot of the complete view here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print("@bench " + json.dumps(_measure(args.child, args.warm)), flush=True)
+        kind = "floor" if args.child == "-" else "warm" if args.warm else "fresh"
+        result = _measure(None if args.child == "-" else args.child, args.warm, args.shots, kind)
+        print("@bench " + json.dumps(result), flush=True)
         return 0
+    if args.shots:
+        Path(args.shots).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-viewer-"))
     path = Path(args.file) if args.file else work / f"hour_{args.rate}.wav"
     try:
@@ -194,9 +264,11 @@ def main() -> int:
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TF_CPP_MIN_LOG_LEVEL": "2"}
         env.pop("QT_QPA_PLATFORM", None)
         results = []
-        for warm in (False, True):  # a fresh viewer; one that showed a recording before
-            argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(path),
-                    *(["--warm"] if warm else [])]
+        for child, warm in ((str(path), False), (str(path), True), ("-", False)):
+            # a fresh viewer; one that showed a recording before; the floor
+            argv = [sys.executable, str(Path(__file__).resolve()), "--child", child,
+                    *(["--warm"] if warm else []),
+                    *(["--shots", str(Path(args.shots).resolve())] if args.shots else [])]
             if not os.environ.get("DISPLAY"):
                 argv = [shutil.which("xvfb-run") or "xvfb-run", "-a", "-s",
                         f"-screen 0 {WINDOW[0] + 200}x{WINDOW[1] + 200}x24", *argv]
@@ -206,18 +278,26 @@ def main() -> int:
                 print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
                 return 1
             results.append(json.loads(lines[-1][len("@bench "):]))
-        r, w = results
+        r, w, floor = results
     finally:
         if not args.keep and not args.file:
             shutil.rmtree(work, ignore_errors=True)
     rows = [
         ("time to first picture, fresh viewer (s)", f"{r['first_s']:.2f}",
          f"<= {TARGETS['first']:g}", r["first_s"] <= TARGETS["first"]),
+        ("floor: bare add_image of a 64x64 array, fresh viewer (s)", f"{floor['first_s']:.2f}",
+         "", None),
+        ("share of the canvas drawn on in the first picture, fresh viewer (floor)",
+         f"{r['drawn']:.2f} ({floor['drawn']:.2f})", "", None),
         ("viewer.open() returned, fresh viewer (s)", f"{r['open_s']:.2f}", "", None),
+        ("first draw after viewer.open() returned, fresh viewer (s)",
+         f"{r['after_open_s']:.2f}", "", None),
         ("time to first picture, viewer that showed a recording before (s)",
          f"{w['first_s']:.2f}", f"<= {TARGETS['first']:g}", w["first_s"] <= TARGETS["first"]),
         ("viewer.open() returned, viewer that showed a recording before (s)",
          f"{w['open_s']:.2f}", "", None),
+        ("first draw after viewer.open() returned, viewer that showed a recording before (s)",
+         f"{w['after_open_s']:.2f}", "", None),
         ("waveform strip and axes drawn (s)", f"{r['shown_s']:.2f}", "", None),
         ("overview envelope strip complete (s)", f"{r['strip_s']:.2f}", "", None),
         ("overview spectrogram (loudest spectra) complete (s)",
