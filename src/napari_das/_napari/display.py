@@ -2,7 +2,8 @@
 
 - **Contrast** follows the view: at every camera change the contrast limits become robust
   percentiles (:data:`PERCENTILES`) of the spectrogram values inside the visible time range and
-  frequency band, taken from the level napari draws at that zoom (blocks it computes anyway), so
+  frequency band, taken from the level napari draws at that zoom (blocks it computes anyway;
+  :func:`drawn_level` follows napari's choice), so
   a quiet stretch and a loud song both use the whole colour map.
 - **FFT size** (DAS's R/T keys): R doubles the FFT window (finer frequency, coarser time), T
   halves it.  The column spacing (hop) stays, so the pyramid keeps its shape and the
@@ -49,13 +50,15 @@ def _levels(layer: Any) -> list:
 
 def visible_values(layer: Any, t0: float, t1: float, band: tuple[float, float],
                    width_px: float) -> np.ndarray:
-    """Spectrogram values (dB) of ``layer`` in ``[t0, t1]`` x ``band`` at the level whose
-    columns are about one per canvas pixel (a subsample of at most :data:`MAX_VALUES`)."""
+    """Spectrogram values (dB) of ``layer`` in ``[t0, t1]`` x ``band`` at the level napari draws
+    for that view (:func:`drawn_level`; its blocks are computed for the picture anyway), a
+    subsample of at most :data:`MAX_VALUES`."""
     meta = _das(layer)
     levels = _levels(layer)
     samplerate, hop, nfft = float(meta["samplerate"]), int(meta["hop"]), int(meta["nfft"])
-    wanted = max((t1 - t0) * samplerate / hop / max(width_px, 1.0), 1.0)
-    k = min(len(levels) - 1, max(0, math.ceil(math.log2(wanted) - 1e-9)))
+    duration = float(meta.get("duration") or levels[0].shape[1] * hop / samplerate)
+    k = drawn_level(len(levels), (min(t1, duration) - max(t0, 0.0)) * samplerate / hop,
+                    width_px)
     level = levels[k]
     stride = hop * 2**k
     c0 = max(0, int(math.floor(t0 * samplerate / stride)))
@@ -68,6 +71,20 @@ def visible_values(layer: Any, t0: float, t1: float, band: tuple[float, float],
     values = np.asarray(level[r0:r1, c0:c1])
     step = max(1, int(math.ceil(values.size / MAX_VALUES)))
     return values.reshape(-1)[::step]
+
+
+def drawn_level(nlevels: int, columns: float, width_px: float) -> int:
+    """The pyramid level napari draws when ``columns`` level-0 columns (the visible part of the
+    recording) span ``width_px`` canvas pixels: the coarsest one that still has more columns
+    than pixels (at least one column per pixel), level 0 if none has.
+
+    >>> drawn_level(12, 3_600_000, 1200), drawn_level(12, 1000, 1200), drawn_level(3, 1e9, 1200)
+    (11, 0, 2)
+    """
+    k = 0
+    while k + 1 < nlevels and columns / 2 ** (k + 1) > width_px:
+        k += 1
+    return k
 
 
 def robust_limits(values: np.ndarray, percentiles=PERCENTILES) -> tuple[float, float] | None:
