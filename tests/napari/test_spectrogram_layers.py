@@ -140,6 +140,34 @@ def test_coarse_levels_show_every_short_burst_as_its_loudest_spectrum(rng, monke
         np.testing.assert_allclose(level[:, 3:90], direct, atol=0.05)  # (table in float16)
 
 
+@pytest.mark.parametrize("factor", [1, 2, 4, 8, 16, 32, 64, 128])
+def test_overview_columns_from_the_coarse_maxima_equal_the_table_reduced_directly(rng, factor):
+    """A coarse level's column is the loudest of the table's columns tiling ``[j * factor -
+    factor // 2, ...)`` clipped to the table; the coarse maxima (tables of every 8, 64, ...
+    columns) give the same values, also at both ends, for blocks anywhere."""
+    overview = lazy_spectrogram.SpectrumOverview(None, 0, 8, 100, 3001)
+    overview.values[:] = (rng.random(overview.values.shape) * 90 - 20).astype(np.float16)
+    overview.coarse = lazy_spectrogram.coarse_maxima(overview.values, 8)
+    assert [t.shape[1] for t in overview.coarse] == [376, 47, 6, 1]
+    table, total = overview.values.astype(np.float32), 3001
+
+    def direct(j):
+        if factor == 1:  # the two columns around the level's column (one at the ends)
+            return table[:, [max(j - 1, 0), min(j, total - 1)]].max(axis=1) \
+                if 0 <= j <= total else None
+        lo, hi = max(j * factor - factor // 2, 0), min(j * factor - factor // 2 + factor, total)
+        return table[:, lo:hi].max(axis=1) if hi > lo else None
+
+    ncolumns = -(-total // factor) + 2
+    for first in (0, 7, max(0, ncolumns - 40)):
+        columns = np.arange(first, min(first + 60, ncolumns))
+        got = overview.columns(100 * factor, columns)
+        expected = [direct(int(j)) for j in columns]
+        floor = min(float(e.min()) for e in expected if e is not None)
+        for j, column, want in zip(columns, got.T, expected, strict=True):
+            np.testing.assert_array_equal(column, floor if want is None else want, err_msg=str(j))
+
+
 @pytest.mark.parametrize("subtype,mapped", [("PCM_16", True), ("PCM_32", True),
                                             ("FLOAT", True), ("PCM_24", False)])
 @pytest.mark.parametrize("channels", [1, 3])
