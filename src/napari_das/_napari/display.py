@@ -105,6 +105,7 @@ class SpectrogramDisplay:
         self.auto_contrast = True
         self.percentiles = PERCENTILES
         self._timer: Any = None  # polls a filling overview (see _watch_overview)
+        self._settling: Any = None  # the first refresh of a new recording (see _settled)
         view.extra_keys.update({"r": lambda: self.step_nfft(2.0),
                                 "t": lambda: self.step_nfft(0.5)})
 
@@ -120,7 +121,7 @@ class SpectrogramDisplay:
         from .strip import shown_spectrogram
 
         layer = shown_spectrogram(view.viewer)
-        if layer is None:
+        if layer is None or not self._settled(layer):
             return
         self._watch_overview(layer)
         t0, t1 = view.visible_seconds()
@@ -128,6 +129,39 @@ class SpectrogramDisplay:
                                               view.viewer.canvas.size[1]), self.percentiles)
         if limits is not None:
             set_contrast(layer, limits)
+
+    def _settled(self, layer: Any) -> bool:
+        """Whether the camera has settled since ``layer`` was added.  napari fits the view to a
+        first layer in steps (centre, then zoom): the views in between would compute blocks
+        of levels nobody sees (115 ms of an hour-long file's first picture).  A new layer keeps
+        the contrast its reader computed (from the coarsest level, the whole recording) until
+        the events of its insertion are over (a zero-delay vispy timer on the GUI thread)."""
+        meta = layer.metadata.setdefault("das", {})
+        if meta.get("contrast_settled"):
+            return True
+        if self._settling is None:
+            try:
+                from vispy.app import Timer
+            except ImportError:  # pragma: no cover - vispy comes with napari
+                meta["contrast_settled"] = True
+                return True
+            ref = weakref.ref(layer)
+
+            def later(*_: Any) -> None:
+                self._settling.stop()
+                self._settling = None
+                shown = ref()
+                if shown is not None:
+                    shown.metadata.setdefault("das", {})["contrast_settled"] = True
+                    self.refresh()
+
+            try:
+                self._settling = Timer(0.0, connect=later, iterations=1, start=True)
+            except Exception:  # noqa: BLE001 - no vispy app (a script): refresh now
+                self._settling = None
+                meta["contrast_settled"] = True
+                return True
+        return False
 
     def _watch_overview(self, layer: Any) -> None:
         """Start the layer's overview a moment after its first picture (a vispy timer on the GUI
