@@ -30,6 +30,7 @@ import numpy as np
 
 from .axes import draw_freq_axis, draw_time_axis
 from .envelope import EnvelopeTable
+from .quiet import no_dims_update, no_refresh
 
 log = logging.getLogger(__name__)
 
@@ -353,17 +354,19 @@ class WaveformStrip:
     def _put(self, viewer: Any, layer: Any, name: str, picture: np.ndarray, translate, zoom
              ) -> Any:
         """Show ``picture`` with its top-left pixel centre at world ``translate``, one pixel per
-        canvas pixel.  The placement is one ``affine`` (a single napari event), the picture is
-        written into the layer's array when the shape allows and the layer refreshed (no data
-        event, so napari does not recompute the dims for it)."""
+        canvas pixel.  The placement is one ``affine`` (a single napari event, without the
+        re-slicing and thumbnail napari does after one: :mod:`~napari_das._napari.quiet`), the
+        picture is written into the layer's array when the shape allows and the layer refreshed
+        once, without a thumbnail (no data event, so napari does not recompute the dims)."""
         affine = np.array([[1.0 / zoom, 0.0, translate[0]], [0.0, 1.0 / zoom, translate[1]],
                            [0.0, 0.0, 1.0]])
         if layer is not None and layer in viewer.layers:
-            if not np.array_equal(layer.affine.affine_matrix, affine):
-                layer.affine = affine
             data = layer.data
+            if not np.array_equal(layer.affine.affine_matrix, affine):
+                with no_refresh(layer):  # moved: its node's transform follows, no re-slicing
+                    layer.affine = affine
             if data.shape == picture.shape and data.flags.writeable:
-                if not np.array_equal(data, picture):
+                if not np.array_equal(data, picture):  # one slice and texture upload
                     data[...] = picture
                     layer.refresh(thumbnail=False, extent=False, highlight=False)
             else:
@@ -378,22 +381,8 @@ class WaveformStrip:
                                units=("s", "s"))
         if active is not None:
             viewer.layers.selection.active = active
-        _no_dims_update(new)
+        no_dims_update(new, "affine")  # it always lies inside the view
         return new
-
-
-def _no_dims_update(layer: Any) -> None:
-    """Stop the viewer recomputing its dims whenever the strip moves with the camera (30 ms
-    a step on an hour-long file): the strip always lies inside the view, so it never changes
-    what the dims must span.  The extent cache is still cleared (``events.extent``)."""
-    emitter = layer.events.affine
-    for callback in list(emitter.callbacks):
-        name = callback[1] if isinstance(callback, tuple) else getattr(callback, "__name__", "")
-        if name == "_on_layers_change":
-            try:
-                emitter.disconnect(callback)
-            except (ValueError, TypeError, RuntimeError):  # a napari that stores it otherwise
-                log.debug("could not disconnect %r", callback)
 
 
 def _paint_trace(image: np.ndarray, columns: np.ndarray, class_names, threshold: float

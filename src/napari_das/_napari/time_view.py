@@ -12,6 +12,8 @@ in time (:data:`NAVIGATION_KEYS`).
 
 The stretch is a layer ``scale`` on the frequency axis (``base * factor``); layer *data* keep
 their units (spectrogram rows; annotation ``y`` in negated kHz), so nothing stored changes.
+napari's answers to a scale change that a stretch does not need (the viewer's dims recomputed
+and every layer re-sliced, per stretched layer) are skipped (:mod:`napari_das._napari.quiet`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .quiet import no_dims_update, no_refresh
 from .world import hz_to_world_y
 
 log = logging.getLogger(__name__)
@@ -222,6 +225,7 @@ class TimeView:
         if _ours(layer) and "base_scale" not in _das(layer):
             layer.metadata.setdefault("das", {})["base_scale"] = tuple(
                 float(s) for s in layer.scale)
+            no_dims_update(layer, "scale")  # stretched at every zoom (see _apply)
             if self._factor != 1.0:
                 self._apply(layer)
 
@@ -232,7 +236,14 @@ class TimeView:
         scale = np.array(base, dtype=float)
         scale[-2] = base[-2] * self._factor
         if not np.allclose(layer.scale, scale, rtol=1e-9, atol=0):
-            layer.scale = scale
+            if _das(layer).get("kind") == "spectrogram":
+                # the tile napari shows stays right (same rows, same columns): its node's
+                # transform follows the new scale, and the next draw slices anew if the view
+                # needs another level or tile; no re-slicing and thumbnail now (10 ms a zoom)
+                with no_refresh(layer):
+                    layer.scale = scale
+            else:
+                layer.scale = scale
 
     def _band_centre_y(self) -> float:
         """World y of the canvas centre: the band's top at the canvas top, the strip below."""
