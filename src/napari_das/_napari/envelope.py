@@ -8,7 +8,11 @@ so a 20 ms view shows the wave itself).  Wider views reduce a table of per-bin m
 sums of squares (one bin per :data:`BIN_SAMPLES` samples, 12 bytes per bin: 21 MB for an hour at
 32 kHz), computed once per recording, block by block: in the caller's thread for short
 recordings, in a background thread for long ones (:meth:`EnvelopeTable.start`), so opening an
-hour-long file does not wait for it; columns not yet computed come back as NaN.
+hour-long file does not wait for it; columns not yet computed come back as NaN.  Coarser tables
+of every :data:`COARSE_FACTOR`, ``COARSE_FACTOR**2``, ... bins (updated with each block, 1/7 more
+memory) serve columns wider than ``COARSE_FACTOR`` of their bins: an hour across a screen
+reduces a few thousand values instead of 1.8 million (120 ms -> 1 ms), with column edges
+rounded to those bins (at most 1/16 of a column).
 
 >>> import numpy as np
 >>> fs = 1000.0
@@ -40,6 +44,8 @@ BIN_SAMPLES = 64
 BLOCK_BINS = 16384
 #: Recordings up to this many samples get their table in the caller's thread.
 SYNCHRONOUS_FRAMES = 2**23
+#: Bins per entry of each coarser table over the previous one.
+COARSE_FACTOR = 8
 
 
 @dataclass
@@ -70,6 +76,14 @@ class EnvelopeTable:
         self.high = np.full(self.nbins, np.nan, np.float32)
         self.sumsq = np.full(self.nbins, np.nan, np.float32)
         self._done = np.zeros(self.nblocks, bool)
+        #: (bins per entry, low, high, sumsq) of the coarser tables (NaN until complete)
+        self.coarse: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        group, entries = COARSE_FACTOR, -(-self.nbins // COARSE_FACTOR)
+        while entries >= 2:
+            self.coarse.append((group, np.full(entries, np.nan, np.float32),
+                                np.full(entries, np.nan, np.float32),
+                                np.full(entries, np.nan, np.float64)))
+            group, entries = group * COARSE_FACTOR, -(-entries // COARSE_FACTOR)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -127,8 +141,22 @@ class EnvelopeTable:
             self.low[first_bin:last_bin] = low
             self.high[first_bin:last_bin] = high
             self.sumsq[first_bin:last_bin] = sumsq
+            self._update_coarse(first_bin, last_bin)
             self._peak = max(self._peak, float(max(-low.min(), high.max())))
             self._done[block] = True
+
+    def _update_coarse(self, first: int, last: int) -> None:
+        """Recompute the coarse entries over bins ``[first, last)`` (NaN while any of their
+        bins is)."""
+        finer = (self.low, self.high, self.sumsq)
+        for _, low, high, sumsq in self.coarse:
+            first, last = first // COARSE_FACTOR, -(-last // COARSE_FACTOR)
+            a, b = first * COARSE_FACTOR, min(last * COARSE_FACTOR, len(finer[0]))
+            starts = np.arange(last - first) * COARSE_FACTOR
+            low[first:last] = np.minimum.reduceat(finer[0][a:b], starts)
+            high[first:last] = np.maximum.reduceat(finer[1][a:b], starts)
+            sumsq[first:last] = np.add.reduceat(finer[2][a:b].astype(np.float64), starts)
+            finer = (low, high, sumsq)
 
     # ------------------------------------------------------------------------ querying
     def peak(self) -> float:
@@ -178,14 +206,19 @@ class EnvelopeTable:
                        unit=1)
 
     def _from_table(self, edges: np.ndarray) -> ColumnEnvelope:
-        bin_edges = edges / BIN_SAMPLES
+        per_column = (edges[-1] - edges[0]) / (len(edges) - 1) / BIN_SAMPLES
+        unit, low, high, sumsq = 1, self.low, self.high, self.sumsq
+        for coarse in self.coarse:  # the coarsest table with COARSE_FACTOR entries a column
+            if coarse[0] * COARSE_FACTOR > per_column:
+                break
+            unit, low, high, sumsq = coarse
 
         def values(a: int, b: int):
             with self._lock:
-                return self.low[a:b].copy(), self.high[a:b].copy(), self.sumsq[a:b].copy()
+                return low[a:b].copy(), high[a:b].copy(), sumsq[a:b].copy()
 
-        return _reduce(bin_edges, self.nbins, values, "envelope", unit=BIN_SAMPLES,
-                       frames=self.frames)
+        return _reduce(edges / (BIN_SAMPLES * unit), len(low), values, "envelope",
+                       unit=BIN_SAMPLES * unit, frames=self.frames)
 
 
 def _reduce(edges: np.ndarray, n: int, values: Callable, mode: str, unit: int,
