@@ -52,8 +52,11 @@ TRACE_MIN_PX, TRACE_MAX_PX = 56, 150
 TRACE_BACKGROUND = (10, 10, 14, 255)
 TRACE_GRID = (70, 70, 85)
 
-#: Delay before the strip's layers are added (after the recording's first picture).
-DEFER_SECONDS = 0.6
+#: Delay before the strip's layers are added, counted from the recording's insertion: napari
+#: draws the new layer synchronously while it adds it (no timer fires in between), so the
+#: spectrogram is on screen first; the delay only keeps the strip's work (two layers, ~0.3 s)
+#: out of that event processing.
+DEFER_SECONDS = 0.1
 
 WAVEFORM_NAME = "waveform"
 FREQ_AXIS_NAME = "kHz axis"
@@ -317,7 +320,11 @@ class WaveformStrip:
         t0, t1 = view.visible_seconds()
         picture = self._strip_picture(layer, t0, t1, width, strip_h)
         translate = (top_y + (height - strip_h + 0.5) / zoom, left_x + 0.5 / zoom)
+        created = self.layer is None
         self.layer = self._put(viewer, self.layer, WAVEFORM_NAME, picture, translate, zoom)
+        if created and self.axis_layer is None and self.layer is not None:
+            self._defer()  # the axis at the next tick: each new layer stalls the GUI ~0.15 s
+            return
         band_h = max(1, height - strip_h)
         low, high = view.band
         axis = draw_freq_axis(band_h, FREQ_AXIS_PX, low, high)
