@@ -39,6 +39,7 @@ from ..core.data.spectrogram import (
 )
 from ..core.io import audio
 from ..core.io.audio_formats import SOUNDFILE_SUFFIXES
+from .envelope import COARSE_FACTOR
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,8 @@ OVERVIEW_STEP_COLUMNS = 64
 #: The complete overview also keeps the maxima of every ``COARSE_FACTOR``, ``COARSE_FACTOR**2``,
 #: ... of its columns (1/7 more memory), so a coarse level's column reduces at most
 #: ``COARSE_FACTOR`` values per frequency (float16 maxima cost ~4 ns a value: a block of 512
-#: columns 64 table columns wide took 30 ms, 1-2 ms from the coarse tables).
-COARSE_FACTOR = 8
+#: columns 64 table columns wide took 30 ms, 1-2 ms from the coarse tables).  The same factor
+#: as the waveform envelope's coarse tables.
 
 
 class AudioWindows:

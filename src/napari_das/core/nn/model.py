@@ -66,7 +66,8 @@ def receptive_extent(network: NetworkConfig) -> tuple[int, int]:
 
 
 def build_model(network: NetworkConfig, nb_channels: int, nb_classes: int,
-                learning_rate: Any = 0.0005, compile: bool = True) -> Any:
+                learning_rate: Any = 0.0005, compile: bool = True,
+                ema_momentum: float = 0.0) -> Any:
     """Build (and compile) the TCN.
 
     Parameters
@@ -134,7 +135,7 @@ def build_model(network: NetworkConfig, nb_channels: int, nb_classes: int,
         y = L.UpSampling1D(network.hop, name="upsample")(y)
     model = keras.Model(audio, y, name="das_tcn")
     if compile:
-        compile_model(model, learning_rate)
+        compile_model(model, learning_rate, ema_momentum=ema_momentum)
     return model
 
 

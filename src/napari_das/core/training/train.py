@@ -179,13 +179,11 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
             model = initial_model(source, learning_rate(training, data.steps_per_epoch),
                                   ema_momentum=training.ema_momentum)
         else:
-            from ..nn.model import build_model, compile_model
+            from ..nn.model import build_model
 
             model = build_model(network, data.nb_channels, data.nb_classes,
                                 learning_rate=learning_rate(training, data.steps_per_epoch),
-                                compile=False)
-            compile_model(model, learning_rate(training, data.steps_per_epoch),
-                          ema_momentum=training.ema_momentum)
+                                ema_momentum=training.ema_momentum)
     from ..nn.fastconv import use_fast_convolutions
     from ..nn.precision import compute_dtype
 
