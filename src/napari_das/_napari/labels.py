@@ -40,13 +40,16 @@ log = logging.getLogger(__name__)
 
 #: Narrowest typical segment (canvas pixels) whose layer shows its labels.
 MIN_LABEL_PX = 14.0
-#: Average advance of one character, in units of the font size (napari's default sans serif:
-#: digits and lower case letters 0.55-0.6 em, a space 0.26 em; 0.6 errs on the wide side).
-CHAR_EM = 0.6
-#: Canvas pixels per point of text size (vispy draws napari's text size in points at 96 dpi).
-PX_PER_POINT = 96.0 / 72.0
-#: Free space (in units of the font size) kept between two shown texts.
-GAP_EM = 0.5
+#: Advance of one character, in units of the font size, as vispy lays out napari's texts
+#: (measured under Xvfb: "0.85" at size 10 is 36-37 px wide, 0.66 em a character, the
+#: period as wide as a digit).
+CHAR_EM = 0.68
+#: Canvas pixels per point of text size (vispy draws napari's text size in points: 100 dpi
+#: under Xvfb, 96 on most screens, where the estimate errs on the wide side).
+PX_PER_POINT = 100.0 / 72.0
+#: Free space (in units of the font size) kept between two shown texts: less and "0.88 0.98"
+#: reads as one run of digits (letter spacing is about 0.1 em).
+GAP_EM = 1.0
 #: Selections are recomputed when the zoom crosses a power of this step (a quarter octave).
 ZOOM_STEP = 2.0 ** 0.25
 #: A layer whose last text update took longer (s) is updated once an octave only: napari 0.9

@@ -82,8 +82,11 @@ def proposal_tuples(annotations: Annotations, confidence: np.ndarray,
                 kwargs["edge_color"] = [_rgba(c, 1.0) for c in item_colors]
         else:
             kwargs.update(symbol="ring", border_width=0)
+            low, high = (float(f) for f in freq_range)
             kwargs["text"] = {"string": "{confidence:.2f}", "anchor": "upper_left",
-                              "size": 10, "color": "yellow"}
+                              "size": 10, "color": "yellow",
+                              # just above the rings (a train of them is a solid bar)
+                              "translation": [-(high - low) * 1e-3 * 0.015, 0.0]}
             if len(features):
                 kwargs["face_color"] = [_rgba(c, 1.0) for c in item_colors]
                 kwargs["border_color"] = kwargs["face_color"]
