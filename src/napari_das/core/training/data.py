@@ -125,5 +125,12 @@ def tf_dataset(tf: Any, batches: ChunkBatches, start: int = 0, infinite: bool = 
     # a period that grows towards 60 s, and dropping the iterator at the end of fit waited for
     # it: 16-36 s of a 90-s bird run, in some runs and not others
     options.autotune.enabled = False
+    # Under a strategy each batch is the global batch (--batch-size): it is split across the
+    # replicas.  Multi-worker: the pipeline reads no files (a counter and numpy_function), so
+    # FILE sharding cannot work (AUTO tries it, warns and falls back); DATA makes every worker
+    # build the whole global batch i from the shared seed and keep its own slice of it, so the
+    # workers together train on exactly the batches of single-device training (each worker
+    # draws and augments the global batch: cheap next to the training step).  OFF would give
+    # every replica the whole batch (duplicates, a global batch of workers x --batch-size).
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return ds.with_options(options)

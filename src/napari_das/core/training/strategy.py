@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Any
@@ -23,11 +24,63 @@ def make_strategy(name: str) -> Any:
         log.info("mirrored training on %s", ", ".join(names))
         return tf.distribute.MirroredStrategy(devices=names, cross_device_ops=ops)
     if name == "multi-worker":
-        if not os.environ.get("TF_CONFIG"):
-            raise DasError("--strategy multi-worker needs the TF_CONFIG environment variable "
-                           "(cluster and task of this worker)")
+        check_tf_config(os.environ.get("TF_CONFIG"))
         return reduce_nested(tf, tf.distribute.MultiWorkerMirroredStrategy())
     return tf.distribute.get_strategy()
+
+
+def check_tf_config(text: str | None) -> dict[str, Any]:
+    """The parsed ``TF_CONFIG``; DasError naming the missing or malformed key.
+
+    TensorFlow's own errors for a bad ``TF_CONFIG`` come late (or as a hang waiting for a worker
+    that is not in the cluster), so the usual mistakes are caught here.
+    """
+    if not text:
+        raise DasError("--strategy multi-worker needs the TF_CONFIG environment variable "
+                       "(cluster and task of this worker, see the README)")
+    try:
+        config = json.loads(text)
+    except ValueError as err:
+        raise DasError(f"TF_CONFIG is not valid JSON ({err.msg} at character {err.pos})") \
+            from None
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    if not isinstance(cluster, dict) or not cluster:
+        raise DasError('TF_CONFIG needs "cluster": {"worker": ["host:port", ...]}')
+    for kind, addresses in cluster.items():
+        if not isinstance(addresses, list) or not all(isinstance(a, str) and ":" in a
+                                                      for a in addresses):
+            raise DasError(f'TF_CONFIG "cluster"."{kind}" must be a list of "host:port" strings')
+    task = config.get("task")
+    if not isinstance(task, dict) or "type" not in task or "index" not in task:
+        raise DasError('TF_CONFIG needs "task": {"type": "worker", "index": N} (this worker)')
+    kind, index = task["type"], task["index"]
+    if kind not in cluster:
+        raise DasError(f'TF_CONFIG "task"."type" {kind!r} is not a key of "cluster"')
+    if not isinstance(index, int) or not 0 <= index < len(cluster[kind]):
+        raise DasError(f'TF_CONFIG "task"."index" {index!r} is not an index into "cluster".'
+                       f'"{kind}" ({len(cluster[kind])} addresses)')
+    return config
+
+
+def agree_seed(strategy: Any, seed: int) -> int:
+    """The chief's seed on every worker (the other workers' own seeds are ignored).
+
+    Every worker must draw the same chunks for batch ``i`` (each keeps its slice of the global
+    batch, see :func:`~napari_das.core.training.data.tf_dataset`) and the same data subsets,
+    and a run must be repeatable with the seed recorded by the chief.  Without ``--seed``
+    every worker draws its own, so the chief's is broadcast (a sum in which the others add 0).
+    This collective is also the barrier after which the chief writes files: every worker has
+    passed the input checks by then.
+    """
+    if getattr(strategy, "cluster_resolver", None) is None:  # one process
+        return int(seed)
+    import tensorflow as tf
+
+    def value(context):  # global replica 0 is on the chief (worker 0, or the "chief" task)
+        return tf.constant(int(seed) if context.replica_id_in_sync_group == 0 else 0, tf.int64)
+
+    values = strategy.experimental_distribute_values_from_function(value)
+    return int(strategy.reduce(tf.distribute.ReduceOp.SUM, values, axis=None))
 
 
 def reduce_nested(tf: Any, strategy: Any) -> Any:

@@ -48,7 +48,7 @@ from .resume import learning_rate, load_checkpoint
 from .run_params import check_resumed_keys, initial_params
 from .scoring import PARAMS_METRIC_KEYS, evaluate_test
 from .seeding import import_tensorflow
-from .strategy import is_chief, make_strategy
+from .strategy import agree_seed, is_chief, make_strategy
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class TrainResult:
 
     save_name: str
     model_path: str | None
-    params_path: str
+    params_path: str | None  # None on the non-chief workers of a multi-worker run
     results_path: str | None
     history: dict[str, list[float]] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -86,7 +86,9 @@ class TrainResult:
                            ("results", self.results_path)):
             if label:
                 lines.append(f"{key:<8} {label}")
-        if not self.model_path:
+        if not self.params_path:
+            lines.append("not the chief worker: the chief writes the files")
+        elif not self.model_path:
             lines.append("no model: stopped before the first epoch ended (nothing trained)")
         lines.append(f"save name {self.save_name}")
         return "\n".join(lines)
@@ -153,10 +155,16 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
         if training.init_from:
             source = init_source(training.init_from)
             network, das_padding = source.network, source.data_padding
+    # before any file is written: the workers of a multi-worker run agree on the chief's seed
+    # (the same batches and data subsets everywhere) and only the chief writes files
+    strategy = make_strategy(training.strategy)
+    chief = is_chief(strategy)
+    seed = agree_seed(strategy, seed)
     data = prepare_data(network, training, seed, data_padding=das_padding)
     if source is not None:
         check_data(source, data.dataset.class_names, data.nb_channels, training.data_dir)
-    check_writable(Path(stem).parent)
+    if chief:
+        check_writable(Path(stem).parent)
     check_stop(stop)
 
     params = initial_params(network, training, data, seed, stem)
@@ -168,10 +176,10 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
         saved = load_params(paths["params"])
         check_resumed_keys(saved, params, paths["params"])
         params = {**saved, **params}
-    save_params(paths["params"], params)
+    if chief:
+        save_params(paths["params"], params)
 
     tf, keras = import_tensorflow(seed)
-    strategy = make_strategy(training.strategy)
     with strategy.scope():
         if training.resume:
             model = load_checkpoint(paths["checkpoint"])
@@ -187,9 +195,11 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
     from ..nn.fastconv import use_fast_convolutions
     from ..nn.precision import compute_dtype
 
-    # exact gradients at about half the step time; saved files unchanged
+    # exact gradients at about half the step time; saved files unchanged.  --batch-size is the
+    # global batch: each of the strategy's replicas runs its share of it
     counts = use_fast_convolutions(model, compute_dtype(training.precision),
-                                   batch=training.batch_size,
+                                   batch=math.ceil(training.batch_size /
+                                                   strategy.num_replicas_in_sync),
                                    frames=network.nb_hist // network.hop)
     params["precision_used"] = "bfloat16" if counts["low"] else "float32"
     steps = data.steps_per_epoch
@@ -204,13 +214,13 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
     keeper = EpochKeeper(paths, training.nb_epoch, training.early_stop_patience,
                          training.reduce_lr, training.reduce_lr_patience, steps,
                          write_params=write_params, progress=progress, stop=stop, state=state,
-                         save_files=is_chief(strategy))
+                         save_files=chief)
     callbacks = [keras_callback(keeper)]
     if getattr(model.optimizer, "use_ema", False):
         # averaged weights in the model for validation and for the keeper's saves (placed first:
         # its on_epoch_end swaps them in before the keeper saves)
         callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-    if training.tensorboard:
+    if training.tensorboard and chief:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=stem + "_logs"))
     emit(progress, "start", task="train", current=initial_epoch, total=training.nb_epoch,
          message=f"training {stem} for up to {training.nb_epoch} epochs of {steps} batches",
@@ -252,8 +262,8 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
                       training_seconds=time.perf_counter() - t_start,
                       **{k: v for k, v in metrics.items() if k in PARAMS_METRIC_KEYS})
         save_params(paths["params"], params)
-    result = TrainResult(save_name=stem, model_path=paths["model"] if trained else None,
-                         params_path=paths["params"],
+    result = TrainResult(save_name=stem, model_path=paths["model"] if trained and chief else None,
+                         params_path=paths["params"] if chief else None,
                          results_path=results_path, history=keeper.history,
                          metrics=metrics, stopped=stopped, early_stopped=keeper.early_stopped,
                          best_epoch=keeper.best_epoch, epochs=keeper.epochs_done,
