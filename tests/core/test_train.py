@@ -228,33 +228,6 @@ def test_bad_input_is_one_line_and_writes_nothing(dataset, tmp_path, capsys, cas
 
 
 @pytest.mark.slow
-def test_mirrored_strategy_on_two_logical_cpus(dataset, tmp_path):
-    import subprocess
-    import sys
-
-    script = (
-        "import tensorflow as tf, sys\n"
-        "cpu = tf.config.list_physical_devices('CPU')[0]\n"
-        "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()]*2)\n"
-        "from napari_das.cli import main\n"
-        "sys.exit(main(sys.argv[1:]))\n")
-    args = ["train", "--data-dir", str(dataset), "--save-dir", str(tmp_path), "--save-name", "m",
-            "--strategy", "mirrored", "--nb-hist", "128", "--nb-filters", "8", "--kernel-size",
-            "4", "--nb-conv", "1", "--dilations", "1", "2", "--nb-epoch", "1",
-            "--steps-per-epoch", "2", "--batch-size", "4", "--seed", "1", "--no-version-data",
-            "--progress-json"]
-    proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "MirroredStrategy" in proc.stderr or "mirrored training on" in proc.stderr
-    assert "CPU:1" in proc.stderr
-    done = [r for r in map(parse_record, proc.stdout.splitlines())
-            if r and r.event == "done" and r.task == "train"]  # test prediction has its own
-    assert done and Path(done[0].data["model"]).is_file()
-    assert json.loads(json.dumps(done[0].data))["stopped"] is False
-
-
-@pytest.mark.slow
 def test_post_opt_on_validation_without_test_split_is_used_by_predict(tmp_path):
     """--post-opt searches fill gap/min length on the validation split (even when the dataset
     has no test split), stores them in _params.yaml, and prediction uses them unless given."""

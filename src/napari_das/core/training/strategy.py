@@ -55,7 +55,7 @@ def check_tf_config(text: str | None) -> dict[str, Any]:
         raise DasError('TF_CONFIG needs "task": {"type": "worker", "index": N} (this worker)')
     kind, index = task["type"], task["index"]
     if kind not in cluster:
-        raise DasError(f'TF_CONFIG "task"."type" {kind!r} is not a key of "cluster"')
+        raise DasError(f'TF_CONFIG "task"."type" "{kind}" is not a key of "cluster"')
     if not isinstance(index, int) or not 0 <= index < len(cluster[kind]):
         raise DasError(f'TF_CONFIG "task"."index" {index!r} is not an index into "cluster".'
                        f'"{kind}" ({len(cluster[kind])} addresses)')
