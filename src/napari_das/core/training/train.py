@@ -26,6 +26,7 @@ import datetime
 import logging
 import math
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,6 +236,15 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
     except KeyboardInterrupt:
         interrupted = keeper.stopped = True
         log.info("interrupted: keeping the best model and params")
+    except tf.errors.UnavailableError as err:
+        if training.strategy != "multi-worker":
+            raise
+        # another worker died or cannot be reached: TensorFlow notices within seconds (missing
+        # heartbeats) and aborts the collective; its message is a long graph trace
+        lost = re.search(r"heartbeats\): (\S+)", str(err))
+        raise DasError(f"multi-worker training lost {lost.group(1) if lost else 'a worker'}: "
+                       f"start every worker again with --resume {stem} (the chief kept the last "
+                       "finished epoch)") from None
     stopped = keeper.stopped
     trained = keeper.has_best_model or keeper.epochs_done > 0
     if not trained:
