@@ -156,11 +156,13 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
         if training.init_from:
             source = init_source(training.init_from)
             network, das_padding = source.network, source.data_padding
-    # before any file is written: the workers of a multi-worker run agree on the chief's seed
-    # (the same batches and data subsets everywhere) and only the chief writes files
-    strategy = make_strategy(training.strategy)
-    chief = is_chief(strategy)
-    seed = agree_seed(strategy, seed)
+    # multi-worker: before any file is written, the workers agree on the chief's seed (the same
+    # batches and data subsets everywhere) and only the chief writes files.  The other
+    # strategies are made later: bad input is refused before TensorFlow is imported
+    strategy = make_strategy(training.strategy) if training.strategy == "multi-worker" else None
+    chief = strategy is None or is_chief(strategy)
+    if strategy is not None:
+        seed = agree_seed(strategy, seed)
     data = prepare_data(network, training, seed, data_padding=das_padding)
     if source is not None:
         check_data(source, data.dataset.class_names, data.nb_channels, training.data_dir)
@@ -181,6 +183,8 @@ def train(network: NetworkConfig, training: TrainingConfig, progress=None,
         save_params(paths["params"], params)
 
     tf, keras = import_tensorflow(seed)
+    if strategy is None:
+        strategy = make_strategy(training.strategy)
     with strategy.scope():
         if training.resume:
             model = load_checkpoint(paths["checkpoint"])
