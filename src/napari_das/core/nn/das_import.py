@@ -1,4 +1,5 @@
-"""Loading models trained by the original DAS (``<stem>_model.h5`` + ``<stem>_params.yaml``).
+"""Loading models trained by the original DAS (``<stem>_model.h5`` + ``<stem>_params.yaml``), and
+writing our ``_model.h5`` in DAS's weight layout so that DAS can load it.
 
 DAS's model files hold a Keras 2 ``Lambda`` layer (Python bytecode for the channel
 normalisation) and its custom ``Spectrogram`` layer, so they are never deserialised here
@@ -17,11 +18,20 @@ separable blocks, any channel count, optional BiLSTM) load; ``tcn_stft_morph`` l
 no morphological kernels; anything else (``stft_res_dense``, classification mode
 ``with_y_hist=False``, ``upsample=False``) is refused with a one-line :class:`DasError`.
 
+Writing (:func:`write_das_h5`) inverts the same mapping: our layers with weights, in creation
+order, become HDF5 groups named and laid out as in the files DAS writes (``conv1d``,
+``conv1d_1``, ..., ``separable_conv1d_k``, ``trainable_stft``, ``bidirectional``, ``dense``; weight
+names ``<layer>/kernel:0`` ...).  The file holds no ``model_config``: Keras 2's ``load_model`` then
+raises ValueError, which DAS's loader catches before it builds the network from ``_params.yaml``
+with its own model functions and loads these weights by order.  We read it back the same way
+(network from the params, weights by creation order).
+
 TensorFlow/Keras is imported only inside the functions that build or load a model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -38,6 +48,9 @@ log = logging.getLogger(__name__)
 
 #: Key added to the params of an imported (or fine-tuned) DAS model: predict in DAS's chunks.
 DAS_LAYOUT_KEY = "das_chunk_layout"
+#: Root attribute of a ``_model.h5`` written by :func:`write_das_h5` (weights only, DAS layout).
+WEIGHTS_FORMAT_ATTR = "napari_das_format"
+WEIGHTS_FORMAT = "das-weights-1"
 #: Model families this importer rebuilds.
 SUPPORTED_MODELS = ("tcn", "tcn_stft", "tcn_stft_morph")
 #: Families of DAS 0.32 that are refused (with the reason).
@@ -76,8 +89,23 @@ def model_file_classes(path: str | os.PathLike) -> tuple[str, list[str]]:
         return version, []
 
 
+def is_weights_file(path: str | os.PathLike) -> bool:
+    """True for a ``_model.h5`` napari-das wrote in DAS's layout (:func:`write_das_h5`)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            value = f.attrs.get(WEIGHTS_FORMAT_ATTR)
+    except OSError:
+        return False
+    value = value.decode() if isinstance(value, bytes) else value
+    return isinstance(value, str) and value.startswith("das-weights-")
+
+
 def is_das_model_file(path: str | os.PathLike) -> bool:
     """True for a ``_model.h5`` written by DAS (Keras 2, or holding its Lambda/Spectrogram)."""
+    if is_weights_file(path):
+        return False
     version, classes = model_file_classes(path)
     return version.startswith("2.") or bool({"Lambda", "Spectrogram"} & set(classes))
 
@@ -291,7 +319,7 @@ def read_h5_weights(path: str | os.PathLike) -> list[tuple[str, str, list[np.nda
 
 
 _LAYER_KINDS = {"Conv1D": "conv", "SeparableConv1D": "separable", "DasSpectrogram": "stft",
-                "Dense": "dense", "Bidirectional": "lstm"}
+                "TrainableSTFT": "stft", "Dense": "dense", "Bidirectional": "lstm"}
 
 
 def assign_weights(model: Any, saved: list[tuple[str, str, list[np.ndarray]]],
@@ -360,3 +388,115 @@ def is_das_stem(stem: str | os.PathLike) -> bool:
     if Path(paths["model_keras"]).is_file() or not Path(paths["model"]).is_file():
         return False
     return is_das_model_file(paths["model"])
+
+
+# ------------------------------------------------------------------------------------ writing
+#: Per kind: the name Keras 2 gives DAS's layer (before its session counter) and the weight
+#: names inside it, in the order Keras 2 saves and loads them (the DAS-written reference files;
+#: the LSTM names as TensorFlow 2.13's Keras gives a Bidirectional(LSTM)).
+_DAS_LAYER_NAMES = {"conv": "conv1d", "separable": "separable_conv1d", "stft": "trainable_stft",
+                    "dense": "dense", "lstm": "bidirectional"}
+_DAS_WEIGHT_NAMES = {
+    "conv": ("kernel", "bias"),
+    "separable": ("depthwise_kernel", "pointwise_kernel", "bias"),
+    "stft": ("real_kernels", "imag_kernels"),
+    "dense": ("kernel", "bias"),
+    "lstm": tuple(f"{side}_lstm/lstm_cell/{w}" for side in ("forward", "backward")
+                  for w in ("kernel", "recurrent_kernel", "bias")),
+}
+
+
+def das_h5_layout(model: Any) -> list[tuple[str, list[str], list[np.ndarray]]]:
+    """``[(layer name, [weight names], [float32 arrays])]`` of ``model`` in DAS's h5 layout.
+
+    The inverse of :func:`read_h5_weights` + :func:`assign_weights`: the layers with weights in
+    creation order, named as Keras 2 names the layers of the network DAS builds from the same
+    params (``conv1d``, ``conv1d_1``, ...), so that Keras 2's ``load_weights`` by order fills it.
+    """
+    from keras import ops
+
+    counters: dict[str, int] = {}
+    out = []
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        kind = _LAYER_KINDS.get(type(layer).__name__)
+        if kind is None:
+            raise DasError(f"layer {layer.name} ({type(layer).__name__}) has no counterpart in "
+                           "DAS's networks: cannot write it in DAS's layout")
+        base = _DAS_LAYER_NAMES[kind]
+        number = counters.get(base, 0)
+        counters[base] = number + 1
+        name = base if number == 0 else f"{base}_{number}"
+        suffixes = _DAS_WEIGHT_NAMES[kind]
+        if len(layer.weights) != len(suffixes):
+            raise DasError(f"layer {layer.name} has {len(layer.weights)} weights, DAS's "
+                           f"{base} has {len(suffixes)}: cannot write it in DAS's layout")
+        arrays = [np.asarray(ops.convert_to_numpy(w), dtype=np.float32) for w in layer.weights]
+        out.append((name, [f"{name}/{suffix}:0" for suffix in suffixes], arrays))
+    return out
+
+
+def write_das_h5(model: Any, path: str | os.PathLike) -> Path:
+    """Write ``model``'s weights to ``path`` in the layout of DAS's ``_model.h5`` (atomically).
+
+    No ``model_config`` is written: Keras 2's ``load_model`` fails with ValueError ("No model
+    config found"), which DAS's loader catches before building the network from
+    ``_params.yaml`` and loading these weights by order.  Our loaders read it the same way.
+    """
+    import h5py
+    import keras
+
+    from ..io.files import sibling_temp_file
+
+    path = Path(os.fspath(path))
+    layout = das_h5_layout(model)
+    handle, temp_name = sibling_temp_file(path)
+    os.close(handle)
+    try:
+        with h5py.File(temp_name, "w") as f:
+            f.attrs[WEIGHTS_FORMAT_ATTR] = WEIGHTS_FORMAT
+            group = f.create_group("model_weights")
+            for attrs in (f.attrs, group.attrs):
+                attrs["backend"] = "tensorflow"
+                attrs["keras_version"] = str(keras.__version__)
+            group.attrs["layer_names"] = [name.encode() for name, _, _ in layout]
+            for name, weight_names, arrays in layout:
+                layer = group.create_group(name)
+                layer.attrs["weight_names"] = [w.encode() for w in weight_names]
+                for weight_name, array in zip(weight_names, arrays):
+                    layer.create_dataset(weight_name, data=array)
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temp_name)
+        raise
+    return path
+
+
+def load_weights_file(path: str | os.PathLike, params: dict[str, Any]) -> Any:
+    """Our network for ``params`` with the weights of a :func:`write_das_h5` file (uncompiled).
+
+    Built as training built it: :func:`napari_das.core.nn.model.build_model`, or DAS's network
+    for a fine-tuned DAS model (``das_chunk_layout`` in the params).
+    """
+    from .model import build_model, network_from_params
+
+    path = Path(os.fspath(path))
+    saved = read_h5_weights(path)
+    nb_classes = int(params.get("nb_classes") or len(params.get("class_names") or []) or
+                     saved[-1][2][-1].shape[-1])
+    channels = int(params.get("nb_channels") or params.get("nb_freq") or 0)
+    if not channels:
+        if saved[0][1] == "stft":
+            raise DasError("the params do not say how many channels the model takes "
+                           "(nb_channels)", path)
+        channels = int(saved[0][2][0].shape[1])
+    if params.get(DAS_LAYOUT_KEY):
+        model = build_das_model(das_network(params, path), channels, nb_classes)
+    else:
+        model = build_model(network_from_params(params), channels, nb_classes, compile=False)
+    assign_weights(model, saved, path)
+    log.info("loaded model %s (weights in DAS's layout, %d layers with weights)", path,
+             len(saved))
+    return model

@@ -190,12 +190,20 @@ def load_model(path: str | os.PathLike) -> Any:
         ``<stem>_model.keras``, ``<stem>_model.h5``, any ``.keras``/``.h5`` model file, or the
         stem (``<stem>_model.keras`` is preferred over ``<stem>_model.h5``).
 
+    A ``_model.h5`` written since napari-das writes DAS's weight layout holds only weights: the
+    network is built from ``<stem>_params.yaml`` next to it.  Older ``_model.h5`` files (whole
+    Keras 3 models) still load as they are.
+
     Returns
     -------
     keras.Model
         The model, not compiled (call :func:`compile_model` to train it).
     """
     file = resolve_model_path(path)
+    from .das_import import is_weights_file, load_weights_file
+
+    if file.suffix == ".h5" and is_weights_file(file):  # weights in DAS's layout + our params
+        return load_weights_file(file, load_params(model_stem(file)))
     import keras
 
     try:

@@ -34,22 +34,21 @@ LR_MIN_DELTA = 1e-4
 
 
 def save_model_atomic(model: Any, path: str | os.PathLike) -> None:
-    """Save ``model`` to ``path`` (``.keras`` or ``.h5``) through a temporary file + rename."""
-    path = Path(os.fspath(path))
-    suffix = ".keras" if path.name.endswith(".keras") else ".h5"
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{suffix}")
-    try:
-        if suffix == ".h5":
-            from absl import logging as absl_logging
+    """Save ``model`` to ``path`` (``.keras`` or ``.h5``) through a temporary file + rename.
 
-            verbosity = absl_logging.get_verbosity()
-            absl_logging.set_verbosity(absl_logging.ERROR)  # the "legacy format" warning
-            try:
-                model.save(tmp, include_optimizer=False)
-            finally:
-                absl_logging.set_verbosity(verbosity)
-        else:
-            model.save(tmp)
+    A ``.h5`` gets the weights in the layout of DAS's ``_model.h5`` (DAS 0.32 loads it with the
+    network it builds from ``_params.yaml``; a Keras 3 h5 model it cannot read); the ``.keras``
+    file holds the whole model.
+    """
+    path = Path(os.fspath(path))
+    if not path.name.endswith(".keras"):
+        from ..nn.das_import import write_das_h5
+
+        write_das_h5(model, path)
+        return
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.keras")
+    try:
+        model.save(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
