@@ -7,7 +7,10 @@ Prints one table (and the CPU model); every row runs both systems in this one ru
 1. datasets: DAS reads the dataset ``das make-dataset`` wrote (its npy-dir loader under numpy 1,
    and ``das train`` trains on it); napari-das reads the datasets DAS's maker wrote;
 2. model files: DAS's loader (``das.utils.load_model_and_params``) on napari-das's
-   ``_model.h5`` (plain TCN and STFT frontend): it must load the right weights or refuse;
+   ``_model.h5`` (plain TCN and STFT frontend): it must load the right weights, and DAS's
+   probabilities on held-out audio are compared with ours predicted in DAS's chunk layout
+   (the plain TCN must agree within the tolerance; the STFT network cannot: DAS scales each
+   chunk's spectrogram by its maximum, we by a fixed reference, so the difference is reported);
 3. model import: DAS trains networks of other sizes on the spot (kernel sizes, block counts,
    filters, dilations, STFT downsampling factors and DFT sizes, separable blocks, 2 channels,
    an LSTM), DAS predicts a held-out recording (``das.predict.predict_probabilities``), and
@@ -137,12 +140,17 @@ def make_data(work: Path) -> None:
     run([str(OUR_PY), "-c", code], work)
 
 
-def our_probabilities(stem: Path, audio_path: Path) -> np.ndarray:
+def our_probabilities(stem: Path, audio_path: Path, das_layout: bool = False) -> np.ndarray:
+    """Our probabilities; ``das_layout``: in DAS's chunks (to compare with DAS running our
+    model; a DAS model is predicted in them anyway)."""
     code = textwrap.dedent(f"""
         import numpy as np
         from napari_das.core.inference.predict import predict_probabilities
+        from napari_das.core.nn.das_import import DAS_LAYOUT_KEY
         from napari_das.core.nn.model import load_model_and_params
         model, params = load_model_and_params({str(stem)!r})
+        if {das_layout!r}:
+            params = {{**params, DAS_LAYOUT_KEY: True}}
         x = np.load({str(audio_path)!r})["data"].astype(np.float32)
         np.save({str(stem) + '_ours.npy'!r}, predict_probabilities(model, x, params))
     """)
@@ -187,17 +195,38 @@ def main(argv: list[str] | None = None) -> int:
     add(("napari-das reads DAS's datasets (mono, stereo)", "load_dataset",
                  "ok: " + "; ".join(" ".join(line.split()[1:]) for line in out)))
     # 2. our model files in DAS
+    failures = 0
     for name, extra in (("plain", []), ("stft", ["--nb-pre-conv", "2", "--nb-hist", "1024"])):
         if not (work / "ours" / f"{name}_params.yaml").exists():
             run(our_das + ["train", "--data-dir", "ours.npy", "--save-dir", "ours",
                            "--save-name", name, "--nb-hist", "512", "--nb-filters", "8",
                            "--kernel-size", "8", "--nb-conv", "1", "--nb-epoch", "1",
                            "--steps-per-epoch", "10", "--seed", "1", *extra], work)
-        result = das_side({"model": str(work / "ours" / name)}, work)["model"]
+        stem = work / "ours" / name
+        result = das_side({"model": str(stem), "audio": str(work / "heldout_mono.npz"),
+                           "out": str(stem) + "_das.npy"}, work)["model"]
+        if result.startswith("loaded") and Path(str(stem) + "_das.npy").exists():
+            theirs = np.load(str(stem) + "_das.npy")
+            ours = our_probabilities(stem, work / "heldout_mono.npz", das_layout=True)[
+                : len(theirs)]
+            covered = theirs.sum(axis=1) > 0.5
+            diff = np.abs(ours[covered] - theirs[covered])
+            labels = float(np.mean(ours[covered].argmax(1) == theirs[covered].argmax(1)))
+            ok = "same weights" in result and (name != "plain" or diff.max() <= TOLERANCE)
+            failures += not ok
+            plain = our_probabilities(stem, work / "heldout_mono.npz")[: len(theirs)]
+            plain_diff = np.abs(plain[covered] - theirs[covered])
+            plain_labels = float(np.mean(plain[covered].argmax(1) == theirs[covered].argmax(1)))
+            result = (f"{'ok' if ok else 'FAIL'}: {result}; our model in DAS's chunks: max "
+                      f"|diff| {diff.max():.1e}, mean {diff.mean():.1e}, same label "
+                      f"{100 * labels:.2f}% on {int(covered.sum())} rows; our own prediction: "
+                      f"max {plain_diff.max():.1e}, mean {plain_diff.mean():.1e}, same label "
+                      f"{100 * plain_labels:.2f}%")
+        else:
+            failures += 1
         add((f"DAS loads napari-das's _model.h5 ({name})", "das.utils.load_model_and_params",
              result))
     # 3. DAS-trained models imported
-    failures = 0
     for number, (label, data, flags) in enumerate(VARIANTS, 1):
         if args.only and number not in args.only:
             continue

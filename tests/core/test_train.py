@@ -113,6 +113,14 @@ def test_seed_command_trains_and_writes_the_three_files(smallest_dataset, tmp_pa
         assert np.array_equal(fh["labels_test"][:], test_y.argmax(1))
         assert fh["confusion_matrix"][:].sum() == len(test_y)
         assert fh["f1"].shape == (3,)
+    # the h5 holds the weights in DAS's layout (DAS 0.32 loads it) and equals the .keras model
+    from napari_das.core.nn.das_import import is_weights_file
+    from napari_das.core.nn.model import load_model
+
+    assert is_weights_file(f"{stem}_model.h5")
+    x = np.load(dataset / "test" / "x.npy")[:2048][None].astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(load_model(f"{stem}_model.h5")(x)),
+                                  np.asarray(load_model(f"{stem}_model.keras")(x)))
     # the same save name again is refused (nothing overwritten)
     before = Path(f"{stem}_model.h5").stat().st_mtime_ns
     assert main([*command, "--save-prefix", "p", "--save-name", "one"]) == 2
