@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/bench_predict.py [--seconds 3600] [--folder DIR]
            [--network seed|bird] [--model STEM] [--precision float32 bfloat16]
+           [--das-venv VENV]
 
 Writes a float32 WAV in blocks (not counted), saves an untrained network (``seed``: 10 kHz,
 nb_hist 256, nb_filters 32, kernel 32, nb_conv 3; ``bird``: 32 kHz, DAS's bird STFT command line
@@ -10,7 +11,9 @@ and runs ``predict_paths`` on it once per precision, each in a fresh child proce
 table with one column per precision: the child process's wall time (TensorFlow import included),
 the ``predict_paths`` call (model load included), audio seconds per wall second in the steady
 state, peak RSS, FLOPs per audio second and achieved FLOP/s, bytes written; and ``lscpu``'s
-model name.  Run it as a heavy job (``flock /work/coord/heavy.lock nice -n 5 ...``).
+model name.  ``--das-venv`` (with ``--model``, whose ``_model.h5`` DAS reads) also runs DAS's
+whole ``das predict`` process on the same WAV and model (``../shared/peer``'s DAS 0.32.13
+venv), in the same rounds, and adds its column and the throughput ratios.  Run it as a heavy job (``flock /work/coord/heavy.lock nice -n 5 ...``).
 """
 
 from __future__ import annotations
@@ -73,6 +76,23 @@ def measure(wav: Path, stem: str, precision: str) -> dict:
             "low_layers": low[0] if low else None}
 
 
+def das_predict(venv: str, wav: Path, stem: str) -> dict:
+    """DAS's whole ``das predict`` process on ``wav`` (CSV output into a temporary folder)."""
+    das = Path(venv) / "bin" / "das"
+    with tempfile.TemporaryDirectory(prefix="bench_predict_das_") as tmp:
+        t0 = time.perf_counter()
+        out = subprocess.run(["/usr/bin/time", "-f", "@maxrss %M", str(das), "predict", str(wav),
+                              stem, "--save-format", "csv", "--save-filename",
+                              str(Path(tmp) / "das_annotations.csv"), "--verbose", "0"],
+                             capture_output=True, text=True, env={**os.environ, "TMPDIR": tmp})
+        process_s = time.perf_counter() - t0
+    rss = [ln.split()[1] for ln in out.stderr.splitlines() if ln.startswith("@maxrss ")]
+    if out.returncode != 0:
+        sys.exit(f"DAS's das predict failed:\n{out.stderr[-3000:]}")
+    return {"process_s": process_s, "call_s": process_s, "ok": out.returncode == 0,
+            "peak_mib": int(rss[-1]) / 1024 if rss else float("nan")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3600.0)
@@ -83,8 +103,12 @@ def main() -> None:
     parser.add_argument("--precision", nargs="+", default=["float32"],
                         choices=("float32", "bfloat16", "auto"))
     parser.add_argument("--repeat", type=int, default=1, help="runs per precision (interleaved)")
+    parser.add_argument("--das-venv", default=None,
+                        help="also time DAS's `das predict` (needs --model: a _model.h5 DAS reads)")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child: WAV,STEM,PREC
     args = parser.parse_args()
+    if args.das_venv and not args.model:
+        parser.error("--das-venv needs --model (DAS reads a trained _model.h5 + _params.yaml)")
     if args.one:
         wav, stem, precision = args.one.split(",")
         print("@bench " + json.dumps(measure(Path(wav), stem, precision)), flush=True)
@@ -130,6 +154,9 @@ def main() -> None:
                 sys.exit(f"child failed ({precision}):\n{out.stderr[-3000:]}")
             results[precision].append({**json.loads(line[7:]), "process_s": process_s})
 
+            if args.das_venv and precision == args.precision[-1]:
+                results.setdefault("DAS", []).append(das_predict(args.das_venv, wav, stem))
+
     def best(p: str, key: str) -> float:
         return min(r[key] for r in results[p])
 
@@ -150,6 +177,16 @@ def main() -> None:
         }
 
     cells = {p: cell(p) for p in args.precision}
+    if "DAS" in results:
+        das_s = best("DAS", "process_s")
+        cells["DAS 0.32.13"] = {k: "-" for k in next(iter(cells.values()))}
+        cells["DAS 0.32.13"].update({
+            "whole process (best)": f"{das_s:.1f} s",
+            "peak RSS": f"{min(r['peak_mib'] for r in results['DAS']):.0f} MiB",
+            "ok": str(all(r["ok"] for r in results["DAS"]))})
+        for p in args.precision:
+            cells[p]["whole-process throughput / DAS's"] = f"{das_s / best(p, 'process_s'):.2f}x"
+        cells["DAS 0.32.13"]["whole-process throughput / DAS's"] = "1.00x"
     print(f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs); audio {args.seconds:.0f} s at "
           f"{fs} Hz ({frames} samples); network {args.model or args.network} "
           f"({flops / 1e9:.2f} GFLOP per audio second); best of {args.repeat} run(s)")
