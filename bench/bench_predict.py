@@ -12,8 +12,8 @@ table with one column per precision: the child process's wall time (TensorFlow i
 the ``predict_paths`` call (model load included), audio seconds per wall second in the steady
 state, peak RSS, FLOPs per audio second and achieved FLOP/s, bytes written; and ``lscpu``'s
 model name.  ``--das-venv`` (with ``--model``, whose ``_model.h5`` DAS reads) also runs DAS's
-whole ``das predict`` process on the same WAV and model (``../shared/peer``'s DAS 0.32.13
-venv), in the same rounds, and adds its column and the throughput ratios.  Run it as a heavy job (``flock /work/coord/heavy.lock nice -n 5 ...``).
+whole ``das predict`` process on the same WAV and model, or ``--das-model`` (DAS's own training
+of the same network) (``../shared/peer``'s DAS 0.32.13 venv), in the same rounds, and adds its column and the throughput ratios.  Run it as a heavy job (``flock /work/coord/heavy.lock nice -n 5 ...``).
 """
 
 from __future__ import annotations
@@ -105,6 +105,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per precision (interleaved)")
     parser.add_argument("--das-venv", default=None,
                         help="also time DAS's `das predict` (needs --model: a _model.h5 DAS reads)")
+    parser.add_argument("--das-model", default=None,
+                        help="DAS's model of the same network for --das-venv (default: --model)")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child: WAV,STEM,PREC
     args = parser.parse_args()
     if args.das_venv and not args.model:
@@ -155,7 +157,8 @@ def main() -> None:
             results[precision].append({**json.loads(line[7:]), "process_s": process_s})
 
             if args.das_venv and precision == args.precision[-1]:
-                results.setdefault("DAS", []).append(das_predict(args.das_venv, wav, stem))
+                results.setdefault("DAS", []).append(das_predict(args.das_venv, wav,
+                                                                      args.das_model or stem))
 
     def best(p: str, key: str) -> float:
         return min(r[key] for r in results[p])
