@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python bench/bench_predict.py [--seconds 3600] [--folder DIR]
            [--network seed|bird] [--model STEM] [--precision float32 bfloat16]
-           [--das-venv VENV]
+           [--das-venv VENV [--das-model STEM]] [--no-training-windows]
 
 Writes a float32 WAV in blocks (not counted), saves an untrained network (``seed``: 10 kHz,
 nb_hist 256, nb_filters 32, kernel 32, nb_conv 3; ``bird``: 32 kHz, DAS's bird STFT command line
@@ -42,7 +42,7 @@ NETWORKS = {
 
 
 
-def measure(wav: Path, stem: str, precision: str) -> dict:
+def measure(wav: Path, stem: str, precision: str, training_windows: bool = True) -> dict:
     """One ``predict_paths`` call (the child process's work)."""
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     from napari_das.core.config import PredictionConfig
@@ -59,7 +59,8 @@ def measure(wav: Path, stem: str, precision: str) -> dict:
     folder = wav.parent
     started_ns = time.time_ns()
     t0 = time.perf_counter()
-    outcome = predict_paths(str(wav), stem, PredictionConfig(precision=precision),
+    outcome = predict_paths(str(wav), stem, PredictionConfig(precision=precision,
+                                                                training_windows=training_windows),
                             overwrite=True, progress=progress)
     wall = time.perf_counter() - t0
     fs = soundfile.info(str(wav)).samplerate
@@ -107,13 +108,15 @@ def main() -> None:
                         help="also time DAS's `das predict` (needs --model: a _model.h5 DAS reads)")
     parser.add_argument("--das-model", default=None,
                         help="DAS's model of the same network for --das-venv (default: --model)")
+    parser.add_argument("--no-training-windows", action="store_true",
+                        help="predict in long windows (das predict --no-training-windows)")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child: WAV,STEM,PREC
     args = parser.parse_args()
     if args.das_venv and not args.model:
         parser.error("--das-venv needs --model (DAS reads a trained _model.h5 + _params.yaml)")
     if args.one:
-        wav, stem, precision = args.one.split(",")
-        print("@bench " + json.dumps(measure(Path(wav), stem, precision)), flush=True)
+        wav, stem, precision, tw = args.one.split(",")
+        print("@bench " + json.dumps(measure(Path(wav), stem, precision, tw == "1")), flush=True)
         return
 
     from napari_das.core.config import NetworkConfig
@@ -148,7 +151,8 @@ def main() -> None:
     for _ in range(args.repeat):
         for precision in args.precision:
             t0 = time.perf_counter()
-            out = subprocess.run([sys.executable, __file__, "--one", f"{wav},{stem},{precision}"],
+            one = f"{wav},{stem},{precision},{int(not args.no_training_windows)}"
+            out = subprocess.run([sys.executable, __file__, "--one", one],
                                  capture_output=True, text=True, env={**os.environ})
             process_s = time.perf_counter() - t0
             line = next((ln for ln in out.stdout.splitlines() if ln.startswith("@bench ")), None)
@@ -192,7 +196,9 @@ def main() -> None:
         cells["DAS 0.32.13"]["whole-process throughput / DAS's"] = "1.00x"
     print(f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs); audio {args.seconds:.0f} s at "
           f"{fs} Hz ({frames} samples); network {args.model or args.network} "
-          f"({flops / 1e9:.2f} GFLOP per audio second); best of {args.repeat} run(s)")
+          f"({flops / 1e9:.2f} GFLOP per audio second); "
+          f"{'long' if args.no_training_windows else 'default (training)'} windows; "
+          f"best of {args.repeat} run(s)")
     keys = list(next(iter(cells.values())))
     width = max(len(k) for k in keys)
     cols = [max(len(p), *(len(c[k]) for k in keys)) for p, c in cells.items()]
