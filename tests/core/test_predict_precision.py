@@ -14,7 +14,8 @@ from napari_das.core.config import NetworkConfig, PredictionConfig  # noqa: E402
 from napari_das.core.inference import predict as P  # noqa: E402
 from napari_das.core.inference import runner as R  # noqa: E402
 from napari_das.core.nn import fastconv  # noqa: E402
-from napari_das.core.nn.precision import cpu_has_fast_bfloat16, resolve_precision  # noqa: E402
+from napari_das.core.nn import precision as PR  # noqa: E402
+from napari_das.core.nn.precision import cpu_has_amx, cpu_has_fast_bfloat16, resolve_precision  # noqa: E402,E501
 
 # 64 frames per training chunk (hop 4): the d=16 layers skip taps that only read padding
 WIDE = NetworkConfig(nb_hist=256, nb_filters=32, kernel_size=16, nb_conv=1, nb_pre_conv=2,
@@ -107,7 +108,7 @@ def test_partial_calls_are_padded_and_unchecked_shapes_run_in_float32(wide, monk
     assert sorted(set(checked)) == [4, 8] and low.low_precision_layers(3) == (0, 5)
 
 
-@pytest.mark.skipif(not cpu_has_fast_bfloat16(), reason="the bug is TensorFlow's on AMX CPUs")
+@pytest.mark.skipif(not cpu_has_amx(), reason="the bug is TensorFlow's on AMX CPUs")
 def test_shapes_tensorflow_gets_wrong_in_bfloat16_keep_float32():
     # measured on Sapphire Rapids with TensorFlow 2.21: 8 channels, kernel 32, undilated, is
     # garbage in bfloat16 (relative error ~1) at any number of windows
@@ -179,3 +180,17 @@ def test_precision_option_is_checked():
                      sort_keys=True, default=str)
     assert digest == hashlib.sha256(old.encode()).hexdigest()[:12]
     assert settings_digest(PredictionConfig(precision="bfloat16"), "csv", False) != digest
+
+
+@pytest.mark.parametrize("flags, want", [
+    ({"avx2", "amx_bf16", "avx512_bf16"}, "bfloat16"),  # Intel Sapphire Rapids
+    ({"avx2", "avx512f", "avx512_bf16"}, "bfloat16"),   # AMD Zen 4 EPYC (no AMX)
+    ({"avx2", "avx512f"}, "float32"),                   # no native bfloat16
+    (set(), "float32"),                                 # flags unknown (not Linux)
+])
+def test_auto_chooses_bfloat16_where_the_cpu_multiplies_it(monkeypatch, flags, want):
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("auto follows the GPU here")
+    monkeypatch.setattr(PR, "cpu_flags", lambda: frozenset(flags))
+    assert resolve_precision("auto") == want
+    assert PR.cpu_has_amx() == ("amx_bf16" in flags)

@@ -1,9 +1,13 @@
 """Numeric precision of the convolutions: float32, bfloat16, or auto (bfloat16 where it is fast).
 
-bfloat16 pays only where the hardware multiplies it natively: Intel CPUs with AMX (Sapphire
-Rapids and later) and GPUs of compute capability 8.0 or more.  On CPUs with only AVX512-BF16 (AMD
-EPYC Genoa, measured) TensorFlow's bfloat16 convolutions and their gradients were several times
-SLOWER than float32, so ``auto`` keeps float32 there.
+bfloat16 pays where the hardware multiplies it natively: CPUs with AMX (Intel Sapphire Rapids
+and later) or AVX512-BF16 (AMD Zen 4 EPYC, Intel Cooper Lake), and GPUs of compute capability
+8.0 or more.  With napari-das's own dilated convolutions (``core/nn/fastconv.py``) bfloat16 was
+faster than float32 on an AMD EPYC with AVX512-BF16 and no AMX (2026-12-02: the seed network's
+whole ``das predict`` process 52.0 s against 65.8 s for 10 min of audio, a training step of the
+bird network 43.0 against 46.5 ms; probabilities within 0.013 of float32, event and syllable
+F1 equal, ``bench/bench_bf16_accuracy.py``).  Before those convolutions, TensorFlow's own
+bfloat16 convolutions and gradients were several times slower than float32 on such a CPU.
 """
 
 from __future__ import annotations
@@ -31,9 +35,15 @@ def cpu_flags() -> frozenset[str]:
     return frozenset()
 
 
-def cpu_has_fast_bfloat16() -> bool:
-    """True on CPUs with AMX-BF16 tiles."""
+def cpu_has_amx() -> bool:
+    """True on CPUs with AMX-BF16 tiles (where TensorFlow 2.21's oneDNN bfloat16 convolution
+    is wrong for some shapes: see ``fastconv.forward_low_precision_ok``)."""
     return "amx_bf16" in cpu_flags()
+
+
+def cpu_has_fast_bfloat16() -> bool:
+    """True on CPUs that multiply bfloat16 natively (AMX-BF16 or AVX512-BF16)."""
+    return cpu_has_amx() or "avx512_bf16" in cpu_flags()
 
 
 def gpu_has_fast_bfloat16() -> bool:
