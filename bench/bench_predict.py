@@ -11,9 +11,12 @@ and runs ``predict_paths`` on it once per precision, each in a fresh child proce
 table with one column per precision: the child process's wall time (TensorFlow import included),
 the ``predict_paths`` call (model load included), audio seconds per wall second in the steady
 state, peak RSS, FLOPs per audio second and achieved FLOP/s, bytes written; and ``lscpu``'s
-model name.  ``--das-venv`` (with ``--model``, whose ``_model.h5`` DAS reads) also runs DAS's
-whole ``das predict`` process on the same WAV and model, or ``--das-model`` (DAS's own training
-of the same network) (``../shared/peer``'s DAS 0.32.13 venv), in the same rounds, and adds its column and the throughput ratios.  Run it as a heavy job (``flock /work/coord/heavy.lock nice -n 5 ...``).
+model name.  ``--das-venv`` (with ``--model``) also runs DAS's whole ``das predict`` process
+(``../shared/peer``'s DAS 0.32.13 venv) on the same WAV in the same rounds and adds its column
+and the throughput ratios.  DAS loads the model of ``--model`` when its ``_model.h5`` was
+written by napari-das since DAS's weight layout (2026-12-02): then both systems run the same
+weights and find the same song; ``--das-model`` gives DAS another model instead.  Run it as a
+heavy job (``flock /work/coord/heavy.lock nice -n 5 ...``).
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ def main() -> None:
     parser.add_argument("--das-venv", default=None,
                         help="also time DAS's `das predict` (needs --model: a _model.h5 DAS reads)")
     parser.add_argument("--das-model", default=None,
-                        help="DAS's model of the same network for --das-venv (default: --model)")
+                        help="a model for DAS's run (default: --model)")
     parser.add_argument("--no-training-windows", action="store_true",
                         help="predict in long windows (das predict --no-training-windows)")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child: WAV,STEM,PREC
