@@ -43,11 +43,16 @@ def test_small_network_learns_pulse_and_sine(tmp_path):
         labels_pred, labels_test = fh["labels_pred"][:], fh["labels_test"][:]
         assert labels_pred.shape == labels_test.shape
         assert np.mean(labels_pred == labels_test) > 0.8
-    # the best model loads in a fresh interpreter (our layers imported, compile=False)
-    code = ("import sys, keras, napari_das.core.nn.model as m; m._custom_layers(); "
-            "model = keras.models.load_model(sys.argv[1], compile=False); "
-            "print(model.output_shape)")
-    for path in (result.model_path, result.model_path.replace(".h5", ".keras")):
+    # the best model loads in a fresh interpreter: the .keras file with Keras itself (our
+    # layers imported, compile=False), the _model.h5 (weights in DAS's layout, no Keras model
+    # config) with our loader, which builds the network from _params.yaml
+    keras_code = ("import sys, keras, napari_das.core.nn.model as m; m._custom_layers(); "
+                  "model = keras.models.load_model(sys.argv[1], compile=False); "
+                  "print(model.output_shape)")
+    h5_code = ("import sys, napari_das.core.nn.model as m; "
+               "print(m.load_model(sys.argv[1]).output_shape)")
+    for code, path in ((h5_code, result.model_path),
+                       (keras_code, result.model_path.replace(".h5", ".keras"))):
         proc = subprocess.run([sys.executable, "-c", code, path], capture_output=True,
                               text=True, timeout=120)
         assert proc.returncode == 0 and "(None, None, 3)" in proc.stdout, proc.stderr[-1500:]

@@ -472,31 +472,3 @@ def write_das_h5(model: Any, path: str | os.PathLike) -> Path:
             os.remove(temp_name)
         raise
     return path
-
-
-def load_weights_file(path: str | os.PathLike, params: dict[str, Any]) -> Any:
-    """Our network for ``params`` with the weights of a :func:`write_das_h5` file (uncompiled).
-
-    Built as training built it: :func:`napari_das.core.nn.model.build_model`, or DAS's network
-    for a fine-tuned DAS model (``das_chunk_layout`` in the params).
-    """
-    from .model import build_model, network_from_params
-
-    path = Path(os.fspath(path))
-    saved = read_h5_weights(path)
-    nb_classes = int(params.get("nb_classes") or len(params.get("class_names") or []) or
-                     saved[-1][2][-1].shape[-1])
-    channels = int(params.get("nb_channels") or params.get("nb_freq") or 0)
-    if not channels:
-        if saved[0][1] == "stft":
-            raise DasError("the params do not say how many channels the model takes "
-                           "(nb_channels)", path)
-        channels = int(saved[0][2][0].shape[1])
-    if params.get(DAS_LAYOUT_KEY):
-        model = build_das_model(das_network(params, path), channels, nb_classes)
-    else:
-        model = build_model(network_from_params(params), channels, nb_classes, compile=False)
-    assign_weights(model, saved, path)
-    log.info("loaded model %s (weights in DAS's layout, %d layers with weights)", path,
-             len(saved))
-    return model

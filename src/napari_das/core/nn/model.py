@@ -200,7 +200,7 @@ def load_model(path: str | os.PathLike) -> Any:
         The model, not compiled (call :func:`compile_model` to train it).
     """
     file = resolve_model_path(path)
-    from .das_import import is_weights_file, load_weights_file
+    from .das_import import is_weights_file
 
     if file.suffix == ".h5" and is_weights_file(file):  # weights in DAS's layout + our params
         return load_weights_file(file, load_params(model_stem(file)))
@@ -213,6 +213,37 @@ def load_model(path: str | os.PathLike) -> Any:
         raise DasError(f"cannot load the model ({type(err).__name__}: {first_line}); "
                        "the file may be corrupt or from an incompatible version", file) from err
     log.info("loaded model %s", file)
+    return model
+
+
+def load_weights_file(path: str | os.PathLike, params: dict[str, Any]) -> Any:
+    """Our network for ``params`` with the weights of a
+    :func:`~napari_das.core.nn.das_import.write_das_h5` file (uncompiled).
+
+    Built as training built it: :func:`build_model`, or DAS's network for a fine-tuned DAS model
+    (``das_chunk_layout`` in the params).  Here and not in ``das_import`` so that module does
+    not import this one (no import cycle).
+    """
+    from .das_import import (DAS_LAYOUT_KEY, assign_weights, build_das_model, das_network,
+                             read_h5_weights)
+
+    path = Path(os.fspath(path))
+    saved = read_h5_weights(path)
+    nb_classes = int(params.get("nb_classes") or len(params.get("class_names") or []) or
+                     saved[-1][2][-1].shape[-1])
+    channels = int(params.get("nb_channels") or params.get("nb_freq") or 0)
+    if not channels:
+        if saved[0][1] == "stft":
+            raise DasError("the params do not say how many channels the model takes "
+                           "(nb_channels)", path)
+        channels = int(saved[0][2][0].shape[1])
+    if params.get(DAS_LAYOUT_KEY):
+        model = build_das_model(das_network(params, path), channels, nb_classes)
+    else:
+        model = build_model(network_from_params(params), channels, nb_classes, compile=False)
+    assign_weights(model, saved, path)
+    log.info("loaded model %s (weights in DAS's layout, %d layers with weights)", path,
+             len(saved))
     return model
 
 
