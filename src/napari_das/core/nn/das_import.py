@@ -31,7 +31,6 @@ TensorFlow/Keras is imported only inside the functions that build or load a mode
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -447,28 +446,20 @@ def write_das_h5(model: Any, path: str | os.PathLike) -> Path:
     import h5py
     import keras
 
-    from ..io.files import sibling_temp_file
+    from ..io.files import replaced_file
 
     path = Path(os.fspath(path))
     layout = das_h5_layout(model)
-    handle, temp_name = sibling_temp_file(path)
-    os.close(handle)
-    try:
-        with h5py.File(temp_name, "w") as f:
-            f.attrs[WEIGHTS_FORMAT_ATTR] = WEIGHTS_FORMAT
-            group = f.create_group("model_weights")
-            for attrs in (f.attrs, group.attrs):
-                attrs["backend"] = "tensorflow"
-                attrs["keras_version"] = str(keras.__version__)
-            group.attrs["layer_names"] = [name.encode() for name, _, _ in layout]
-            for name, weight_names, arrays in layout:
-                layer = group.create_group(name)
-                layer.attrs["weight_names"] = [w.encode() for w in weight_names]
-                for weight_name, array in zip(weight_names, arrays):
-                    layer.create_dataset(weight_name, data=array)
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temp_name)
-        raise
+    with replaced_file(path) as temp_name, h5py.File(temp_name, "w") as f:
+        f.attrs[WEIGHTS_FORMAT_ATTR] = WEIGHTS_FORMAT
+        group = f.create_group("model_weights")
+        for attrs in (f.attrs, group.attrs):
+            attrs["backend"] = "tensorflow"
+            attrs["keras_version"] = str(keras.__version__)
+        group.attrs["layer_names"] = [name.encode() for name, _, _ in layout]
+        for name, weight_names, arrays in layout:
+            layer = group.create_group(name)
+            layer.attrs["weight_names"] = [w.encode() for w in weight_names]
+            for weight_name, array in zip(weight_names, arrays):
+                layer.create_dataset(weight_name, data=array)
     return path

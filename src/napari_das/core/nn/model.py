@@ -224,8 +224,13 @@ def load_weights_file(path: str | os.PathLike, params: dict[str, Any]) -> Any:
     (``das_chunk_layout`` in the params).  Here and not in ``das_import`` so that module does
     not import this one (no import cycle).
     """
-    from .das_import import (DAS_LAYOUT_KEY, assign_weights, build_das_model, das_network,
-                             read_h5_weights)
+    from .das_import import (
+        DAS_LAYOUT_KEY,
+        assign_weights,
+        build_das_model,
+        das_network,
+        read_h5_weights,
+    )
 
     path = Path(os.fspath(path))
     saved = read_h5_weights(path)
