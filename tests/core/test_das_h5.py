@@ -24,8 +24,12 @@ from napari_das.core.nn.das_import import (
     is_weights_file,
     write_das_h5,
 )
-from napari_das.core.nn.model import build_model, load_model, load_model_and_params, \
-    network_from_params
+from napari_das.core.nn.model import (
+    build_model,
+    load_model,
+    load_model_and_params,
+    network_from_params,
+)
 from napari_das.core.training.callbacks import save_model_atomic
 
 #: The seed network of the README (``das train --nb-hist 256 --nb-filters 32 --kernel-size 32
