@@ -175,6 +175,8 @@ class _LayerTexts:
         self.align = 0.5
         self.key: tuple | None = None  # (quantized zoom, size, align) of the selection shown
         self.cost = 0.0  # seconds napari took to take our last strings
+        self.median: tuple[int, float | None] | None = None  # (items, median duration) of shapes
+        self.hidden = False  # True while we (not the user) hid the texts of shapes
         ref = weakref.ref(owner)
 
         def edited(event: Any = None, **dirty: bool) -> None:
@@ -267,8 +269,6 @@ class SegmentLabels:
 
     def __init__(self, view: Any):
         self._view = weakref.ref(view)
-        self._medians: dict[int, tuple[int, float | None]] = {}  # id -> (items, median)
-        self._hidden: set[int] = set()  # layers whose labels we hid
         self._texts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _zoom(self) -> float:
@@ -304,20 +304,20 @@ class SegmentLabels:
             kind = type(layer).__name__
             if text is None or kind not in ("Shapes", "Points"):
                 continue
+            texts = self.texts_of(layer)
             if kind == "Shapes":
                 count = _count(layer)
-                known = self._medians.get(id(layer))
-                if known is None or known[0] != count:
-                    known = self._medians[id(layer)] = (count, median_duration(layer))
-                median = known[1]
+                if texts.median is None or texts.median[0] != count:
+                    texts.median = (count, median_duration(layer))
+                median = texts.median[1]
                 readable = median is None or median * px_per_second >= MIN_LABEL_PX
                 if not readable and text.visible:
+                    texts.hidden = True
                     text.visible = False
-                    self._hidden.add(id(layer))
-                elif readable and id(layer) in self._hidden:  # (labels the user hid stay hidden)
-                    self._hidden.discard(id(layer))
+                elif readable and texts.hidden:  # (labels the user hid stay hidden)
+                    texts.hidden = False
                     text.visible = True
-            self.texts_of(layer).update(px_per_second)
+            texts.update(px_per_second)
 
 
 def labels_of(view: Any) -> SegmentLabels:
