@@ -95,7 +95,8 @@ def choose_segment_postprocessing(probs: Any, y: Any, samplerate: float, names: 
                                   segment_classes: Sequence[int], boundaries: Any = None,
                                   tolerance: float = 0.01, thres: float = 0.5,
                                   fill_gaps: Sequence[float] = FILL_GAPS_S,
-                                  min_lens: Sequence[float] = MIN_LENS_S) -> dict[str, Any]:
+                                  min_lens: Sequence[float] = MIN_LENS_S,
+                                  thres_low: float | None = None) -> dict[str, Any]:
     """Best ``(fill gap, min length)`` on ``probs [T, K]`` against the targets ``y [T, K]``.
 
     Returns ``gap_dur``, ``min_len`` (seconds), ``score_val`` and the scores of the choice
@@ -108,7 +109,10 @@ def choose_segment_postprocessing(probs: Any, y: Any, samplerate: float, names: 
     for a, b in pieces:
         true_labels = postprocess.label_segments(y[a:b], segment_classes, 0.5)
         truth.append(_segments(true_labels, None, fs, names, None, None, a))
-        labels.append(postprocess.label_segments(probs[a:b], segment_classes, thres))
+        # (added with the hysteresis: the predicted labels of the whole piece, as das predict)
+        labels.append(postprocess.label_trace(
+            probs[a:b], segment_classes, thres, thres_low,
+            postprocess.seconds_to_samples(postprocess.MAX_ONSET_EXTENSION_SECONDS, fs)))
     true_gaps = [b[0] - a[1] for piece in truth for a, b in zip(piece[:-1], piece[1:])]
     # segments cut by a piece edge (a split by samples cuts syllables) are not true lengths
     true_lens = [t[1] - t[0] for piece, (a, b) in zip(truth, pieces) for t in piece
@@ -182,7 +186,9 @@ def choose_postprocessing(probs: Any, y: Any, params: dict[str, Any], boundaries
     out: dict[str, Any] = {}
     if seg:
         out.update(choose_segment_postprocessing(probs, y, fs, names, seg, boundaries, tolerance,
-                                                 segment_thres, fill_gaps, min_lens))
+                                                 segment_thres, fill_gaps, min_lens,
+                                                 postprocess.resolve_thres_low(
+                                                     None, segment_thres, len(seg))))
     if ev:
         out.update(choose_event_postprocessing(probs, y, fs, ev, boundaries, tolerance,
                                                event_thres, event_dists))

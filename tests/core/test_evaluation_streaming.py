@@ -68,8 +68,9 @@ def reference(y, p, boundaries, config) -> dict:
         true_seg += [(s.onset_seconds + a / FS, s.offset_seconds + a / FS, s.name)
                      for s in seg.segments_from_labels(labels, FS, NAMES)]
         pred_seg += [(s.onset_seconds + a / FS, s.offset_seconds + a / FS, s.name)
-                     for s in seg.detect_segments(p[a:b], FS, [2, 3], NAMES,
-                                                  config.segment_thres, fillgap, minlen)]
+                     for s in seg.detect_segments(
+                         p[a:b], FS, [2, 3], NAMES, config.segment_thres, fillgap, minlen,
+                         seg.resolve_thres_low(config.segment_thres_low, config.segment_thres, 2))]
     out = {"confusion": metrics.confusion_matrix(y, p, 4).tolist(),
            "pulse": metrics.match_events(np.array(true_ev), np.array(pred_ev), 0.01).to_dict()}
     true_labels = seg.label_segments(y, [2, 3], 0.5)

@@ -30,6 +30,13 @@ class PredictionConfig(ConfigBase):
                                   "classes' probabilities sum above it (the most probable one "
                                   "names it)", min=0.0,
                                   max=1.0, label="Segment threshold")
+    segment_thres_low: float | None = option(None, "hysteresis: a syllable found at the segment "
+                                             "threshold keeps its soft start (up to 0.5 s back) "
+                                             "and end while the sum stays above this (default: "
+                                             "half the segment threshold with two or more segment "
+                                             "classes, none with one; at or above the segment "
+                                             "threshold: none)", min=0.0, max=1.0,
+                                             label="Segment edges down to")
     segment_use_optimized: bool = option(True, "use the post-processing chosen at training "
                                          "(fill gap, min length, event interval) for values "
                                          "not given here", label="Use optimized post-processing")

@@ -41,7 +41,12 @@ import numpy as np
 from .. import timebase
 from ..post.events import StreamingEventDetector, seconds_to_samples
 from ..post.run_stream import MergedRuns
-from ..post.segments import label_segments
+from ..post.segments import (
+    MAX_ONSET_EXTENSION_SECONDS,
+    SongLabeller,
+    label_segments,
+    resolve_thres_low,
+)
 from . import metrics
 
 #: Candidate fill gaps and minimum segment lengths (seconds): 0 plus 0.5 ms .. 50 ms.
@@ -131,7 +136,8 @@ class PostChoice:
                  segment_thres: float = 0.5, event_thres: float = 0.5,
                  fill_gaps: Sequence[float] = FILL_GAPS_S,
                  min_lens: Sequence[float] = MIN_LENS_S,
-                 event_dists: Sequence[float] = EVENT_DISTS_S):
+                 event_dists: Sequence[float] = EVENT_DISTS_S,
+                 segment_thres_low: float | None = None):
         self.names = [str(n) for n in params.get("class_names") or []]
         types = [str(t) for t in params.get("class_types") or []]
         if len(types) != len(self.names):
@@ -140,6 +146,9 @@ class PostChoice:
         self.seg = [k for k, t in enumerate(types) if t == "segment" and k > 0]
         self.ev = [k for k, t in enumerate(types) if t == "event" and k > 0]
         self.tolerance, self.segment_thres = float(tolerance), segment_thres
+        # None: automatic, as das predict resolves it (one rule for the choice and the use)
+        self.segment_thres_low = resolve_thres_low(segment_thres_low, segment_thres,
+                                                   len(self.seg))
         self.event_thres = event_thres
         self.fill_gaps, self.min_lens = list(fill_gaps), list(min_lens)
         self.dists = sorted(event_dists)
@@ -172,7 +181,9 @@ class PostChoice:
         self._piece_end = start + len(y)
         if self.seg:
             st["truth"].push(label_segments(y, self.seg, 0.5))
-            st["pred"].push(label_segments(p, self.seg, self.segment_thres), p)
+            labels, kept = st["labeller"].push(p)
+            if len(labels):
+                st["pred"].push(labels, kept)
         for k in self.ev:
             st["ev_true"][k].push(at, y[:, k])
             for d in self.dists:
@@ -184,6 +195,8 @@ class PostChoice:
         self._state = {
             "truth": MergedRuns(nb, [0], probabilities=False),
             "pred": MergedRuns(nb, self._gap_samples, probabilities=True),
+            "labeller": SongLabeller(self.seg, self.segment_thres, self.segment_thres_low,
+                                     seconds_to_samples(MAX_ONSET_EXTENSION_SECONDS, fs)),
             "ev_true": {k: StreamingEventDetector(fs, 0.5, 0.0) for k in self.ev},
             "ev_pred": {(k, d): StreamingEventDetector(fs, self.event_thres, d)
                         for k in self.ev for d in self.dists}}
@@ -198,6 +211,9 @@ class PostChoice:
             start, stop, label = st["truth"].finish()[0]
             self._truth.append((timebase.to_seconds(start, fs) + a / fs,
                                 timebase.to_seconds(stop, fs) + a / fs, self._codes[label]))
+            labels, kept = st["labeller"].finish()
+            if len(labels):
+                st["pred"].push(labels, kept)
             self._pred.append({g: (r[0], r[1], self._codes[r[2]])
                                for g, r in st["pred"].finish().items()})
         for k in self.ev:
@@ -294,7 +310,8 @@ def choose_segment_postprocessing(probs: Any, y: Any, samplerate: float, names: 
                                   segment_classes: Sequence[int], boundaries: Any = None,
                                   tolerance: float = 0.01, thres: float = 0.5,
                                   fill_gaps: Sequence[float] = FILL_GAPS_S,
-                                  min_lens: Sequence[float] = MIN_LENS_S) -> dict[str, Any]:
+                                  min_lens: Sequence[float] = MIN_LENS_S,
+                                  thres_low: float | None = None) -> dict[str, Any]:
     """Best ``(fill gap, min length)`` on ``probs [T, K]`` against the targets ``y [T, K]``.
 
     Returns ``gap_dur``, ``min_len`` (seconds), ``score_val`` and the scores of the choice
@@ -303,7 +320,7 @@ def choose_segment_postprocessing(probs: Any, y: Any, samplerate: float, names: 
     types = ["segment" if k in set(segment_classes) else "other" for k in range(len(names))]
     params = {"class_names": list(names), "class_types": types, "samplerate_x_Hz": samplerate}
     return _choose(probs, y, params, boundaries, tolerance=tolerance, segment_thres=thres,
-                   fill_gaps=fill_gaps, min_lens=min_lens) or {}
+                   fill_gaps=fill_gaps, min_lens=min_lens, segment_thres_low=thres_low) or {}
 
 
 def choose_event_postprocessing(probs: Any, y: Any, samplerate: float,
@@ -323,7 +340,8 @@ def choose_postprocessing(probs: Any, y: Any, params: dict[str, Any], boundaries
                           tolerance: float = 0.01, segment_thres: float = 0.5,
                           event_thres: float = 0.5, fill_gaps: Sequence[float] = FILL_GAPS_S,
                           min_lens: Sequence[float] = MIN_LENS_S,
-                          event_dists: Sequence[float] = EVENT_DISTS_S) -> dict[str, Any] | None:
+                          event_dists: Sequence[float] = EVENT_DISTS_S,
+                          segment_thres_low: float | None = None) -> dict[str, Any] | None:
     """Post-processing for ``params["post_opt"]``: segment and event choices of a model.
 
     ``params`` gives the class names/types and the rate (``samplerate_x_Hz``).  None when the
@@ -336,4 +354,5 @@ def choose_postprocessing(probs: Any, y: Any, params: dict[str, Any], boundaries
         return None
     return _choose(probs, y, params, boundaries, tolerance=tolerance,
                    segment_thres=segment_thres, event_thres=event_thres, fill_gaps=fill_gaps,
-                   min_lens=min_lens, event_dists=event_dists)
+                   min_lens=min_lens, event_dists=event_dists,
+                   segment_thres_low=segment_thres_low)

@@ -169,7 +169,8 @@ def optimize_postprocessing(model: Any, params: dict[str, Any], x: np.ndarray, y
 
     choice = PostChoice({**params, "class_names": names, "class_types": types}, tolerance,
                         config.segment_thres, config.event_thres, fill_gaps=grid("fill_gaps"),
-                        min_lens=grid("min_len"), event_dists=EVENT_DISTS_S)
+                        min_lens=grid("min_len"), event_dists=EVENT_DISTS_S,
+                        segment_thres_low=config.segment_thres_low)
     # the split is predicted and read block by block: memory does not grow with it
     for piece, start, yb, pb in iter_split(model, params, x, y, boundaries, config.batch_size,
                                            config.match_noise, progress, stop, probabilities):

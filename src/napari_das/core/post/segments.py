@@ -1,7 +1,8 @@
 """From per-sample class probabilities to segments, and tuning the post-processing (spec 6.3).
 
 :func:`label_segments` marks song where the segment classes' summed probability is above the
-threshold and labels it with the most probable segment class,
+threshold and labels it with the most probable segment class (:class:`SongLabeller` and
+:func:`label_trace` add a lower threshold for a syllable's soft start and end),
 :func:`segments_from_labels` fills short gaps, removes short segments, cuts runs and labels each
 run by majority vote (noise excluded), :func:`detect_segments` does both.  The search of fill
 gap / minimum length is :func:`napari_das.core.evaluation.tune.post_opt`.  Events are in
@@ -91,6 +92,99 @@ def label_segments(p: Any, segment_class_indices: Sequence[int], thres: float = 
     labels = best + dtype(columns[0]) if contiguous else np.asarray(columns, dtype)[best]
     labels[~(total > thres)] = 0  # NaN anywhere in the row: not song
     return labels
+
+
+#: How far (s) the low threshold of :class:`SongLabeller` may move an onset back: it bounds the
+#: samples a stream holds back (a soft start is tens of milliseconds long).
+MAX_ONSET_EXTENSION_SECONDS = 0.5
+
+
+def resolve_thres_low(thres_low: float | None, thres: float, nb_segment_classes: int) -> float | None:
+    """The low (hysteresis) threshold to use, None for none.
+
+    ``thres_low`` None means automatic: half of ``thres`` when the model has two or more segment
+    classes (their summed probability is soft at syllable edges; bird choosing sets, bench/BIRDS.md),
+    none with one segment class (DAS's single threshold, e.g. fly sine).  A value at or above
+    ``thres`` switches it off.
+    """
+    if thres_low is None:
+        return 0.5 * float(thres) if nb_segment_classes >= 2 else None
+    return float(thres_low) if float(thres_low) < float(thres) else None
+
+
+class SongLabeller:
+    """:func:`label_segments` with hysteresis, over probability blocks fed in order.
+
+    A sample is song when the segment classes' summed probability is above ``thres``, or above
+    ``thres_low`` in a stretch of such samples (sum above ``thres_low`` throughout) that holds a
+    sample above ``thres``: a syllable found at ``thres`` keeps its soft start and end down to
+    ``thres_low``.  The start is moved back by at most ``max_back`` samples (the end is not
+    bounded), so a stream holds back at most ``max_back`` samples.  Song samples are labelled
+    with the most probable segment class.  Without ``thres_low`` it is :func:`label_segments`.
+
+    :meth:`push` returns the labels and probabilities of the samples decided so far (a prefix of
+    what was fed, in order); :meth:`finish` returns the rest.  The concatenated labels do not
+    depend on how the trace was cut into blocks.
+    """
+
+    def __init__(self, segment_class_indices: Sequence[int], thres: float = 0.5,
+                 thres_low: float | None = None, max_back: int = 0):
+        self.columns = sorted({int(c) for c in segment_class_indices} - {0})
+        self.thres = float(thres)
+        self.thres_low = None if thres_low is None or thres_low >= thres else float(thres_low)
+        self.max_back = max(int(max_back), 0)
+        self._held: np.ndarray | None = None  # probabilities held back
+        self._in_song = False  # the last decided sample is song and above thres_low
+
+    def _labels(self, p: np.ndarray, song: np.ndarray) -> np.ndarray:
+        labels = label_segments(p, self.columns, -np.inf)
+        labels[~song] = 0
+        return labels
+
+    def push(self, block: Any) -> tuple[np.ndarray, np.ndarray]:
+        p = np.asarray(block)
+        if self.thres_low is None or not self.columns:
+            return label_segments(p, self.columns, self.thres), p
+        if self._held is not None and len(self._held):
+            p = np.concatenate([self._held, p])
+        n = len(p)
+        total = p[:, self.columns].sum(axis=1)
+        high, low = total > self.thres, total > self.thres_low
+        song = np.zeros(n, bool)
+        starts, stops = runs(low)
+        # prefix count of high samples: the first high sample of every low stretch
+        hi_cum = np.r_[0, np.cumsum(high)]
+        decided = n
+        for a, b in zip(starts, stops):
+            if a == 0 and self._in_song:  # goes on from a song stretch of the last block
+                song[: b + 1] = True
+                continue
+            if hi_cum[b + 1] > hi_cum[a]:
+                first_high = a + int(np.argmax(high[a: b + 1]))
+                song[max(a, first_high - self.max_back): b + 1] = True
+            elif b == n - 1:  # open, no song yet: hold back what a later start could reach
+                decided = max(a, n - self.max_back)
+        self._in_song = bool(n and low[-1] and song[-1])
+        self._held = p[decided:] if decided < n else None
+        out = p[:decided]
+        return self._labels(out, song[:decided]), out
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """The held-back samples (not song: no sample above ``thres`` followed)."""
+        held = self._held if self._held is not None else np.zeros((0, 0), np.float32)
+        self._held, self._in_song = None, False
+        return np.zeros(len(held), np.int16), held
+
+
+def label_trace(p: Any, segment_class_indices: Sequence[int], thres: float = 0.5,
+                thres_low: float | None = None, max_back: int = 0) -> np.ndarray:
+    """Per-sample labels of a whole trace, with the hysteresis of :class:`SongLabeller`."""
+    if thres_low is None or thres_low >= thres:
+        return label_segments(p, segment_class_indices, thres)
+    labeller = SongLabeller(segment_class_indices, thres, thres_low, max_back)
+    labels, _ = labeller.push(p)
+    rest, _ = labeller.finish()
+    return np.concatenate([labels, rest.astype(labels.dtype)])
 
 
 def runs(binary: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -306,10 +400,17 @@ def detect_segments(
     thres: float = 0.5,
     fillgap_seconds: float | None = None,
     minlen_seconds: float | None = None,
+    thres_low: float | None = None,
 ) -> list[Segment]:
-    """:func:`label_segments` then :func:`segments_from_labels` on ``[T, K]`` probabilities."""
+    """:func:`label_trace` then :func:`segments_from_labels` on ``[T, K]`` probabilities.
+
+    ``thres_low``: hysteresis as in :class:`SongLabeller` (onsets moved back by at most
+    :data:`MAX_ONSET_EXTENSION_SECONDS`); None: none (resolve the automatic default with
+    :func:`resolve_thres_low`).
+    """
     p = np.asarray(p)
-    labels = label_segments(p, segment_class_indices, thres)
+    labels = label_trace(p, segment_class_indices, thres, thres_low,
+                         seconds_to_samples(MAX_ONSET_EXTENSION_SECONDS, samplerate))
     return segments_from_labels(
         labels, samplerate, class_names, fillgap_seconds, minlen_seconds, probabilities=p
     )

@@ -74,6 +74,8 @@ class PostProcessor:
         Event detection (see :func:`napari_das.core.post.events.detect_events`).
     segment_thres, segment_fillgap, segment_minlen
         Segment detection (see :func:`napari_das.core.post.segments.detect_segments`).
+    segment_thres_low : float, optional
+        Hysteresis (:class:`~napari_das.core.post.segments.SongLabeller`); None: none.
     segment_confidence : bool
         Sum the probabilities of open segments for their confidence and vote ties (as
         ``detect_segments``); without, confidences are NaN and ties go to the lower class
@@ -84,7 +86,7 @@ class PostProcessor:
                  event_thres: float = 0.5, event_dist: float = 0.01, event_dist_min: float = 0.0,
                  event_dist_max: float | None = None, segment_thres: float = 0.5,
                  segment_fillgap: float | None = None, segment_minlen: float | None = None,
-                 segment_confidence: bool = True):
+                 segment_confidence: bool = True, segment_thres_low: float | None = None):
         self.samplerate = float(samplerate)
         self.class_names = [str(n) for n in class_names]
         self.class_types = [str(t) for t in class_types]
@@ -96,6 +98,10 @@ class PostProcessor:
             samplerate, thres=event_thres, min_dist_seconds=event_dist, dist_min=event_dist_min,
             dist_max=event_dist_max) for k in self.event_classes}
         self.segment_thres = segment_thres
+        self.segment_thres_low = segment_thres_low
+        self._labeller = postprocess.SongLabeller(
+            self.segment_classes, segment_thres, segment_thres_low,
+            seconds_to_samples(postprocess.MAX_ONSET_EXTENSION_SECONDS, samplerate))
         self.fillgap, self.minlen = segment_fillgap, segment_minlen
         self._gap = max(seconds_to_samples(segment_fillgap, samplerate), 1)
         self._minlen = seconds_to_samples(segment_minlen, samplerate)
@@ -135,10 +141,14 @@ class PostProcessor:
             chosen = optimized.get("event_dist") if isinstance(optimized, dict) else None
             event_dist = float(chosen) if config.segment_use_optimized and chosen is not None \
                 else DEFAULT_EVENT_DIST
+        nb_segments = sum(t == "segment" for t in types[1:])
         return cls(samplerate, names, types, event_thres=config.event_thres,
                    event_dist=event_dist, event_dist_min=config.event_dist_min,
                    event_dist_max=config.event_dist_max, segment_thres=config.segment_thres,
-                   segment_fillgap=fillgap, segment_minlen=minlen)
+                   segment_fillgap=fillgap, segment_minlen=minlen,
+                   segment_thres_low=postprocess.resolve_thres_low(
+                       getattr(config, "segment_thres_low", None), config.segment_thres,
+                       nb_segments))
 
     def push(self, start: int, block: np.ndarray) -> None:
         """Feed probabilities ``[n, K]`` for samples ``start .. start + n - 1`` (in order)."""
@@ -149,9 +159,13 @@ class PostProcessor:
             detector.push(start, block[:, k])
         if self._runs is None or len(block) == 0:
             return
-        labels = postprocess.label_segments(block, self.segment_classes, self.segment_thres)
-        self._runs.push(labels, np.asarray(block, np.float32) if self.segment_confidence else None)
-        self._take()
+        self._push_labels(*self._labeller.push(block))
+
+    def _push_labels(self, labels: np.ndarray, block: np.ndarray) -> None:
+        if len(labels):
+            self._runs.push(labels,
+                            np.asarray(block, np.float32) if self.segment_confidence else None)
+            self._take()
 
     def _take(self) -> None:
         """Move the runs that a long enough gap closed to the segments (minimum length applied)."""
@@ -177,6 +191,7 @@ class PostProcessor:
                             np.concatenate(conf)[order])
         found = [np.zeros(0, np.int64)] * 3 + [np.zeros(0)]
         if self._runs is not None:
+            self._push_labels(*self._labeller.finish())
             self._runs.close()
             self._take()
             if self._found:
