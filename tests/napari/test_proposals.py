@@ -37,7 +37,10 @@ def test_proposal_layers_look_apart_and_carry_confidence(viewer_with_proposals):
     truth = viewer.layers["rec segments"]
     assert prop.confidences(seg).tolist() == [0.4, 0.8, 0.6]
     assert prop.confidences(ev).tolist() == [0.9, 0.3]
-    assert seg.opacity < truth.opacity and (seg.face_color[:, 3] < truth.face_color[:, 3]).all()
+    assert (seg.face_color[:, 3] < truth.face_color[:, 3]).all()
+    assert (seg.edge_color[:, 3] < 1).all() and (ev.face_color[:, 3] < 1).all()
+    # the layers are opaque so that napari draws their confidence texts at full strength
+    assert seg.opacity == ev.opacity == 1.0
     assert ev.symbol[0].value == "ring" and viewer.layers["rec events"].symbol[0].value == "disc"
     assert list(seg.text.values) == ["a 0.40", "b 0.80", "a 0.60"]
 

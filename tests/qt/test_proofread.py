@@ -105,7 +105,8 @@ def test_predict_approve_reject_undo_on_finch(make_napari_viewer, qtbot, finch_m
     assert 10 <= count <= 200, count
     confidence = prop.confidences(layer)
     assert np.all((confidence > 0) & (confidence <= 1))
-    assert layer.opacity < 1 and np.all(layer.face_color[:, 3] < 0.3)  # fainter than truth
+    assert np.all(layer.face_color[:, 3] < 0.3) and np.all(layer.edge_color[:, 3] < 1)  # fainter
+    assert layer.opacity == 1.0  # texts at full strength
     pid = widget.warm.child.pid
 
     # approve everything in the first 3 s: same-type annotations they overlap are replaced

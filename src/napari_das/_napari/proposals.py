@@ -31,9 +31,11 @@ PROPOSALS_SUFFIX = "_proposals"
 CONFIDENCE = "confidence"
 #: Approved events replace annotated events of their type at most this far away (s).
 EVENT_MATCH_SECONDS = 0.01
-#: Fill opacity of proposal segments (annotations: 0.3) and the layers' opacity.
-PROPOSAL_FILL_ALPHA = 0.12
-PROPOSAL_OPACITY = 0.6
+#: Fill opacity of proposal segments (annotations: 0.3) and the opacity of their outlines and
+#: rings.  The layers themselves stay opaque: napari draws a layer's text at the layer's
+#: opacity, and the confidences must stay readable (a 0.6-opacity layer made them faint).
+PROPOSAL_FILL_ALPHA = 0.07
+PROPOSAL_ALPHA = 0.6
 #: Outline of proposal segments, in world units (the vertical edges: seconds).
 PROPOSAL_EDGE_SECONDS = 0.002
 
@@ -66,7 +68,7 @@ def proposal_tuples(annotations: Annotations, confidence: np.ndarray,
         rows = annotations.df["name"].isin(names).to_numpy()
         features = kwargs["features"].copy()
         features[CONFIDENCE] = confidence[rows]
-        kwargs = {**kwargs, "features": features, "opacity": PROPOSAL_OPACITY}
+        kwargs = {**kwargs, "features": features, "opacity": 1.0}
         kwargs["feature_defaults"] = {**(kwargs.get("feature_defaults") or {}),
                                       CONFIDENCE: np.nan}
         item_colors = [colors[n] for n in features["name"]]
@@ -79,7 +81,7 @@ def proposal_tuples(annotations: Annotations, confidence: np.ndarray,
             kwargs["edge_width"] = PROPOSAL_EDGE_SECONDS
             if len(features):
                 kwargs["face_color"] = [_rgba(c, PROPOSAL_FILL_ALPHA) for c in item_colors]
-                kwargs["edge_color"] = [_rgba(c, 1.0) for c in item_colors]
+                kwargs["edge_color"] = [_rgba(c, PROPOSAL_ALPHA) for c in item_colors]
         else:
             kwargs.update(symbol="ring", border_width=0)
             low, high = (float(f) for f in freq_range)
@@ -88,7 +90,7 @@ def proposal_tuples(annotations: Annotations, confidence: np.ndarray,
                               # just above the rings (a train of them is a solid bar)
                               "translation": [-(high - low) * 1e-3 * 0.015, 0.0]}
             if len(features):
-                kwargs["face_color"] = [_rgba(c, 1.0) for c in item_colors]
+                kwargs["face_color"] = [_rgba(c, PROPOSAL_ALPHA) for c in item_colors]
                 kwargs["border_color"] = kwargs["face_color"]
         tuples.append((data, kwargs, kind))
     return tuples
