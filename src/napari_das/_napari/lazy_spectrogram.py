@@ -99,6 +99,11 @@ class AudioWindows:
                 self._array = audio.read(self.path)[0]
         self._soundfile = suffix in SOUNDFILE_SUFFIXES
 
+    @property
+    def in_memory(self) -> np.ndarray | None:
+        """The samples ``[T, C]`` of an in-memory recording (or a mapped/loaded ``.npz``)."""
+        return self._array
+
     def windows(self, centres: np.ndarray, nfft: int, channel: int) -> np.ndarray:
         """``[len(centres), nfft]`` float32 windows of ``channel`` (zeros outside the file)."""
         centres = np.asarray(centres, dtype=np.int64)

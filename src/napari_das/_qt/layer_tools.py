@@ -275,7 +275,7 @@ def in_memory_audio(layer: Any) -> tuple[np.ndarray, float]:
         return np.asarray(meta["audio"]), float(meta["samplerate"])
     level = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
     windows = getattr(level, "windows", None)
-    array = getattr(windows, "_array", None)
+    array = getattr(windows, "in_memory", None)
     if array is None:
         raise DasError(f"layer {layer.name!r} has no audio file or samples: open the "
                        "recording from a file")
