@@ -114,6 +114,8 @@ class WaveformStrip:
         self.traces: dict[str, Any] = {}  # recording key -> ProbabilityTrace
         self.trace_enabled = True
         self.trace_threshold = 0.5
+        #: hysteresis: segments keep their edges down to this probability (None: no such line)
+        self.trace_threshold_low: float | None = None
         self.last_trace: Any = None  # the trace columns of the last picture (for tests)
 
     @property
@@ -343,7 +345,8 @@ class WaveformStrip:
             columns = trace.columns(t0, t1, width)
             self.last_trace = columns
             image[:trace_h] = TRACE_BACKGROUND
-            _paint_trace(image[:trace_h], columns, trace.class_names, self.trace_threshold)
+            _paint_trace(image[:trace_h], columns, trace.class_names, self.trace_threshold,
+                         self.trace_threshold_low)
         if self.enabled:
             table = self.table(layer)
             if table is not None:
@@ -392,10 +395,12 @@ class WaveformStrip:
         return new
 
 
-def _paint_trace(image: np.ndarray, columns: np.ndarray, class_names, threshold: float
-                 ) -> None:
+def _paint_trace(image: np.ndarray, columns: np.ndarray, class_names, threshold: float,
+                 threshold_low: float | None = None) -> None:
     """Each song type's probability per column as a connected line in its annotation colour
-    (``noise`` left out), the threshold dotted, the names in their colours at the top left."""
+    (``noise`` left out), the threshold dotted (every 4th pixel), the hysteresis threshold
+    ``threshold_low`` (if any) sparser (every 12th), the names in their colours at the top
+    left."""
     from PIL import Image, ImageDraw
 
     from .axes import font
@@ -410,6 +415,8 @@ def _paint_trace(image: np.ndarray, columns: np.ndarray, class_names, threshold:
 
     y_thres = int(round(y_of(threshold)))
     image[y_thres, ::4] = (*TRACE_GRID, 255)
+    if threshold_low is not None and 0.0 <= threshold_low < threshold:
+        image[int(round(y_of(threshold_low))), ::12] = (*TRACE_GRID, 255)
     names = [str(n) for n in class_names]
     song = [(i, n) for i, n in enumerate(names) if n != "noise"]
     colours = colors_for([n for _, n in song])
