@@ -6,7 +6,8 @@ imported only inside functions.
 
 Order of the files written at the end of an epoch (Keras 3 quirk, PLATFORM.md: save ``.keras``
 before ``.h5``): ``_checkpoint.keras`` (model + optimizer), ``_checkpoint.yaml`` (epoch, history,
-early-stopping state), then on improvement ``_model.keras`` and ``_model.h5`` (best model),
+early-stopping state), then on improvement ``_model.keras`` (a copy of that checkpoint) and
+``_model.h5`` (best model),
 then ``_params.yaml`` (history so far).  Every file is written to a temporary name and renamed.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from ..io.files import atomic_write_text
+from ..io.files import atomic_write_text, replaced_file
 from ..io.params import to_plain
 from ..progress import emit
 
@@ -171,7 +173,10 @@ class EpochKeeper:
             atomic_write_text(self.paths["checkpoint_state"],
                               yaml.safe_dump(self.state(iterations), sort_keys=False))
             if improved:
-                save_model_atomic(model, self.paths["model_keras"])
+                # the best model is this epoch's checkpoint: a copy of the file (5 ms) instead
+                # of a second Keras save (95 ms for the bird network)
+                with replaced_file(self.paths["model_keras"]) as temp:
+                    shutil.copyfile(self.paths["checkpoint"], temp)
                 save_model_atomic(model, self.paths["model"])
             if self.write_params is not None:
                 self.write_params(self)
