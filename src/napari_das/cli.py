@@ -439,9 +439,12 @@ def exit_process(code: int) -> typing.NoReturn:
     2 cores, with nothing left to do: every file is written and renamed by then.  So the
     registered exit handlers run (temporary folders, Dask clusters, ...), the log handlers and
     standard streams are flushed, and the process ends there (``os._exit``).  Commands that
-    did not load TensorFlow exit normally.
+    did not load TensorFlow exit normally, and so does every command under a profiler or a
+    tracer (``python -m cProfile``, coverage, a debugger: they write their results at the
+    teardown).
     """
-    if "tensorflow" not in sys.modules:
+    if "tensorflow" not in sys.modules or sys.getprofile() is not None or \
+            sys.gettrace() is not None:
         sys.exit(code)
     import atexit
 
