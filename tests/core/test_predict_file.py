@@ -67,3 +67,27 @@ def test_file_is_opened_once_and_predicted_like_audio_in_memory(tmp_path, rng, k
     assert list(got.segments.names) == list(whole.segments.names)
     np.testing.assert_allclose(got.segments.onsets_seconds, whole.segments.onsets_seconds)
     np.testing.assert_allclose(got.events.seconds, whole.events.seconds)
+
+
+def test_audio_without_band_pass_or_resampling_does_not_load_scipy_signal():
+    """scipy.signal costs 0.4-0.8 s to import: a das predict of a recording at the model's rate
+    without --bandpass loads it only where events are detected."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from napari_das.core.inference.preprocess import preprocessed_reader
+        data = np.arange(40, dtype=np.float32)[:, None]
+        read, frames, rate = preprocessed_reader(lambda a, b: data[a:b], 40, 1000.0, 1000.0)
+        assert frames == 40 and rate == 1000.0 and (read(3, 9) == data[3:9]).all()
+        print("scipy.signal" in sys.modules)
+        preprocessed_reader(lambda a, b: data[a:b], 40, 1000.0, 500.0)  # resampling needs it
+        print("scipy.signal" in sys.modules)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]
