@@ -12,6 +12,8 @@ import pytest
 from napari_das.cli import exit_process
 
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+#: the child imports this tree's package (a worktree's, not an installed copy)
+ENV = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 CHILD = textwrap.dedent("""
     import atexit, logging, sys, types
@@ -33,9 +35,8 @@ CHILD = textwrap.dedent("""
 @pytest.mark.parametrize("tensorflow", [True, False])
 def test_exit_runs_handlers_flushes_and_keeps_the_code(tmp_path, tensorflow):
     marker = tmp_path / "marker"
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     done = subprocess.run([sys.executable, "-c", CHILD.format(tensorflow=tensorflow),
-                           str(marker)], capture_output=True, text=True, env=env, timeout=60)
+                           str(marker)], capture_output=True, text=True, env=ENV, timeout=60)
     assert done.returncode == 7
     assert done.stdout == "result without newline"
     assert marker.read_text() == "cleaned up"  # registered exit handlers still run
@@ -50,9 +51,8 @@ def test_a_profiler_still_writes_its_results(tmp_path):
 
     script, stats = tmp_path / "child.py", tmp_path / "child.prof"
     script.write_text(CHILD.format(tensorflow=True))
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats), str(script),
-                           str(tmp_path / "marker")], capture_output=True, text=True, env=env,
+                           str(tmp_path / "marker")], capture_output=True, text=True, env=ENV,
                           timeout=60)
     # (cProfile itself swallows SystemExit: its process ends with 0, as for any script)
     assert done.returncode == 0 and done.stdout == "result without newline"

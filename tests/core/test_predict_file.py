@@ -72,6 +72,7 @@ def test_file_is_opened_once_and_predicted_like_audio_in_memory(tmp_path, rng, k
 def test_audio_without_band_pass_or_resampling_does_not_load_scipy_signal():
     """scipy.signal costs 0.4-0.8 s to import: a das predict of a recording at the model's rate
     without --bandpass loads it only where events are detected."""
+    import os
     import subprocess
     import sys
     import textwrap
@@ -87,7 +88,10 @@ def test_audio_without_band_pass_or_resampling_does_not_load_scipy_signal():
         preprocessed_reader(lambda a, b: data[a:b], 40, 1000.0, 500.0)  # resampling needs it
         print("scipy.signal" in sys.modules)
     """)
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "src")  # this tree's package, not an installed copy
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "True"]

@@ -410,7 +410,7 @@ class PredictWidget(QWidget):
         """Show the prediction's probability trace under the spectrogram (a prediction of the
         view replaces the trace of its time range)."""
         from ..core.inference.trace import read_trace
-        from ..core.post.segments import resolve_thres_low
+        from ..core.post.segments import config_thres_low
 
         trace = read_trace(path)
         strip, key = self._strip(), self._job["trace_key"]
@@ -420,11 +420,11 @@ class PredictWidget(QWidget):
             if key in strip.traces:
                 trace = strip.traces[key].patched(trace)
         config = self.form.config()
-        segments = sum(t == "segment" for t in trace.class_types[1:])
+        segments = any(t == "segment" for t in trace.class_types[1:])
         strip.trace_threshold = float(config.segment_thres if segments else config.event_thres)
         # the labelling's hysteresis (two or more segment classes by default), sparser dots
-        strip.trace_threshold_low = resolve_thres_low(
-            config.segment_thres_low, config.segment_thres, segments) if segments else None
+        strip.trace_threshold_low = config_thres_low(config, trace.class_types) if segments \
+            else None
         strip.set_trace(key, trace)
 
     def trace(self) -> Any:

@@ -112,6 +112,14 @@ def resolve_thres_low(thres_low: float | None, thres: float, nb_segment_classes:
     return float(thres_low) if float(thres_low) < float(thres) else None
 
 
+def config_thres_low(config: Any, class_types: Sequence[str]) -> float | None:
+    """The low threshold a prediction config (``segment_thres``, ``segment_thres_low``) gives a
+    model of ``class_types`` (``noise`` first): one rule for ``das predict`` and the viewer."""
+    nb_segment_classes = sum(t == "segment" for t in list(class_types)[1:])
+    return resolve_thres_low(getattr(config, "segment_thres_low", None), config.segment_thres,
+                             nb_segment_classes)
+
+
 class SongLabeller:
     """:func:`label_segments` with hysteresis, over probability blocks fed in order.
 

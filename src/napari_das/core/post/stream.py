@@ -141,14 +141,11 @@ class PostProcessor:
             chosen = optimized.get("event_dist") if isinstance(optimized, dict) else None
             event_dist = float(chosen) if config.segment_use_optimized and chosen is not None \
                 else DEFAULT_EVENT_DIST
-        nb_segments = sum(t == "segment" for t in types[1:])
         return cls(samplerate, names, types, event_thres=config.event_thres,
                    event_dist=event_dist, event_dist_min=config.event_dist_min,
                    event_dist_max=config.event_dist_max, segment_thres=config.segment_thres,
                    segment_fillgap=fillgap, segment_minlen=minlen,
-                   segment_thres_low=postprocess.resolve_thres_low(
-                       getattr(config, "segment_thres_low", None), config.segment_thres,
-                       nb_segments))
+                   segment_thres_low=postprocess.config_thres_low(config, types))
 
     def push(self, start: int, block: np.ndarray) -> None:
         """Feed probabilities ``[n, K]`` for samples ``start .. start + n - 1`` (in order)."""
