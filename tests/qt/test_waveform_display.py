@@ -14,7 +14,7 @@ from qtpy.QtCore import Qt
 from napari_das._napari import envelope as envelope_module
 from napari_das._napari.display import display_of, visible_values
 from napari_das._napari.layers import hz_to_world_y
-from napari_das._napari.strip import FREQ_AXIS_NAME, WAVEFORM_NAME, is_strip
+from napari_das._napari.strip import FREQ_AXIS_NAME, WAVEFORM_NAME, is_strip, trace_key
 from napari_das._napari.time_view import time_view
 
 pytestmark = pytest.mark.gui
@@ -229,3 +229,29 @@ def test_a_recording_opened_later_does_not_cover_the_axes(make_napari_viewer, qt
     qtbot.wait(200)
     assert on_top(), names
     assert view.strip.axis_layer.visible and view.strip.layer.visible
+
+
+def test_predict_widget_shows_the_recording_picked_alone(make_napari_viewer, qtbot, finch):
+    """Two recordings open: the one picked in the Predict widget is shown alone (its labels,
+    not the other's, over its spectrogram; the strip's waveform and trace follow it)."""
+    from napari_das._napari.strip import shown_spectrogram
+    from napari_das._qt.layer_tools import recording_key
+
+    other = next(p for p in sorted(finch.parent.glob("*.wav")) if p.stem != finch.name)
+    viewer, _, view = _open(make_napari_viewer, qtbot, f"{finch}.wav",
+                            annotations=f"{finch}_annotations.csv")
+    viewer.open(str(other), plugin="napari-das")
+    viewer.open(str(other.with_name(f"{other.stem}_annotations.csv")), plugin="napari-das")
+    _, predict = viewer.window.add_plugin_dock_widget("napari-das", "Predict")
+    predict.refresh_recordings()
+    names = [predict.recording_combo.itemText(i) for i in range(predict.recording_combo.count())]
+    assert finch.name in names and other.stem in names
+
+    for picked, hidden in ((other.stem, finch.name), (finch.name, other.stem)):
+        predict.recording_combo.setCurrentText(picked)
+        ours = [layer for layer in viewer.layers if layer.metadata.get("das", {}).get(
+            "kind") in ("spectrogram", "annotations")]
+        shown = {recording_key(layer) for layer in ours if layer.visible}
+        assert shown == {picked}, [(layer.name, layer.visible) for layer in ours]
+        assert hidden not in shown
+        assert trace_key(shown_spectrogram(viewer)) == picked

@@ -50,6 +50,7 @@ from .layer_tools import (
     fill_recording_combo,
     recording_audio,
     recording_key,
+    show_recording,
 )
 from .proofread import ProofreadBox
 from .warm_predictor import WarmPredictor
@@ -122,6 +123,9 @@ class PredictWidget(QWidget):
         refresh.setMaximumWidth(30)
         refresh.setToolTip("refresh the list of recordings")
         refresh.clicked.connect(self.refresh_recordings)
+        # the recording picked here is shown alone, as in the Annotate widget: recordings all
+        # start at t = 0, and the strip's waveform and trace follow the visible one
+        self.recording_combo.currentTextChanged.connect(self._show_picked_recording)
         recording_row = QHBoxLayout()
         recording_row.addWidget(self.recording_combo, 1)
         recording_row.addWidget(refresh)
@@ -230,6 +234,11 @@ class PredictWidget(QWidget):
         if self.viewer is None:
             return
         fill_recording_combo(self.recording_combo, self.viewer)
+
+    def _show_picked_recording(self, *_: Any) -> None:
+        key = self._recording_key()
+        if key is not None:
+            show_recording(self.viewer, key)
 
     def _recording_key(self) -> str | None:
         try:
