@@ -232,6 +232,9 @@ class ConfigForm(QWidget):
             if group not in forms:
                 form = QFormLayout()
                 form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+                # a narrow dock puts a field under its label instead of cutting the fields off
+                # behind a horizontal scroll bar
+                form.setRowWrapPolicy(QFormLayout.WrapLongRows)
                 if group:
                     box = QGroupBox(group)
                     box.setLayout(form)

@@ -9,12 +9,23 @@ from qtpy.QtWidgets import QVBoxLayout, QWidget
 from ._status import RunStatus
 
 
+class EpochAxis(pg.AxisItem):
+    """An axis of whole epochs: no tick between two epochs (pyqtgraph put them at 0.5 steps
+    for short runs)."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph's name
+        levels = [(float(max(1, round(spacing))), offset)
+                  for spacing, offset in super().tickSpacing(minVal, maxVal, size)]
+        return [level for i, level in enumerate(levels) if level not in levels[:i]]
+
+
 class LossPlot(QWidget):
     """Loss per epoch: training (solid) and validation (dashed) curves."""
 
     def __init__(self, status: RunStatus | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.plot = pg.PlotWidget(background="#262930")
+        self.plot = pg.PlotWidget(background="#262930",
+                                  axisItems={"bottom": EpochAxis(orientation="bottom")})
         self.plot.setMinimumHeight(160)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "epoch")
