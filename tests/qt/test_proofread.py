@@ -99,6 +99,9 @@ def test_predict_approve_reject_undo_on_finch(make_napari_viewer, qtbot, finch_m
     assert widget.start()
     qtbot.waitUntil(lambda: widget.status.state not in ("running", "stopping"), timeout=300_000)
     assert errors == [], errors
+    # the trace's lines: the threshold and, 12 syllable types, the hysteresis at half of it
+    strip = time_view(viewer).strip
+    assert strip.trace_threshold == 0.25 and strip.trace_threshold_low == 0.125
     layer = viewer.layers[f"{TEST_FILE} segments_proposals"]
     count = len(layer.data)
     # the derived min length / fill gap keep fragments out: not thousands of proposals

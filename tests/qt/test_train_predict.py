@@ -351,6 +351,8 @@ def test_probability_trace_under_the_spectrogram_and_first_prediction_undo(
     for t, c in zip(times, conf):
         i = int(t * trace.rate)
         assert abs(p[max(0, i - 1): i + 2].max() - c) <= 1.5 / 255
+    # the lines drawn: the segment threshold; no hysteresis line with one segment type (sine)
+    assert strip.trace_threshold == 0.5 and strip.trace_threshold_low is None
     # the strip grew by the trace band, which follows the camera
     assert view.strip_px == without + strip.trace_px()
     view.show_seconds(times[0] - 0.05, times[0] + 0.05)
