@@ -62,15 +62,12 @@ def _close_notifications(viewer) -> None:
         pass
 
 
-def _show_seconds(viewer, t0: float, t1: float) -> None:
-    """Camera on [t0, t1] seconds (world x); the frequency band fills the height by itself."""
-    viewer.camera.zoom = viewer.canvas.size[1] / (t1 - t0)
-    viewer.camera.center = (0.0, (t0 + t1) / 2)
 
 
 def _finch(app) -> None:
     """The finch sample at a 1 s zoom: labelled syllables over the whole spectrum."""
     import napari
+    from napari_das._napari.time_view import time_view
 
     viewer = napari.Viewer(title="napari-das")
     viewer.window.resize(*SIZE)
@@ -79,7 +76,7 @@ def _finch(app) -> None:
     _, annotate = viewer.window.add_plugin_dock_widget("napari-das", "Annotate")
     annotate.set_active("b")
     _settle(app, 0.5)
-    _show_seconds(viewer, 1.95, 2.95)
+    time_view(viewer).show_seconds(1.95, 2.95)
     _save(viewer, app, "viewer_annotations.png")
     viewer.close()
 
@@ -150,6 +147,7 @@ def _run() -> int:
 
     import napari
     from napari_das._napari.sample_data import fly_song_path
+    from napari_das._napari.time_view import time_view
     from napari_das.core.data.synth import write_fly_song_folder
 
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -208,7 +206,7 @@ def _run() -> int:
     for layer in viewer.layers:  # the proposals stand out over the hand annotations
         if layer.name.startswith("fly_song ") and not layer.name.endswith("_proposals"):
             layer.visible = False
-    _show_seconds(viewer, 0.0, 6.0)
+    time_view(viewer).show_seconds(0.0, 6.0)
     _save(viewer, app, "widget_predict.png")
     viewer.close()
     return 0
